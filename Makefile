@@ -1,0 +1,42 @@
+# npu: an open int8 NPU stack (spec, simulator, compiler, runtime, driver).
+# Top-level targets are the team contract (see README.md):
+#   make            build everything
+#   make deps       install the Debian packages needed (idempotent)
+#   make demo       the first thing a new user runs
+#   make check      every test (unit tests under ASan/UBSan, VM tests when present)
+#   make check-unit fast tests, no VM
+#   make vmtest     VM tests (ARCH=arm64 for the aarch64 VM)
+#   make bench      measured figures
+
+BUILD   ?= build
+CC      ?= cc
+# Plain build: optimised for speed (the simulator's inner loops rely on -O3).
+OPT     ?= -O3
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -fPIC -pthread
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+all: lib tools
+
+include mk/deps.mk
+include firmware-sim/sim.mk
+include firmware-sim/tools/tools.mk
+-include compiler/compiler.mk
+include tests/unit/unit.mk
+include tests/bench/bench.mk
+
+tools:
+
+.PHONY: all lib tools check check-unit vmtest bench demo clean
+check: check-unit check-showcase
+	@echo "make check: all test suites passed"
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@./scripts/demo.sh $(BUILD)
+
+vmtest:
+	@echo "vmtest: not implemented yet (kernel driver and QEMU device, issue #5)" >&2; exit 1
+
+clean:
+	rm -rf $(BUILD)

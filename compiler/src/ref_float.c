@@ -1,0 +1,742 @@
+// SPDX-License-Identifier: MIT
+/*
+ * npuc float reference executor: value helpers, op dispatch and the run
+ * loop. Nodes run in graph order (topologically sorted by the importer);
+ * every intermediate value is freed after its last consumer so memory
+ * stays proportional to the live set, not the whole graph.
+ */
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ref_float.h"
+#include "ref_ops_internal.h"
+
+/* ---- values ---- */
+
+int64_t ref_numel(int rank, const int64_t *dims)
+{
+	int64_t n = 1;
+
+	if (rank < 0 || rank > NPUC_MAX_RANK)
+		return -1;
+	for (int i = 0; i < rank; i++) {
+		if (dims[i] < 0)
+			return -1;
+		if (dims[i] == 0)
+			n = 0;
+		else if (n > REF_MAX_NUMEL / dims[i])
+			return -1;
+		else
+			n *= dims[i];
+	}
+	/* a zero dim makes it empty even if another dim alone would overflow */
+	for (int i = 0; i < rank; i++)
+		if (dims[i] == 0)
+			return 0;
+	return n;
+}
+
+static size_t elem_size(enum npuc_dtype dt)
+{
+	switch (dt) {
+	case NPUC_DT_F32:
+	case NPUC_DT_I32:
+		return 4;
+	case NPUC_DT_U8:
+	case NPUC_DT_I8:
+	case NPUC_DT_BOOL:
+		return 1;
+	case NPUC_DT_I64:
+		return 8;
+	default:
+		return 0;
+	}
+}
+
+static int value_shape(struct npuc_value *v, enum npuc_dtype dt, int rank, const int64_t *dims,
+		       struct npuc_diag *d)
+{
+	int64_t n;
+
+	if (elem_size(dt) == 0) {
+		npuc_diag_set(d, "unsupported value type %s", npuc_dtype_name(dt));
+		return -1;
+	}
+	n = ref_numel(rank, dims);
+	if (n < 0) {
+		npuc_diag_set(d, "bad or too large tensor shape (rank %d)", rank);
+		return -1;
+	}
+	memset(v, 0, sizeof(*v));
+	v->dtype = dt;
+	v->rank = rank;
+	for (int i = 0; i < rank; i++)
+		v->dims[i] = dims[i];
+	v->numel = n;
+	return 0;
+}
+
+int npuc_value_alloc(struct npuc_value *v, enum npuc_dtype dt, int rank, const int64_t *dims,
+		     struct npuc_diag *d)
+{
+	if (value_shape(v, dt, rank, dims, d))
+		return -1;
+	/* at least one byte so that empty tensors still have a valid pointer */
+	v->data = calloc(v->numel ? (size_t)v->numel : 1, elem_size(dt));
+	if (!v->data) {
+		npuc_diag_set(d, "out of memory (%lld elements)", (long long)v->numel);
+		memset(v, 0, sizeof(*v));
+		return -1;
+	}
+	v->owned = 1;
+	return 0;
+}
+
+int npuc_value_wrap(struct npuc_value *v, enum npuc_dtype dt, int rank, const int64_t *dims,
+		    const void *data, struct npuc_diag *d)
+{
+	if (value_shape(v, dt, rank, dims, d))
+		return -1;
+	if (!data && v->numel) {
+		npuc_diag_set(d, "NULL data for a nonempty value");
+		return -1;
+	}
+	v->data = (void *)data; /* borrowed; never written through (owned = 0) */
+	return 0;
+}
+
+int npuc_value_copy(struct npuc_value *dst, const struct npuc_value *src, struct npuc_diag *d)
+{
+	if (npuc_value_alloc(dst, src->dtype, src->rank, src->dims, d))
+		return -1;
+	if (src->numel)
+		memcpy(dst->data, src->data, (size_t)src->numel * elem_size(src->dtype));
+	return 0;
+}
+
+void npuc_value_free(struct npuc_value *v)
+{
+	if (!v)
+		return;
+	if (v->owned)
+		free(v->data);
+	memset(v, 0, sizeof(*v));
+}
+
+int ref_is_int(enum npuc_dtype dt)
+{
+	return dt == NPUC_DT_U8 || dt == NPUC_DT_I8 || dt == NPUC_DT_I32 || dt == NPUC_DT_I64 ||
+	       dt == NPUC_DT_BOOL;
+}
+
+int64_t ref_get_i(const struct npuc_value *v, int64_t i)
+{
+	switch (v->dtype) {
+	case NPUC_DT_U8:
+	case NPUC_DT_BOOL:
+		return ((const uint8_t *)v->data)[i];
+	case NPUC_DT_I8:
+		return ((const int8_t *)v->data)[i];
+	case NPUC_DT_I32:
+		return ((const int32_t *)v->data)[i];
+	case NPUC_DT_I64:
+		return ((const int64_t *)v->data)[i];
+	case NPUC_DT_F32: {
+		float f = ((const float *)v->data)[i];
+
+		/* truncation toward zero like a C cast, saturated (no UB) */
+		if (isnan(f))
+			return 0;
+		if (f >= 9.2233720368547758e18f)
+			return INT64_MAX;
+		if (f <= -9.2233720368547758e18f)
+			return INT64_MIN;
+		return (int64_t)f;
+	}
+	default:
+		return 0;
+	}
+}
+
+double ref_get_f(const struct npuc_value *v, int64_t i)
+{
+	if (v->dtype == NPUC_DT_F32)
+		return ((const float *)v->data)[i];
+	return (double)ref_get_i(v, i);
+}
+
+void ref_set_i(struct npuc_value *v, int64_t i, int64_t x)
+{
+	/* conversions through unsigned types: modular, never UB */
+	switch (v->dtype) {
+	case NPUC_DT_U8:
+		((uint8_t *)v->data)[i] = (uint8_t)x;
+		break;
+	case NPUC_DT_BOOL:
+		((uint8_t *)v->data)[i] = x != 0;
+		break;
+	case NPUC_DT_I8:
+		((int8_t *)v->data)[i] = (int8_t)(uint8_t)x;
+		break;
+	case NPUC_DT_I32:
+		((int32_t *)v->data)[i] = (int32_t)(uint32_t)x;
+		break;
+	case NPUC_DT_I64:
+		((int64_t *)v->data)[i] = x;
+		break;
+	case NPUC_DT_F32:
+		((float *)v->data)[i] = (float)x;
+		break;
+	default:
+		break;
+	}
+}
+
+float ref_rint(float x)
+{
+	return rintf(x); /* default rounding mode: to nearest, ties to even */
+}
+
+/* ---- op context helpers ---- */
+
+int ref_fail(struct ref_ctx *c, const char *fmt, ...)
+{
+	char buf[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	npuc_diag_set(c->d, "%s '%s': %s", c->n->op, c->n->name ? c->n->name : "", buf);
+	return -1;
+}
+
+const struct npuc_value *ref_in(const struct ref_ctx *c, int i)
+{
+	if (i < 0 || i >= c->n_in)
+		return NULL;
+	return c->in[i];
+}
+
+const struct npuc_value *ref_need(struct ref_ctx *c, int i, enum npuc_dtype dt)
+{
+	const struct npuc_value *v = ref_in(c, i);
+
+	if (!v) {
+		ref_fail(c, "missing input %d", i);
+		return NULL;
+	}
+	if (dt != NPUC_DT_UNDEF && v->dtype != dt) {
+		ref_fail(c, "input %d has type %s, expected %s", i, npuc_dtype_name(v->dtype),
+			 npuc_dtype_name(dt));
+		return NULL;
+	}
+	return v;
+}
+
+int ref_has_out(const struct ref_ctx *c, int i)
+{
+	return i >= 0 && i < c->n_out && c->n->out[i] >= 0;
+}
+
+struct npuc_value *ref_out(struct ref_ctx *c, int i, enum npuc_dtype dt, int rank,
+			   const int64_t *dims)
+{
+	if (i < 0 || i >= c->n_out) {
+		ref_fail(c, "output %d missing", i);
+		return NULL;
+	}
+	if (npuc_value_alloc(&c->out[i], dt, rank, dims, c->d)) {
+		char msg[sizeof(c->d->msg)];
+
+		memcpy(msg, c->d->msg, sizeof(msg));
+		ref_fail(c, "output %d: %s", i, msg);
+		return NULL;
+	}
+	return &c->out[i];
+}
+
+int ref_axis(struct ref_ctx *c, int64_t axis, int rank, int64_t *out)
+{
+	if (axis < -(int64_t)rank || axis >= rank)
+		return ref_fail(c, "axis %lld out of range for rank %d", (long long)axis, rank);
+	*out = axis < 0 ? axis + rank : axis;
+	return 0;
+}
+
+int ref_attr_ints(struct ref_ctx *c, const char *name, int64_t *buf, int max)
+{
+	const struct npuc_attr *a = npuc_node_attr(c->n, name);
+
+	if (!a)
+		return 0;
+	if (a->type != NPUC_ATTR_INTS || a->n < 0 || (a->n > 0 && !a->ints))
+		return ref_fail(c, "attribute %s is not a list of ints", name);
+	if (a->n > max)
+		return ref_fail(c, "attribute %s has %d entries (max %d)", name, a->n, max);
+	for (int i = 0; i < a->n; i++)
+		buf[i] = a->ints[i];
+	return a->n;
+}
+
+int ref_read_ints(struct ref_ctx *c, const struct npuc_value *v, int64_t *buf, int max)
+{
+	if (v->dtype != NPUC_DT_I64 && v->dtype != NPUC_DT_I32)
+		return ref_fail(c, "expected an int64/int32 tensor, got %s",
+				npuc_dtype_name(v->dtype));
+	if (v->rank > 1)
+		return ref_fail(c, "expected a 1-D int tensor, got rank %d", v->rank);
+	if (v->numel > max)
+		return ref_fail(c, "int tensor has %lld entries (max %d)", (long long)v->numel,
+				max);
+	for (int64_t i = 0; i < v->numel; i++)
+		buf[i] = ref_get_i(v, i);
+	return (int)v->numel;
+}
+
+int ref_broadcast(struct ref_ctx *c, const struct npuc_value *const *v, int n, int *rank,
+		  int64_t *dims)
+{
+	int r = 0;
+
+	for (int i = 0; i < n; i++)
+		if (v[i]->rank > r)
+			r = v[i]->rank;
+	for (int k = 0; k < r; k++) {
+		int64_t dk = 1;
+
+		for (int i = 0; i < n; i++) {
+			int j = k - (r - v[i]->rank);
+			int64_t e;
+
+			if (j < 0)
+				continue;
+			e = v[i]->dims[j];
+			if (e == dk || e == 1)
+				continue;
+			if (dk != 1)
+				return ref_fail(c, "shapes do not broadcast (dim %lld vs %lld)",
+						(long long)dk, (long long)e);
+			dk = e;
+		}
+		dims[k] = dk;
+	}
+	*rank = r;
+	return 0;
+}
+
+void ref_bcast_strides(const struct npuc_value *v, int rank, const int64_t *dims,
+		       int64_t *strides)
+{
+	int64_t s = 1;
+
+	for (int k = rank - 1; k >= 0; k--) {
+		int j = k - (rank - v->rank);
+
+		if (j < 0 || v->dims[j] == 1 || dims[k] == 1) {
+			strides[k] = 0;
+			if (j >= 0)
+				s *= v->dims[j];
+		} else {
+			strides[k] = s;
+			s *= v->dims[j];
+		}
+	}
+}
+
+/* ---- dispatch ---- */
+
+static const struct ref_op_entry *const op_tables[] = {
+	ref_ops_conv, ref_ops_pool, ref_ops_eltwise, ref_ops_shape, ref_ops_norm, ref_ops_quant,
+};
+
+static ref_op_fn find_op(const char *op, const char *domain)
+{
+	if (!op)
+		return NULL;
+	if (domain && domain[0] && strcmp(domain, "ai.onnx") != 0)
+		return NULL;
+	for (size_t t = 0; t < sizeof(op_tables) / sizeof(op_tables[0]); t++)
+		for (const struct ref_op_entry *e = op_tables[t]; e->name; e++)
+			if (!strcmp(e->name, op))
+				return e->fn;
+	return NULL;
+}
+
+int npuc_ref_op_supported(const char *op, const char *domain)
+{
+	return find_op(op, domain) != NULL;
+}
+
+int npuc_ref_graph_supported(const struct npuc_graph *g, struct npuc_diag *d)
+{
+	for (int i = 0; i < g->n_nodes; i++) {
+		const struct npuc_node *n = &g->nodes[i];
+
+		if (!find_op(n->op, n->domain)) {
+			npuc_diag_set(d, "unsupported op %s%s%s (node '%s')",
+				      n->domain && n->domain[0] ? n->domain : "",
+				      n->domain && n->domain[0] ? "." : "", n->op ? n->op : "?",
+				      n->name ? n->name : "");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- run loop ---- */
+
+struct run {
+	const struct npuc_graph *g;
+	struct npuc_value *val;		/* per tensor */
+	char *ready;			/* per tensor: val holds the value */
+	int *last;			/* per tensor: last consuming node, -1 none */
+	struct npuc_diag *d;
+};
+
+static int same_dtype(enum npuc_dtype decl, enum npuc_dtype have)
+{
+	if (decl == NPUC_DT_F16 || decl == NPUC_DT_F64)
+		decl = NPUC_DT_F32; /* the importer converts these to float32 */
+	return decl == NPUC_DT_UNDEF || decl == have;
+}
+
+/* The value must agree with what the graph declares for tensor ti. */
+static int check_decl(struct run *r, int ti, const struct npuc_value *v)
+{
+	const struct npuc_tensor *t = &r->g->t[ti];
+
+	if (!same_dtype(t->dtype, v->dtype)) {
+		npuc_diag_set(r->d, "tensor '%s': value type %s, graph says %s", t->name,
+			      npuc_dtype_name(v->dtype), npuc_dtype_name(t->dtype));
+		return -1;
+	}
+	if (t->rank < 0)
+		return 0;
+	if (t->rank != v->rank) {
+		npuc_diag_set(r->d, "tensor '%s': value rank %d, graph says %d", t->name,
+			      v->rank, t->rank);
+		return -1;
+	}
+	for (int i = 0; i < t->rank; i++) {
+		if (t->dims[i] >= 0 && t->dims[i] != v->dims[i]) {
+			npuc_diag_set(r->d, "tensor '%s': dim %d is %lld, graph says %lld",
+				      t->name, i, (long long)v->dims[i], (long long)t->dims[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Makes a borrowed view of a constant tensor's data. */
+static int const_value(struct run *r, int ti)
+{
+	const struct npuc_tensor *t = &r->g->t[ti];
+	enum npuc_dtype dt = t->dtype;
+	struct npuc_value *v = &r->val[ti];
+
+	if (dt == NPUC_DT_F16 || dt == NPUC_DT_F64)
+		dt = NPUC_DT_F32; /* the importer stores these as float32 */
+	if (value_shape(v, dt, t->rank, t->dims, r->d)) {
+		npuc_diag_set(r->d, "constant '%s': bad type or shape", t->name);
+		return -1;
+	}
+	if ((v->numel && !t->data) || t->nbytes != (size_t)v->numel * elem_size(dt)) {
+		npuc_diag_set(r->d, "constant '%s': %zu data bytes for %lld elements of %s",
+			      t->name, t->nbytes, (long long)v->numel, npuc_dtype_name(dt));
+		memset(v, 0, sizeof(*v));
+		return -1;
+	}
+	v->data = t->data;
+	r->ready[ti] = 1;
+	return 0;
+}
+
+static int is_const(const struct npuc_tensor *t)
+{
+	return (t->flags & NPUC_T_CONST) || t->data;
+}
+
+static int observe(struct run *r, const struct npuc_ref_trace *tr, int node, int ti)
+{
+	if (!tr || !tr->observe)
+		return 0;
+	if (tr->observe(tr->ctx, r->g, node, ti, &r->val[ti])) {
+		npuc_diag_set(r->d, "run aborted by the observer at tensor '%s'", r->g->t[ti].name);
+		return -1;
+	}
+	return 0;
+}
+
+/* 1 if tensor ti is also graph output j for some j > i. */
+static int output_again(const struct npuc_graph *g, int i, int ti)
+{
+	for (int j = i + 1; j < g->n_outputs; j++)
+		if (g->outputs[j] == ti)
+			return 1;
+	return 0;
+}
+
+static void drop(struct run *r, int ti)
+{
+	if (!r->val[ti].owned)
+		return; /* borrowed views of inputs and constants: cheap to keep */
+	npuc_value_free(&r->val[ti]);
+	r->ready[ti] = 0;
+}
+
+static int run_init(struct run *r, const struct npuc_value *inputs,
+		    const struct npuc_ref_trace *tr)
+{
+	const struct npuc_graph *g = r->g;
+
+	for (int ti = 0; ti < g->n_t; ti++)
+		r->last[ti] = -1;
+	for (int ni = 0; ni < g->n_nodes; ni++) {
+		const struct npuc_node *n = &g->nodes[ni];
+
+		for (int k = 0; k < n->n_in; k++) {
+			if (n->in[k] < -1 || n->in[k] >= g->n_t) {
+				npuc_diag_set(r->d, "node '%s': bad input index", n->name);
+				return -1;
+			}
+			if (n->in[k] >= 0)
+				r->last[n->in[k]] = ni;
+		}
+		for (int k = 0; k < n->n_out; k++) {
+			if (n->out[k] < -1 || n->out[k] >= g->n_t) {
+				npuc_diag_set(r->d, "node '%s': bad output index", n->name);
+				return -1;
+			}
+		}
+	}
+	for (int i = 0; i < g->n_outputs; i++) {
+		if (g->outputs[i] < 0 || g->outputs[i] >= g->n_t) {
+			npuc_diag_set(r->d, "bad graph output index");
+			return -1;
+		}
+		r->last[g->outputs[i]] = INT_MAX;
+	}
+	for (int i = 0; i < g->n_inputs; i++) {
+		int ti = g->inputs[i];
+		const struct npuc_value *in = &inputs[i];
+
+		if (ti < 0 || ti >= g->n_t) {
+			npuc_diag_set(r->d, "bad graph input index");
+			return -1;
+		}
+		if (npuc_value_wrap(&r->val[ti], in->dtype, in->rank, in->dims, in->data, r->d))
+			return -1;
+		if (in->numel != r->val[ti].numel) {
+			npuc_diag_set(r->d, "input '%s': numel %lld does not match its dims",
+				      g->t[ti].name, (long long)in->numel);
+			return -1;
+		}
+		if (check_decl(r, ti, &r->val[ti]))
+			return -1;
+		r->ready[ti] = 1;
+	}
+	for (int i = 0; i < g->n_inputs; i++)
+		if (observe(r, tr, -1, g->inputs[i]))
+			return -1;
+	return 0;
+}
+
+static int run_node(struct run *r, int ni, const struct npuc_ref_trace *tr)
+{
+	const struct npuc_graph *g = r->g;
+	const struct npuc_node *n = &g->nodes[ni];
+	const struct npuc_value **in = NULL;
+	struct ref_ctx c = { .g = g, .n = n, .opset = g->opset, .n_in = n->n_in,
+			     .n_out = n->n_out, .d = r->d };
+	ref_op_fn fn = find_op(n->op, n->domain);
+	int rc = -1;
+
+	if (!fn) {
+		npuc_diag_set(r->d, "unsupported op %s (node '%s')", n->op ? n->op : "?",
+			      n->name ? n->name : "");
+		return -1;
+	}
+	in = calloc((size_t)n->n_in + 1, sizeof(*in));
+	c.out = calloc((size_t)n->n_out + 1, sizeof(*c.out));
+	if (!in || !c.out) {
+		npuc_diag_set(r->d, "out of memory");
+		goto out;
+	}
+	for (int k = 0; k < n->n_in; k++) {
+		int ti = n->in[k];
+
+		if (ti < 0)
+			continue;
+		if (!r->ready[ti] && is_const(&g->t[ti]) && const_value(r, ti))
+			goto out;
+		if (!r->ready[ti]) {
+			npuc_diag_set(r->d, "node '%s': input '%s' has no value", n->name,
+				      g->t[ti].name);
+			goto out;
+		}
+		in[k] = &r->val[ti];
+	}
+	c.in = in;
+	if (fn(&c))
+		goto out;
+	for (int k = 0; k < n->n_out; k++) {
+		int ti = n->out[k];
+
+		if (ti < 0)
+			continue;
+		if (!c.out[k].data) {
+			ref_fail(&c, "output %d was not produced", k);
+			goto out;
+		}
+		if (check_decl(r, ti, &c.out[k]))
+			goto out;
+		npuc_value_free(&r->val[ti]); /* a tensor written twice: keep the last */
+		r->val[ti] = c.out[k];
+		memset(&c.out[k], 0, sizeof(c.out[k]));
+		r->ready[ti] = 1;
+		if (observe(r, tr, ni, ti))
+			goto out;
+	}
+	rc = 0;
+out:
+	if (c.out)
+		for (int k = 0; k < n->n_out; k++)
+			npuc_value_free(&c.out[k]);
+	free(c.out);
+	free(in);
+	return rc;
+}
+
+/* Frees every value whose last consumer was node ni (or that nobody reads). */
+static void run_release(struct run *r, int ni)
+{
+	const struct npuc_node *n = &r->g->nodes[ni];
+
+	for (int k = 0; k < n->n_in; k++)
+		if (n->in[k] >= 0 && r->last[n->in[k]] == ni)
+			drop(r, n->in[k]);
+	for (int k = 0; k < n->n_out; k++)
+		if (n->out[k] >= 0 && r->last[n->out[k]] < 0)
+			drop(r, n->out[k]);
+}
+
+static int run_collect(struct run *r, struct npuc_value *outputs)
+{
+	const struct npuc_graph *g = r->g;
+
+	for (int i = 0; i < g->n_outputs; i++) {
+		int ti = g->outputs[i];
+		struct npuc_value *v = &r->val[ti];
+
+		if (!r->ready[ti] && is_const(&g->t[ti]) && const_value(r, ti))
+			return -1;
+		if (!r->ready[ti]) {
+			npuc_diag_set(r->d, "graph output '%s' was not computed", g->t[ti].name);
+			return -1;
+		}
+		if (v->owned && !output_again(g, i, ti)) {
+			outputs[i] = *v; /* move */
+			memset(v, 0, sizeof(*v));
+			r->ready[ti] = 0;
+		} else if (npuc_value_copy(&outputs[i], v, r->d)) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int npuc_ref_run(const struct npuc_graph *g, const struct npuc_value *inputs,
+		 struct npuc_value *outputs, const struct npuc_ref_trace *trace,
+		 struct npuc_diag *d)
+{
+	struct run r = { .g = g, .d = d };
+	int rc = -1;
+
+	for (int i = 0; i < g->n_outputs; i++)
+		memset(&outputs[i], 0, sizeof(outputs[i]));
+	if (g->n_inputs > 0 && !inputs) {
+		npuc_diag_set(d, "graph has %d inputs but none were given", g->n_inputs);
+		return -1;
+	}
+	r.val = calloc((size_t)g->n_t + 1, sizeof(*r.val));
+	r.ready = calloc((size_t)g->n_t + 1, 1);
+	r.last = calloc((size_t)g->n_t + 1, sizeof(*r.last));
+	if (!r.val || !r.ready || !r.last) {
+		npuc_diag_set(d, "out of memory");
+		goto out;
+	}
+	if (run_init(&r, inputs, trace))
+		goto out;
+	for (int ni = 0; ni < g->n_nodes; ni++) {
+		if (run_node(&r, ni, trace))
+			goto out;
+		run_release(&r, ni);
+	}
+	rc = run_collect(&r, outputs);
+out:
+	if (r.val)
+		for (int ti = 0; ti < g->n_t; ti++)
+			npuc_value_free(&r.val[ti]);
+	free(r.val);
+	free(r.ready);
+	free(r.last);
+	if (rc)
+		for (int i = 0; i < g->n_outputs; i++)
+			npuc_value_free(&outputs[i]);
+	return rc;
+}
+
+int npuc_ref_float_run(const struct npuc_graph *g, const float *const *inputs, float **outputs,
+		       const struct npuc_ref_trace *trace, struct npuc_diag *d)
+{
+	struct npuc_value *in = calloc((size_t)g->n_inputs + 1, sizeof(*in));
+	struct npuc_value *out = calloc((size_t)g->n_outputs + 1, sizeof(*out));
+	int rc = -1;
+
+	for (int i = 0; i < g->n_outputs; i++)
+		outputs[i] = NULL;
+	if (!in || !out) {
+		npuc_diag_set(d, "out of memory");
+		goto done;
+	}
+	for (int i = 0; i < g->n_inputs; i++) {
+		const struct npuc_tensor *t = &g->t[g->inputs[i]];
+
+		if (!same_dtype(t->dtype, NPUC_DT_F32) || t->dtype == NPUC_DT_UNDEF ||
+		    npuc_tensor_numel(t) < 0) {
+			npuc_diag_set(d, "input '%s' is not float32 with a known shape", t->name);
+			goto done;
+		}
+		if (npuc_value_wrap(&in[i], NPUC_DT_F32, t->rank, t->dims, inputs[i], d))
+			goto done;
+	}
+	if (npuc_ref_run(g, in, out, trace, d))
+		goto done;
+	for (int i = 0; i < g->n_outputs; i++) {
+		if (out[i].dtype != NPUC_DT_F32) {
+			npuc_diag_set(d, "output '%s' is %s, not float32",
+				      g->t[g->outputs[i]].name, npuc_dtype_name(out[i].dtype));
+			goto done;
+		}
+		outputs[i] = out[i].data; /* owned calloc'd block, handed over */
+		out[i].owned = 0;
+	}
+	rc = 0;
+done:
+	if (out)
+		for (int i = 0; i < g->n_outputs; i++)
+			npuc_value_free(&out[i]);
+	if (rc)
+		for (int i = 0; i < g->n_outputs; i++) {
+			free(outputs[i]);
+			outputs[i] = NULL;
+		}
+	free(in);
+	free(out);
+	return rc;
+}

@@ -1,0 +1,544 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Elementwise ops: arithmetic with multidirectional broadcasting,
+ * comparisons and logic, variadic Max/Min/Sum/Mean, Where, Clip and the
+ * unary activations. Float tensors compute in float32 like ONNX's
+ * reference; integer tensors wrap modulo their width (numpy semantics).
+ */
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "ref_ops_internal.h"
+
+#define BC_MAX 3	/* operands of one broadcast kernel (Where has 3) */
+
+typedef void (*row_fn)(void *ctx, const int64_t *off, const int64_t *st, int64_t o, int64_t len);
+
+/*
+ * Walks the broadcast output in rows along its last dimension and calls
+ * row() with each operand's element offset and stride along that row.
+ */
+static void bcast_rows(int n, const struct npuc_value *const *in, const struct npuc_value *out,
+		       row_fn row, void *ctx)
+{
+	int64_t str[BC_MAX][NPUC_MAX_RANK], off[BC_MAX] = { 0 }, st[BC_MAX] = { 0 };
+	int64_t idx[NPUC_MAX_RANK] = { 0 }, len;
+	int r = out->rank;
+
+	if (out->numel == 0)
+		return;
+	if (r == 0) {
+		row(ctx, off, st, 0, 1);
+		return;
+	}
+	for (int k = 0; k < n; k++) {
+		ref_bcast_strides(in[k], r, out->dims, str[k]);
+		st[k] = str[k][r - 1];
+	}
+	len = out->dims[r - 1];
+	for (int64_t o = 0; o < out->numel; o += len) {
+		row(ctx, off, st, o, len);
+		for (int j = r - 2; j >= 0; j--) {
+			idx[j]++;
+			for (int k = 0; k < n; k++)
+				off[k] += str[k][j];
+			if (idx[j] < out->dims[j])
+				break;
+			for (int k = 0; k < n; k++)
+				off[k] -= str[k][j] * out->dims[j];
+			idx[j] = 0;
+		}
+	}
+}
+
+/* ---- binary ops ---- */
+
+enum bin_op {
+	B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_PRELU, B_MOD, B_FMOD,
+	B_EQ, B_LT, B_GT, B_LE, B_GE, B_AND, B_OR, B_XOR,
+};
+
+struct bin_ctx {
+	enum bin_op op;
+	const struct npuc_value *a, *b;
+	struct npuc_value *y;
+};
+
+static float bin_f(enum bin_op op, float a, float b)
+{
+	switch (op) {
+	case B_ADD: return a + b;
+	case B_SUB: return a - b;
+	case B_MUL: return a * b;
+	case B_DIV: return a / b;
+	case B_POW: return (float)pow(a, b);
+	case B_MAX: return isnan(a) || isnan(b) ? NAN : (a > b ? a : b);
+	case B_MIN: return isnan(a) || isnan(b) ? NAN : (a < b ? a : b);
+	case B_PRELU: return a < 0 ? a * b : a;
+	case B_FMOD: return fmodf(a, b);
+	default: return 0;
+	}
+}
+
+static int64_t wrap_add(int64_t a, int64_t b) { return (int64_t)((uint64_t)a + (uint64_t)b); }
+static int64_t wrap_sub(int64_t a, int64_t b) { return (int64_t)((uint64_t)a - (uint64_t)b); }
+static int64_t wrap_mul(int64_t a, int64_t b) { return (int64_t)((uint64_t)a * (uint64_t)b); }
+
+static int64_t int_pow(int64_t a, int64_t b)
+{
+	int64_t r = 1;
+
+	if (b < 0)
+		return a == 1 ? 1 : (a == -1 ? ((b & 1) ? -1 : 1) : 0);
+	while (b > 0) {
+		if (b & 1)
+			r = wrap_mul(r, a);
+		a = wrap_mul(a, a);
+		b >>= 1;
+	}
+	return r;
+}
+
+/* Integer binary op; division/modulo by zero gives 0 (undefined in ONNX). */
+static int64_t bin_i(enum bin_op op, int64_t a, int64_t b)
+{
+	switch (op) {
+	case B_ADD: return wrap_add(a, b);
+	case B_SUB: return wrap_sub(a, b);
+	case B_MUL: return wrap_mul(a, b);
+	case B_DIV:
+		if (b == 0)
+			return 0;
+		if (b == -1)
+			return wrap_sub(0, a);
+		return a / b;
+	case B_POW: return int_pow(a, b);
+	case B_MAX: return a > b ? a : b;
+	case B_MIN: return a < b ? a : b;
+	case B_PRELU: return a < 0 ? wrap_mul(a, b) : a;
+	case B_MOD: {	/* fmod=0: sign of the divisor, like Python's % */
+		int64_t m;
+
+		if (b == 0 || b == -1)
+			return 0;
+		m = a % b;
+		return (m != 0 && ((m < 0) != (b < 0))) ? m + b : m;
+	}
+	case B_FMOD:
+		if (b == 0 || b == -1)
+			return 0;
+		return a % b;
+	default: return 0;
+	}
+}
+
+static int cmp_f(enum bin_op op, double a, double b)
+{
+	switch (op) {
+	case B_EQ: return a == b;
+	case B_LT: return a < b;
+	case B_GT: return a > b;
+	case B_LE: return a <= b;
+	case B_GE: return a >= b;
+	case B_AND: return a != 0 && b != 0;
+	case B_OR: return a != 0 || b != 0;
+	case B_XOR: return (a != 0) != (b != 0);
+	default: return 0;
+	}
+}
+
+static int cmp_i(enum bin_op op, int64_t a, int64_t b)
+{
+	switch (op) {
+	case B_EQ: return a == b;
+	case B_LT: return a < b;
+	case B_GT: return a > b;
+	case B_LE: return a <= b;
+	case B_GE: return a >= b;
+	default: return cmp_f(op, (double)a, (double)b);
+	}
+}
+
+static void bin_row(void *ctx, const int64_t *off, const int64_t *st, int64_t o, int64_t len)
+{
+	struct bin_ctx *bc = ctx;
+	const struct npuc_value *a = bc->a, *b = bc->b;
+	int64_t ia = off[0], ib = off[1];
+
+	if (bc->op >= B_EQ) {
+		uint8_t *y = (uint8_t *)bc->y->data + o;
+		int fl = a->dtype == NPUC_DT_F32;
+
+		for (int64_t i = 0; i < len; i++, ia += st[0], ib += st[1])
+			y[i] = (uint8_t)(fl ? cmp_f(bc->op, ref_get_f(a, ia), ref_get_f(b, ib))
+					    : cmp_i(bc->op, ref_get_i(a, ia), ref_get_i(b, ib)));
+		return;
+	}
+	if (a->dtype == NPUC_DT_F32 && b->dtype == NPUC_DT_F32) {
+		const float *x0 = a->data, *x1 = b->data;
+		float *y = (float *)bc->y->data + o;
+
+		for (int64_t i = 0; i < len; i++, ia += st[0], ib += st[1])
+			y[i] = bin_f(bc->op, x0[ia], x1[ib]);
+		return;
+	}
+	if (a->dtype == NPUC_DT_F32) {	/* Pow with an integer exponent */
+		const float *x0 = a->data;
+		float *y = (float *)bc->y->data + o;
+
+		for (int64_t i = 0; i < len; i++, ia += st[0], ib += st[1])
+			y[i] = (float)pow(x0[ia], ref_get_f(b, ib));
+		return;
+	}
+	for (int64_t i = 0; i < len; i++, ia += st[0], ib += st[1]) {
+		int64_t r;
+
+		if (b->dtype == NPUC_DT_F32) {	/* only Pow mixes types */
+			double p = pow(ref_get_f(a, ia), ref_get_f(b, ib));
+
+			r = isfinite(p) && fabs(p) < 9.2e18 ? (int64_t)p : 0;
+		} else {
+			r = bin_i(bc->op, ref_get_i(a, ia), ref_get_i(b, ib));
+		}
+		ref_set_i(bc->y, o + i, r);
+	}
+}
+
+/* y = a op b broadcast; y is allocated here (type from a, or BOOL for comparisons). */
+static int bin_apply(struct ref_ctx *c, enum bin_op op, const struct npuc_value *a,
+		     const struct npuc_value *b, struct npuc_value *y)
+{
+	const struct npuc_value *ab[2] = { a, b };
+	int64_t dims[NPUC_MAX_RANK];
+	struct bin_ctx bc = { .op = op, .a = a, .b = b, .y = y };
+	enum npuc_dtype dt = op >= B_EQ ? NPUC_DT_BOOL : a->dtype;
+	int rank;
+
+	if (a->dtype != b->dtype && op != B_POW)
+		return ref_fail(c, "operand types differ (%s vs %s)", npuc_dtype_name(a->dtype),
+				npuc_dtype_name(b->dtype));
+	if ((op == B_AND || op == B_OR || op == B_XOR) && a->dtype != NPUC_DT_BOOL)
+		return ref_fail(c, "logical op on non-bool %s", npuc_dtype_name(a->dtype));
+	if (ref_broadcast(c, ab, 2, &rank, dims))
+		return -1;
+	if (npuc_value_alloc(y, dt, rank, dims, c->d))
+		return -1;
+	bcast_rows(2, ab, y, bin_row, &bc);
+	return 0;
+}
+
+static int binary(struct ref_ctx *c, enum bin_op op)
+{
+	const struct npuc_value *a = ref_need(c, 0, NPUC_DT_UNDEF);
+	const struct npuc_value *b = ref_need(c, 1, NPUC_DT_UNDEF);
+
+	if (!a || !b || c->n_out < 1)
+		return a && b ? ref_fail(c, "no output") : -1;
+	return bin_apply(c, op, a, b, &c->out[0]);
+}
+
+static int op_add(struct ref_ctx *c) { return binary(c, B_ADD); }
+static int op_sub(struct ref_ctx *c) { return binary(c, B_SUB); }
+static int op_mul(struct ref_ctx *c) { return binary(c, B_MUL); }
+static int op_div(struct ref_ctx *c) { return binary(c, B_DIV); }
+static int op_pow(struct ref_ctx *c) { return binary(c, B_POW); }
+static int op_prelu(struct ref_ctx *c) { return binary(c, B_PRELU); }
+static int op_equal(struct ref_ctx *c) { return binary(c, B_EQ); }
+static int op_less(struct ref_ctx *c) { return binary(c, B_LT); }
+static int op_greater(struct ref_ctx *c) { return binary(c, B_GT); }
+static int op_less_eq(struct ref_ctx *c) { return binary(c, B_LE); }
+static int op_greater_eq(struct ref_ctx *c) { return binary(c, B_GE); }
+static int op_and(struct ref_ctx *c) { return binary(c, B_AND); }
+static int op_or(struct ref_ctx *c) { return binary(c, B_OR); }
+static int op_xor(struct ref_ctx *c) { return binary(c, B_XOR); }
+
+static int op_mod(struct ref_ctx *c)
+{
+	const struct npuc_value *a = ref_in(c, 0);
+	int fm = (int)npuc_attr_int(c->n, "fmod", 0);
+
+	if (a && a->dtype == NPUC_DT_F32 && !fm)
+		return ref_fail(c, "float Mod requires fmod=1");
+	return binary(c, fm ? B_FMOD : B_MOD);
+}
+
+/* Max/Min/Sum/Mean over any number of broadcast inputs, folded pairwise. */
+static int variadic(struct ref_ctx *c, enum bin_op op, int mean)
+{
+	struct npuc_value acc = { 0 }, nxt;
+	const struct npuc_value *first = ref_need(c, 0, NPUC_DT_UNDEF);
+
+	if (!first || c->n_out < 1)
+		return first ? ref_fail(c, "no output") : -1;
+	if (npuc_value_copy(&acc, first, c->d))
+		return -1;
+	for (int k = 1; k < c->n_in; k++) {
+		const struct npuc_value *b = ref_need(c, k, NPUC_DT_UNDEF);
+
+		if (!b || bin_apply(c, op, &acc, b, &nxt)) {
+			npuc_value_free(&acc);
+			return -1;
+		}
+		npuc_value_free(&acc);
+		acc = nxt;
+	}
+	if (mean) {
+		if (acc.dtype != NPUC_DT_F32) {
+			npuc_value_free(&acc);
+			return ref_fail(c, "Mean needs float inputs");
+		}
+		for (int64_t i = 0; i < acc.numel; i++)
+			((float *)acc.data)[i] /= (float)c->n_in;
+	}
+	c->out[0] = acc;
+	return 0;
+}
+
+static int op_max(struct ref_ctx *c) { return variadic(c, B_MAX, 0); }
+static int op_min(struct ref_ctx *c) { return variadic(c, B_MIN, 0); }
+static int op_sum(struct ref_ctx *c) { return variadic(c, B_ADD, 0); }
+static int op_mean(struct ref_ctx *c) { return variadic(c, B_ADD, 1); }
+
+/* ---- Where ---- */
+
+struct where_ctx {
+	const struct npuc_value *cond, *x, *y;
+	struct npuc_value *out;
+	size_t es;
+};
+
+static void where_row(void *ctx, const int64_t *off, const int64_t *st, int64_t o, int64_t len)
+{
+	struct where_ctx *w = ctx;
+	const uint8_t *cd = w->cond->data;
+	const char *x = w->x->data, *y = w->y->data;
+	char *out = w->out->data;
+	int64_t ic = off[0], ix = off[1], iy = off[2];
+
+	for (int64_t i = 0; i < len; i++, ic += st[0], ix += st[1], iy += st[2])
+		memcpy(out + (size_t)(o + i) * w->es,
+		       cd[ic] ? x + (size_t)ix * w->es : y + (size_t)iy * w->es, w->es);
+}
+
+static int op_where(struct ref_ctx *c)
+{
+	const struct npuc_value *v[3] = { ref_need(c, 0, NPUC_DT_BOOL),
+					  ref_need(c, 1, NPUC_DT_UNDEF),
+					  ref_need(c, 2, NPUC_DT_UNDEF) };
+	struct where_ctx w;
+	int64_t dims[NPUC_MAX_RANK];
+	int rank;
+
+	if (!v[0] || !v[1] || !v[2])
+		return -1;
+	if (v[1]->dtype != v[2]->dtype)
+		return ref_fail(c, "X and Y types differ");
+	if (ref_broadcast(c, v, 3, &rank, dims))
+		return -1;
+	w.cond = v[0];
+	w.x = v[1];
+	w.y = v[2];
+	w.out = ref_out(c, 0, v[1]->dtype, rank, dims);
+	if (!w.out)
+		return -1;
+	w.es = npuc_dtype_size(v[1]->dtype);
+	if (w.es == 0 || w.es > 8)
+		return ref_fail(c, "bad element type");
+	bcast_rows(3, v, w.out, where_row, &w);
+	return 0;
+}
+
+/* ---- unary ops ---- */
+
+enum un_op {
+	U_RELU, U_LEAKY, U_SIGMOID, U_TANH, U_HSIGMOID, U_HSWISH, U_ELU, U_SELU, U_SOFTPLUS,
+	U_SOFTSIGN, U_THRELU, U_EXP, U_LOG, U_SQRT, U_ABS, U_NEG, U_RECIP, U_FLOOR, U_CEIL,
+	U_ROUND, U_ERF, U_SIN, U_COS, U_SIGN, U_NOT, U_CELU,
+};
+
+static float un_f(enum un_op op, float x, float alpha, float beta, float gamma)
+{
+	switch (op) {
+	case U_RELU: return x > 0 ? x : 0;
+	case U_LEAKY: return x >= 0 ? x : alpha * x;
+	case U_SIGMOID: return 1.0f / (1.0f + expf(-x));
+	case U_TANH: return tanhf(x);
+	case U_HSIGMOID: return fmaxf(0.0f, fminf(1.0f, alpha * x + beta));
+	case U_HSWISH: return x * fmaxf(0.0f, fminf(1.0f, x / 6.0f + 0.5f));
+	case U_ELU: return x >= 0 ? x : alpha * (expf(x) - 1.0f);
+	case U_SELU: return x > 0 ? gamma * x : gamma * (alpha * expf(x) - alpha);
+	case U_SOFTPLUS: return x > 20.0f ? x : log1pf(expf(x));
+	case U_SOFTSIGN: return x / (1.0f + fabsf(x));
+	case U_THRELU: return x > alpha ? x : 0;
+	case U_EXP: return expf(x);
+	case U_LOG: return logf(x);
+	case U_SQRT: return sqrtf(x);
+	case U_ABS: return fabsf(x);
+	case U_NEG: return -x;
+	case U_RECIP: return 1.0f / x;
+	case U_FLOOR: return floorf(x);
+	case U_CEIL: return ceilf(x);
+	case U_ROUND: return ref_rint(x);
+	case U_ERF: return erff(x);
+	case U_SIN: return sinf(x);
+	case U_COS: return cosf(x);
+	case U_SIGN: return x > 0 ? 1.0f : (x < 0 ? -1.0f : x);
+	case U_CELU: return fmaxf(0.0f, x) + fminf(0.0f, alpha * (expf(x / alpha) - 1.0f));
+	default: return 0;
+	}
+}
+
+static int64_t un_i(enum un_op op, int64_t x)
+{
+	switch (op) {
+	case U_RELU: return x > 0 ? x : 0;
+	case U_ABS: return x < 0 ? wrap_sub(0, x) : x;
+	case U_NEG: return wrap_sub(0, x);
+	case U_SIGN: return x > 0 ? 1 : (x < 0 ? -1 : 0);
+	case U_NOT: return !x;
+	default: return x;
+	}
+}
+
+static int unary(struct ref_ctx *c, enum un_op op, float alpha, float beta, float gamma)
+{
+	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
+	struct npuc_value *y;
+	int int_ok = op == U_RELU || op == U_ABS || op == U_NEG || op == U_SIGN;
+
+	if (!x)
+		return -1;
+	if (op == U_NOT ? x->dtype != NPUC_DT_BOOL
+			: (x->dtype != NPUC_DT_F32 && !(int_ok && ref_is_int(x->dtype) &&
+							x->dtype != NPUC_DT_BOOL)))
+		return ref_fail(c, "unsupported input type %s", npuc_dtype_name(x->dtype));
+	y = ref_out(c, 0, x->dtype, x->rank, x->dims);
+	if (!y)
+		return -1;
+	if (x->dtype == NPUC_DT_F32) {
+		const float *xs = x->data;
+		float *ys = y->data;
+
+		for (int64_t i = 0; i < x->numel; i++)
+			ys[i] = un_f(op, xs[i], alpha, beta, gamma);
+	} else {
+		for (int64_t i = 0; i < x->numel; i++)
+			ref_set_i(y, i, un_i(op, ref_get_i(x, i)));
+	}
+	return 0;
+}
+
+#define ATTR(name, def) npuc_attr_float(c->n, name, def)
+
+static int op_relu(struct ref_ctx *c) { return unary(c, U_RELU, 0, 0, 0); }
+static int op_leaky(struct ref_ctx *c) { return unary(c, U_LEAKY, ATTR("alpha", 0.01f), 0, 0); }
+static int op_sigmoid(struct ref_ctx *c) { return unary(c, U_SIGMOID, 0, 0, 0); }
+static int op_tanh(struct ref_ctx *c) { return unary(c, U_TANH, 0, 0, 0); }
+static int op_hsigmoid(struct ref_ctx *c)
+{
+	return unary(c, U_HSIGMOID, ATTR("alpha", 0.2f), ATTR("beta", 0.5f), 0);
+}
+static int op_hswish(struct ref_ctx *c) { return unary(c, U_HSWISH, 0, 0, 0); }
+static int op_elu(struct ref_ctx *c) { return unary(c, U_ELU, ATTR("alpha", 1.0f), 0, 0); }
+static int op_selu(struct ref_ctx *c)
+{
+	return unary(c, U_SELU, ATTR("alpha", 1.67326319217681884765625f), 0,
+		     ATTR("gamma", 1.05070102214813232421875f));
+}
+static int op_celu(struct ref_ctx *c) { return unary(c, U_CELU, ATTR("alpha", 1.0f), 0, 0); }
+static int op_softplus(struct ref_ctx *c) { return unary(c, U_SOFTPLUS, 0, 0, 0); }
+static int op_softsign(struct ref_ctx *c) { return unary(c, U_SOFTSIGN, 0, 0, 0); }
+static int op_threlu(struct ref_ctx *c) { return unary(c, U_THRELU, ATTR("alpha", 1.0f), 0, 0); }
+static int op_exp(struct ref_ctx *c) { return unary(c, U_EXP, 0, 0, 0); }
+static int op_log(struct ref_ctx *c) { return unary(c, U_LOG, 0, 0, 0); }
+static int op_sqrt(struct ref_ctx *c) { return unary(c, U_SQRT, 0, 0, 0); }
+static int op_abs(struct ref_ctx *c) { return unary(c, U_ABS, 0, 0, 0); }
+static int op_neg(struct ref_ctx *c) { return unary(c, U_NEG, 0, 0, 0); }
+static int op_recip(struct ref_ctx *c) { return unary(c, U_RECIP, 0, 0, 0); }
+static int op_floor(struct ref_ctx *c) { return unary(c, U_FLOOR, 0, 0, 0); }
+static int op_ceil(struct ref_ctx *c) { return unary(c, U_CEIL, 0, 0, 0); }
+static int op_round(struct ref_ctx *c) { return unary(c, U_ROUND, 0, 0, 0); }
+static int op_erf(struct ref_ctx *c) { return unary(c, U_ERF, 0, 0, 0); }
+static int op_sin(struct ref_ctx *c) { return unary(c, U_SIN, 0, 0, 0); }
+static int op_cos(struct ref_ctx *c) { return unary(c, U_COS, 0, 0, 0); }
+static int op_sign(struct ref_ctx *c) { return unary(c, U_SIGN, 0, 0, 0); }
+static int op_not(struct ref_ctx *c) { return unary(c, U_NOT, 0, 0, 0); }
+
+/* ---- Clip ---- */
+
+/* Bound from optional scalar input i (opset >= 11) or attribute (opset < 11). */
+static int clip_bound(struct ref_ctx *c, int i, const char *attr, double def, double *out)
+{
+	const struct npuc_value *b = ref_in(c, i);
+
+	*out = def;
+	if (c->opset < 11 && !b) {
+		*out = npuc_attr_float(c->n, attr, (float)def);
+		return 0;
+	}
+	if (!b)
+		return 0;
+	if (b->numel != 1 || b->dtype != c->in[0]->dtype)
+		return ref_fail(c, "%s must be a scalar of the input type", attr);
+	*out = ref_get_f(b, 0);
+	return 0;
+}
+
+static int op_clip(struct ref_ctx *c)
+{
+	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
+	struct npuc_value *y;
+	double lo, hi;
+
+	if (!x)
+		return -1;
+	if (x->dtype == NPUC_DT_BOOL)
+		return ref_fail(c, "bool input");
+	if (clip_bound(c, 1, "min", -INFINITY, &lo) || clip_bound(c, 2, "max", INFINITY, &hi))
+		return -1;
+	y = ref_out(c, 0, x->dtype, x->rank, x->dims);
+	if (!y)
+		return -1;
+	if (x->dtype == NPUC_DT_F32) {
+		const float *xs = x->data;
+		float *ys = y->data, flo = (float)lo, fhi = (float)hi;
+
+		/* numpy.clip order: min first, then max (max wins if min > max) */
+		for (int64_t i = 0; i < x->numel; i++) {
+			float v = xs[i] < flo ? flo : xs[i];
+
+			ys[i] = v > fhi ? fhi : v;
+		}
+		return 0;
+	}
+	for (int64_t i = 0; i < x->numel; i++) {
+		int64_t v = ref_get_i(x, i);
+
+		if ((double)v < lo)
+			v = (int64_t)lo;
+		if ((double)v > hi)
+			v = (int64_t)hi;
+		ref_set_i(y, i, v);
+	}
+	return 0;
+}
+
+const struct ref_op_entry ref_ops_eltwise[] = {
+	{ "Add", op_add }, { "Sub", op_sub }, { "Mul", op_mul }, { "Div", op_div },
+	{ "Pow", op_pow }, { "PRelu", op_prelu }, { "Mod", op_mod },
+	{ "Equal", op_equal }, { "Less", op_less }, { "Greater", op_greater },
+	{ "LessOrEqual", op_less_eq }, { "GreaterOrEqual", op_greater_eq },
+	{ "And", op_and }, { "Or", op_or }, { "Xor", op_xor }, { "Not", op_not },
+	{ "Max", op_max }, { "Min", op_min }, { "Sum", op_sum }, { "Mean", op_mean },
+	{ "Where", op_where }, { "Clip", op_clip },
+	{ "Relu", op_relu }, { "LeakyRelu", op_leaky }, { "Sigmoid", op_sigmoid },
+	{ "Tanh", op_tanh }, { "HardSigmoid", op_hsigmoid }, { "HardSwish", op_hswish },
+	{ "Elu", op_elu }, { "Selu", op_selu }, { "Celu", op_celu }, { "Softplus", op_softplus },
+	{ "Softsign", op_softsign }, { "ThresholdedRelu", op_threlu },
+	{ "Exp", op_exp }, { "Log", op_log }, { "Sqrt", op_sqrt }, { "Abs", op_abs },
+	{ "Neg", op_neg }, { "Reciprocal", op_recip }, { "Floor", op_floor },
+	{ "Ceil", op_ceil }, { "Round", op_round }, { "Erf", op_erf }, { "Sin", op_sin },
+	{ "Cos", op_cos }, { "Sign", op_sign },
+	{ NULL, NULL },
+};

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private interface between the reference executor (ref_float.c) and its
+ * op implementations (ref_ops_*.c). Each op reads its inputs from a
+ * ref_ctx, allocates its outputs with ref_out() and returns 0 or -1 with
+ * the diag set through ref_fail().
+ */
+#ifndef NPUC_REF_OPS_INTERNAL_H
+#define NPUC_REF_OPS_INTERNAL_H
+
+#include <stdint.h>
+
+#include "ir.h"
+#include "ref_float.h"
+
+/* Refuse values above this many elements (hostile shapes, not real models). */
+#define REF_MAX_NUMEL (INT64_C(1) << 31)
+
+struct ref_ctx {
+	const struct npuc_graph *g;
+	const struct npuc_node *n;
+	int64_t opset;			/* default-domain opset of the model */
+	const struct npuc_value *const *in;	/* n_in entries, NULL = omitted */
+	int n_in;
+	struct npuc_value *out;		/* n_out zeroed values, filled by the op */
+	int n_out;
+	struct npuc_diag *d;
+};
+
+typedef int (*ref_op_fn)(struct ref_ctx *c);
+
+struct ref_op_entry {
+	const char *name;
+	ref_op_fn fn;
+};
+
+/* Per-family op tables, terminated by a {NULL, NULL} entry. */
+extern const struct ref_op_entry ref_ops_conv[];
+extern const struct ref_op_entry ref_ops_pool[];
+extern const struct ref_op_entry ref_ops_eltwise[];
+extern const struct ref_op_entry ref_ops_shape[];
+extern const struct ref_op_entry ref_ops_norm[];
+extern const struct ref_op_entry ref_ops_quant[];
+
+/* Sets the diag prefixed with the node's op and name; returns -1. */
+int ref_fail(struct ref_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Input i or NULL when omitted / absent. */
+const struct npuc_value *ref_in(const struct ref_ctx *c, int i);
+/* Input i, which must be present and (if dt != UNDEF) of type dt; NULL + diag otherwise. */
+const struct npuc_value *ref_need(struct ref_ctx *c, int i, enum npuc_dtype dt);
+/* Allocates output i; returns it or NULL (diag set). Outputs the node omits are skipped. */
+struct npuc_value *ref_out(struct ref_ctx *c, int i, enum npuc_dtype dt, int rank,
+			   const int64_t *dims);
+/* 1 if the node has output i (not omitted). */
+int ref_has_out(const struct ref_ctx *c, int i);
+
+/* Checked element count of a shape; -1 if negative dim, overflow or > REF_MAX_NUMEL. */
+int64_t ref_numel(int rank, const int64_t *dims);
+/* Normalises axis into [0, rank) (rank 0 allows only 0/-1 when allow_end). */
+int ref_axis(struct ref_ctx *c, int64_t axis, int rank, int64_t *out);
+
+/* INTS attribute into buf (max entries). Returns count, 0 if absent, -1 (diag) if too long. */
+int ref_attr_ints(struct ref_ctx *c, const char *name, int64_t *buf, int max);
+/* Integer values of an I64/I32 tensor into buf. Returns count or -1 (diag). */
+int ref_read_ints(struct ref_ctx *c, const struct npuc_value *v, int64_t *buf, int max);
+
+/* Element access for any type (BOOL/integers as int64; F32 converted). */
+int64_t ref_get_i(const struct npuc_value *v, int64_t i);
+double ref_get_f(const struct npuc_value *v, int64_t i);
+/* Stores x into element i, wrapping to the integer type (two's complement). */
+void ref_set_i(struct npuc_value *v, int64_t i, int64_t x);
+int ref_is_int(enum npuc_dtype dt);
+
+/* Multidirectional (numpy) broadcast of n shapes; fills out rank/dims. */
+int ref_broadcast(struct ref_ctx *c, const struct npuc_value *const *v, int n, int *rank,
+		  int64_t *dims);
+/* Element strides of v broadcast to (rank, dims): 0 along broadcast axes. */
+void ref_bcast_strides(const struct npuc_value *v, int rank, const int64_t *dims,
+		       int64_t *strides);
+
+/* Shared by Conv/ConvTranspose/pools/QLinearConv: up to 3 spatial dims. */
+#define REF_SPATIAL 3
+struct ref_geom {
+	int nsp;			/* spatial dims in the tensor (1..3) */
+	int64_t in[REF_SPATIAL], out[REF_SPATIAL], k[REF_SPATIAL];
+	int64_t stride[REF_SPATIAL], dil[REF_SPATIAL];
+	int64_t pad0[REF_SPATIAL], pad1[REF_SPATIAL];	/* begin, end */
+};
+/*
+ * Reads kernel_shape (or k from the weight), strides, dilations, pads and
+ * auto_pad and computes the output size for a conv/pool window op over
+ * input x (N, C, spatial...). ceil_mode per ONNX pooling.
+ */
+int ref_window_geom(struct ref_ctx *c, const struct npuc_value *x, const int64_t *kshape,
+		    int ceil_mode, struct ref_geom *g);
+/* Output dims (n, ch, spatial out...) of g; returns the rank (2 + nsp). */
+int ref_geom_dims(const struct ref_geom *g, int64_t n, int64_t ch, int64_t *dims);
+/* Spatial element counts of one input / output / kernel plane. */
+int64_t ref_geom_isz(const struct ref_geom *g);
+int64_t ref_geom_osz(const struct ref_geom *g);
+int64_t ref_geom_ksz(const struct ref_geom *g);
+
+/*
+ * Direct convolution on float or int32 data (zero points already removed),
+ * shared with the quantised ops. x: N x cin x in, w: m x cin/group x k,
+ * y: N x m x out (spatial sizes from g). bias may be NULL.
+ */
+void ref_conv_f32(const struct ref_geom *g, int64_t n, int64_t cin, int64_t m, int64_t group,
+		  const float *x, const float *w, const float *bias, float *y);
+void ref_conv_i64(const struct ref_geom *g, int64_t n, int64_t cin, int64_t m, int64_t group,
+		  const int32_t *x, const int32_t *w, int64_t *y);
+
+/*
+ * numpy matmul shapes: 1-D operands are promoted (and the added dim
+ * dropped from the output), batch dims broadcast. Strides are in matrices.
+ */
+struct ref_mm {
+	int rank;			/* output */
+	int64_t dims[NPUC_MAX_RANK];
+	int64_t m, k, n, batch;
+	int nb;				/* batch dims (output) */
+	int64_t bdims[NPUC_MAX_RANK];
+	int64_t a_bst[NPUC_MAX_RANK], b_bst[NPUC_MAX_RANK];
+};
+int ref_matmul_shape(struct ref_ctx *c, const struct npuc_value *a, const struct npuc_value *b,
+		     struct ref_mm *mm);
+/* Matrix index into a (which = 0) or b (1) for output batch bi. */
+int64_t ref_mm_index(const struct ref_mm *mm, int which, int64_t bi);
+
+/* Round half to even, as rintf() in the default rounding mode. */
+float ref_rint(float x);
+
+#endif /* NPUC_REF_OPS_INTERNAL_H */
