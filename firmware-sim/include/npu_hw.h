@@ -44,7 +44,7 @@
 #define NPU_REG_CTRL		0x030	/* RW: NPU_CTRL_* */
 #define NPU_REG_STATUS		0x034	/* RO: NPU_STATUS_* */
 #define NPU_REG_IRQ_STATUS	0x038	/* RO: raw NPU_IRQ_* bits */
-#define NPU_REG_IRQ_MASK	0x03c	/* RW: 1 = enabled; line = STATUS & MASK */
+#define NPU_REG_IRQ_MASK	0x03c	/* RW: 1 = enabled; line = IRQ_STATUS & IRQ_MASK */
 #define NPU_REG_IRQ_CLEAR	0x040	/* WO: write 1 to clear */
 #define NPU_REG_RING_BASE_LO	0x050	/* RW: ring physical address, 4 KiB aligned */
 #define NPU_REG_RING_BASE_HI	0x054

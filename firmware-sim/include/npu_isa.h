@@ -18,6 +18,8 @@
  *
  * SRAM addresses are byte offsets into on-chip SRAM. DRAM addresses are
  * NPU virtual addresses (translated by the device MMU, npu_hw.h).
+ * A compute command's output may overlap its inputs: the result is as if
+ * every input byte were read before any output byte is written.
  * Activations are int8 NHWC (channels innermost). Documentation/
  * npu-architecture.rst gives the semantics; npu_arith.h the arithmetic.
  */
@@ -142,6 +144,8 @@ struct npu_cmd_dma {
  * PALETTE4: 16 int8 codebook entries, then ceil(out_bytes/2) bytes of
  *   4-bit indices, low nibble first.
  * The stream must be consumed exactly (src_bytes), else NPU_FAULT_DECOMPRESS.
+ * Limits (else NPU_FAULT_BAD_FIELD): out_bytes <= SRAM size and
+ * src_bytes <= 2 * out_bytes + 16 (no valid stream is longer).
  */
 #define NPU_COMPRESS_ZMASK	1u
 #define NPU_COMPRESS_PALETTE4	2u
@@ -213,7 +217,8 @@ struct npu_cmd_matmul {
 
 /*
  * ELTWISE: out[i] = op(a[i], b[j]) for i < count, rescaled (npu_arith.h);
- * j = i (NONE), 0 (SCALAR) or i % channels (CHANNEL).
+ * j = i (NONE), 0 (SCALAR) or i % channels (CHANNEL). MUL ignores the
+ * a_* and b_* mult/shift fields.
  */
 enum npu_eltwise_op { NPU_ELT_ADD = 0, NPU_ELT_SUB = 1, NPU_ELT_MUL = 2 };
 enum npu_bcast { NPU_BCAST_NONE = 0, NPU_BCAST_SCALAR = 1, NPU_BCAST_CHANNEL = 2 };

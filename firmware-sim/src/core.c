@@ -243,6 +243,7 @@ struct job_state {
 	struct npusim_core *c;
 	const struct npusim_job *job;
 	struct npu_job_report *rep;
+	uint64_t budget;	/* watchdog, in cycles */
 	uint64_t fault_addr;
 	uint32_t pc;		/* byte offset of the current command */
 };
@@ -295,6 +296,13 @@ static int run_engine_cmd(struct job_state *s, const union npu_cmd_any *cmd, uin
 		s->fault_addr = info.nwrites ? info.writes[0].start : 0;
 		return f;
 	}
+	/*
+	 * The watchdog fires before a command whose modelled end is past the
+	 * budget runs, so a hostile command with a huge cost (e.g. 2^64 DMA
+	 * rows) never runs on the host.
+	 */
+	if (ev.end > s->budget)
+		return NPU_FAULT_WATCHDOG;
 	ev.opcode = (uint8_t)op;
 	ev.cmd_offset = s->pc;
 	if (c->trace)
@@ -424,7 +432,6 @@ int npusim_core_run(struct npusim_core *c, const struct npusim_job *job,
 		    struct npu_job_report *rep)
 {
 	struct job_state s = { .c = c, .job = job, .rep = rep };
-	uint64_t budget;
 	uint8_t *stream = NULL;
 	int f = NPU_FAULT_NONE, first = 1;
 
@@ -432,7 +439,7 @@ int npusim_core_run(struct npusim_core *c, const struct npusim_job *job,
 		return rep ? (int)(rep->fault = NPU_FAULT_BAD_DESCRIPTOR) : NPU_FAULT_BAD_DESCRIPTOR;
 	memset(rep, 0, sizeof(*rep));
 	timeline_reset(&c->tl, &c->cfg);
-	budget = job->watchdog_cycles ? job->watchdog_cycles : NPU_WATCHDOG_DEFAULT;
+	s.budget = job->watchdog_cycles ? job->watchdog_cycles : NPU_WATCHDOG_DEFAULT;
 
 	if (job->cmd_size < 4 || job->cmd_size > NPU_CMD_MAX_BYTES || (job->cmd_size & 3) ||
 	    (job->cmd_va & 3)) {
@@ -462,7 +469,7 @@ int npusim_core_run(struct npusim_core *c, const struct npusim_job *job,
 		if (f)
 			break;
 		first = 0;
-		if (timeline_end(&c->tl) > budget) {
+		if (timeline_end(&c->tl) > s.budget) {
 			f = NPU_FAULT_WATCHDOG;
 			break;
 		}

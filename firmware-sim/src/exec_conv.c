@@ -2,12 +2,13 @@
 /*
  * CONV: validation, cost model and execution.
  *
- * Execution unpacks weights (zero-point corrected int16, K padded with
- * zeros) and qparams into scratch, then walks the output pixels in blocks:
- * im2col of the block (a padding tap becomes 0, i.e. in_zp - in_zp, so it
- * contributes nothing as the spec requires), one int16 GEMM per group,
- * requantisation. Convolutions with one input channel per group (depthwise)
- * skip im2col and vectorise across channels instead.
+ * Execution unpacks weights (zero-point corrected: int16 rows padded to
+ * whole vectors, or int32 K-major for short K) and qparams into scratch,
+ * then walks the output pixels in blocks: im2col of the block (a padding
+ * tap becomes 0, i.e. in_zp - in_zp, so it contributes nothing as the spec
+ * requires), one GEMM per group (mac_kernels.h), requantisation.
+ * Convolutions with one input channel per group (depthwise) skip im2col
+ * and vectorise across channels instead.
  *
  * Overlapping output and input is allowed: the result is as if every input
  * byte were read before any output byte is written (the input is copied
@@ -109,6 +110,7 @@ struct conv_run {
 	int8_t *out;
 	unsigned int icg, ocg, kk;
 	size_t k, kp;		/* GEMM depth, padded row length */
+	int wide;		/* short K: weights K-major int32, mac_gemm_wide_s16 */
 	struct mac_rq rq;
 };
 
@@ -154,21 +156,31 @@ static void im2col_pixel(const struct conv_run *r, unsigned int grp, unsigned in
 	memset(dst, 0, (r->kp - r->k) * sizeof(*dst));
 }
 
-/* w16[oc][kp] = w - w_zp, zero padded. */
+/*
+ * GEMM weights, w - w_zp: w16[oc][kp] zero padded for the dot-product
+ * kernel, or w32[t][oc] (K-major) for the wide one.
+ */
 static void conv_unpack_weights(const struct npusim_core *core, const struct conv_run *r,
-				int16_t *w16)
+				void *dst)
 {
 	const struct npu_cmd_conv *c = r->cmd;
 	const int8_t *w = (const int8_t *)core->sram + c->w_addr;
+	int16_t *w16 = dst;
+	int32_t *w32 = dst;
 
 	for (size_t oc = 0; oc < c->out_c; oc++) {
+		if (r->wide) {
+			for (size_t t = 0; t < r->k; t++)
+				w32[t * c->out_c + oc] = w[oc * r->k + t] - c->w_zp;
+			continue;
+		}
 		mac_widen_s8(w16 + oc * r->kp, w + oc * r->k, r->k, c->w_zp);
 		memset(w16 + oc * r->kp + r->k, 0, (r->kp - r->k) * sizeof(*w16));
 	}
 }
 
 /* General convolution: blocks of pb output pixels, im2col + GEMM per group. */
-static void conv_gemm(const struct conv_run *r, const int16_t *w16, int16_t *col,
+static void conv_gemm(const struct conv_run *r, const void *w, int16_t *col,
 		      uint32_t *acc, size_t pb)
 {
 	const struct npu_cmd_conv *c = r->cmd;
@@ -183,8 +195,12 @@ static void conv_gemm(const struct conv_run *r, const int16_t *w16, int16_t *col
 			for (unsigned int i = 0; i < n; i++)
 				im2col_pixel(r, g, (unsigned int)((p0 + i) / c->out_w),
 					     (unsigned int)((p0 + i) % c->out_w), col + i * r->kp);
-			mac_gemm_s16(col, r->kp, w16 + oc0 * r->kp, r->kp, acc, r->ocg, n,
-				     r->ocg, r->kp);
+			if (r->wide)
+				mac_gemm_wide_s16(col, r->kp, (const int32_t *)w + oc0,
+						  c->out_c, acc, r->ocg, n, r->ocg, r->k);
+			else
+				mac_gemm_s16(col, r->kp, (const int16_t *)w + oc0 * r->kp,
+					     r->kp, acc, r->ocg, n, r->ocg, r->kp);
 			for (unsigned int i = 0; i < n; i++)
 				mac_requant(r->out + (p0 + i) * c->out_pix_stride + oc0,
 					    acc + (size_t)i * r->ocg, &r->rq, oc0, r->ocg,
@@ -313,7 +329,9 @@ static size_t conv_block(const struct conv_run *r)
 
 /* Scratch layout of one CONV execution (offsets into one allocation). */
 struct conv_mem {
-	size_t total, rq, w, acc, work, in, taps_w;
+	size_t total, rq, w, acc, in;
+	size_t col;		/* GEMM: im2col rows */
+	size_t taps_x, taps_w;	/* depthwise: tap pointers of one pixel */
 	size_t pb;		/* GEMM pixels per block (0: depthwise) */
 };
 
@@ -328,13 +346,14 @@ static void conv_plan(const struct conv_run *r, uint64_t in_copy, struct conv_me
 	if (c->in_c == c->groups) {
 		m->w = mac_carve(&m->total, (uint64_t)r->kk * nc * sizeof(int16_t));
 		m->acc = mac_carve(&m->total, nc * sizeof(int32_t));
-		m->work = mac_carve(&m->total, (uint64_t)r->kk * sizeof(const int8_t *));
+		m->taps_x = mac_carve(&m->total, (uint64_t)r->kk * sizeof(const int8_t *));
 		m->taps_w = mac_carve(&m->total, (uint64_t)r->kk * sizeof(const int16_t *));
 	} else {
 		m->pb = conv_block(r);
-		m->w = mac_carve(&m->total, nc * r->kp * sizeof(int16_t));
+		m->w = mac_carve(&m->total, r->wide ? nc * r->k * sizeof(int32_t) :
+						      nc * r->kp * sizeof(int16_t));
 		m->acc = mac_carve(&m->total, (uint64_t)m->pb * r->ocg * sizeof(uint32_t));
-		m->work = mac_carve(&m->total, (uint64_t)m->pb * r->kp * sizeof(int16_t));
+		m->col = mac_carve(&m->total, (uint64_t)m->pb * r->kp * sizeof(int16_t));
 	}
 }
 
@@ -355,6 +374,7 @@ void conv_exec(struct npusim_core *core, const struct npu_cmd_conv *cmd)
 	r.kk = (unsigned int)cmd->k_h * cmd->k_w;
 	r.k = (size_t)r.kk * r.icg;
 	r.kp = mac_pad_k(r.k);
+	r.wide = r.k < MAC_WIDE_MAX_K;
 	if (mac_spans_overlap(cmd->in_addr, s.in_len, cmd->out_addr, s.out_len))
 		in_copy = s.in_len;
 	conv_plan(&r, in_copy, &m);
@@ -372,10 +392,10 @@ void conv_exec(struct npusim_core *core, const struct npu_cmd_conv *cmd)
 	if (!m.pb) {
 		conv_unpack_dw_weights(core, &r, (int16_t *)(mem + m.w));
 		conv_dw(&r, (int16_t *)(mem + m.w), (int32_t *)(mem + m.acc),
-			(const int8_t **)(mem + m.work), (const int16_t **)(mem + m.taps_w));
+			(const int8_t **)(mem + m.taps_x), (const int16_t **)(mem + m.taps_w));
 	} else {
-		conv_unpack_weights(core, &r, (int16_t *)(mem + m.w));
-		conv_gemm(&r, (int16_t *)(mem + m.w), (int16_t *)(mem + m.work),
+		conv_unpack_weights(core, &r, mem + m.w);
+		conv_gemm(&r, mem + m.w, (int16_t *)(mem + m.col),
 			  (uint32_t *)(mem + m.acc), m.pb);
 	}
 }

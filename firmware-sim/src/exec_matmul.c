@@ -80,10 +80,21 @@ int matmul_check(const struct npusim_core *c, const struct npu_cmd_matmul *cmd,
 /* Rows of B per transposition tile: the tile's cache lines stay in L1. */
 #define MATMUL_TRANSPOSE_TILE 64u
 
-/* bt[j][kp] = b[t][j] - b_zp, zero padded past k. */
-static void matmul_unpack_b(const struct npu_cmd_matmul *c, const int8_t *b, int16_t *bt,
-			    size_t kp)
+/*
+ * B - b_zp for the GEMM kernels: transposed bt[j][kp] (zero padded past k)
+ * for the dot-product one, as is (b32[t][j], int32) for the wide one.
+ */
+static void matmul_unpack_b(const struct npu_cmd_matmul *c, const int8_t *b, void *dst,
+			    size_t kp, int wide)
 {
+	int16_t *bt = dst;
+	int32_t *b32 = dst;
+
+	if (wide) {
+		for (size_t i = 0; i < (size_t)c->k * c->n; i++)
+			b32[i] = b[i] - c->b_zp;
+		return;
+	}
 	for (size_t j = 0; j < c->n; j++)
 		memset(bt + j * kp + c->k, 0, (kp - c->k) * sizeof(*bt));
 	for (size_t t0 = 0; t0 < c->k; t0 += MATMUL_TRANSPOSE_TILE) {
@@ -164,7 +175,7 @@ struct matmul_mem {
 	size_t total, rq, b, a, acc, a_copy;
 };
 
-/* B transposed once, A in row blocks through the int16 GEMM. */
+/* B unpacked once, A in row blocks through the int16 GEMM. */
 static int matmul_gemm(struct npusim_core *core, const struct npu_cmd_matmul *cmd)
 {
 	struct matmul_spans s;
@@ -173,6 +184,7 @@ static int matmul_gemm(struct npusim_core *core, const struct npu_cmd_matmul *cm
 	const int8_t *a = (const int8_t *)core->sram + cmd->a_addr;
 	int8_t *out = (int8_t *)core->sram + cmd->out_addr;
 	size_t kp = mac_pad_k(cmd->k), mb = matmul_block(cmd, kp);
+	int wide = cmd->k < MAC_WIDE_MAX_K;
 	uint64_t a_copy = 0;
 	uint8_t *mem;
 
@@ -180,7 +192,8 @@ static int matmul_gemm(struct npusim_core *core, const struct npu_cmd_matmul *cm
 	if (mac_spans_overlap(cmd->a_addr, s.a_len, cmd->out_addr, s.out_len))
 		a_copy = s.a_len;
 	m.rq = mac_carve(&m.total, mac_rq_bytes(cmd->n));
-	m.b = mac_carve(&m.total, (uint64_t)cmd->n * kp * sizeof(int16_t));
+	m.b = mac_carve(&m.total, wide ? (uint64_t)cmd->n * cmd->k * sizeof(int32_t) :
+					 (uint64_t)cmd->n * kp * sizeof(int16_t));
 	m.a = mac_carve(&m.total, (uint64_t)mb * kp * sizeof(int16_t));
 	m.acc = mac_carve(&m.total, (uint64_t)mb * cmd->n * sizeof(uint32_t));
 	m.a_copy = mac_carve(&m.total, a_copy);
@@ -189,8 +202,7 @@ static int matmul_gemm(struct npusim_core *core, const struct npu_cmd_matmul *cm
 		return -1;
 	mac_load_rq(&rq, mem + m.rq, core->sram, cmd->q_addr,
 		    cmd->flags & NPU_CONV_F_PER_TENSOR_Q, cmd->n);
-	matmul_unpack_b(cmd, (const int8_t *)core->sram + cmd->b_addr, (int16_t *)(mem + m.b),
-			kp);
+	matmul_unpack_b(cmd, (const int8_t *)core->sram + cmd->b_addr, mem + m.b, kp, wide);
 	if (a_copy) {
 		memcpy(mem + m.a_copy, a, (size_t)a_copy);
 		a = (const int8_t *)(mem + m.a_copy);
@@ -205,7 +217,12 @@ static int matmul_gemm(struct npusim_core *core, const struct npu_cmd_matmul *cm
 				     cmd->a_zp);
 			memset(a16 + i * kp + cmd->k, 0, (kp - cmd->k) * sizeof(*a16));
 		}
-		mac_gemm_s16(a16, kp, (int16_t *)(mem + m.b), kp, acc, cmd->n, rows, cmd->n, kp);
+		if (wide)
+			mac_gemm_wide_s16(a16, kp, (const int32_t *)(mem + m.b), cmd->n, acc,
+					  cmd->n, rows, cmd->n, cmd->k);
+		else
+			mac_gemm_s16(a16, kp, (const int16_t *)(mem + m.b), kp, acc, cmd->n,
+				     rows, cmd->n, kp);
 		for (size_t i = 0; i < rows; i++)
 			mac_requant(out + (r0 + i) * cmd->out_row_stride, acc + i * cmd->n, &rq, 0,
 				    cmd->n, cmd->out_zp, cmd->act_min, cmd->act_max);

@@ -30,7 +30,17 @@
 
 #define MAC_INLINE static inline __attribute__((always_inline))
 
-/* Dot products of 4 x rows with 4 w rows over k < MAC_CHUNK elements. */
+/*
+ * gcc -O3 unroll-and-jams the outer loop of a register-blocked kernel by 2
+ * and then fails to vectorise the jammed copy, leaving most work scalar.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#define MAC_NO_JAM __attribute__((optimize("no-loop-unroll-and-jam")))
+#else
+#define MAC_NO_JAM
+#endif
+
+/* Dot products of 4 x rows with 4 w rows over k <= MAC_CHUNK elements. */
 MAC_INLINE void dot_4x4(const int16_t *restrict x, size_t ldx,
 			const int16_t *const w[4], size_t k, int32_t s[16])
 {
@@ -76,7 +86,7 @@ MAC_INLINE void dot_1x4(const int16_t *restrict x, const int16_t *const w[4], si
  * the last row (computed and discarded: keeps one kernel for the tail).
  */
 MAC_INLINE void wrows(const int16_t *w, size_t ldw, unsigned int j, unsigned int n,
-		  size_t k0, const int16_t *r[4])
+		      size_t k0, const int16_t *r[4])
 {
 	for (unsigned int q = 0; q < 4; q++)
 		r[q] = w + (size_t)(j + q < n ? j + q : n - 1) * ldw + k0;
@@ -84,8 +94,8 @@ MAC_INLINE void wrows(const int16_t *w, size_t ldw, unsigned int j, unsigned int
 
 /* Rows i..i+mr-1 (mr = 4 or 1) against columns j..j+3, all of K, stored to acc. */
 MAC_INLINE void gemm_block(const int16_t *x, size_t ldx, const int16_t *w, size_t ldw,
-			      uint32_t *acc, size_t ldacc, unsigned int mr, unsigned int j,
-			      unsigned int n, size_t k)
+			   uint32_t *acc, size_t ldacc, unsigned int mr, unsigned int j,
+			   unsigned int n, size_t k)
 {
 	uint32_t tot[16] = { 0 };
 	unsigned int nc = n - j < 4 ? n - j : 4;
@@ -108,18 +118,125 @@ MAC_INLINE void gemm_block(const int16_t *x, size_t ldx, const int16_t *w, size_
 			acc[i * ldacc + j + q] = tot[i * 4 + q];
 }
 
+/* The common single-chunk case without the chunk bookkeeping. */
+MAC_INLINE void gemm_block_short(const int16_t *x, size_t ldx, const int16_t *w, size_t ldw,
+				 uint32_t *acc, size_t ldacc, unsigned int mr, unsigned int j,
+				 unsigned int n, size_t k)
+{
+	const int16_t *r[4];
+	int32_t s[16];
+
+	wrows(w, ldw, j, n, 0, r);
+	if (mr == 4)
+		dot_4x4(x, ldx, r, k, s);
+	else
+		dot_1x4(x, r, k, s);
+	if (n - j >= 4) {
+		for (unsigned int i = 0; i < mr; i++)
+			for (unsigned int q = 0; q < 4; q++)
+				acc[i * ldacc + j + q] = (uint32_t)s[i * 4 + q];
+		return;
+	}
+	for (unsigned int i = 0; i < mr; i++)
+		for (unsigned int q = 0; q < n - j; q++)
+			acc[i * ldacc + j + q] = (uint32_t)s[i * 4 + q];
+}
+
 MAC_HOT
 void mac_gemm_s16(const int16_t *x, size_t ldx, const int16_t *w, size_t ldw,
 		  uint32_t *acc, size_t ldacc, unsigned int m, unsigned int n, size_t k)
 {
 	unsigned int i = 0;
 
+	if (k > MAC_CHUNK) {
+		for (; i + 4 <= m; i += 4)
+			for (unsigned int j = 0; j < n; j += 4)
+				gemm_block(x + i * ldx, ldx, w, ldw, acc + i * ldacc, ldacc, 4,
+					   j, n, k);
+		for (; i < m; i++)
+			for (unsigned int j = 0; j < n; j += 4)
+				gemm_block(x + i * ldx, ldx, w, ldw, acc + i * ldacc, ldacc, 1,
+					   j, n, k);
+		return;
+	}
 	for (; i + 4 <= m; i += 4)
 		for (unsigned int j = 0; j < n; j += 4)
-			gemm_block(x + i * ldx, ldx, w, ldw, acc + i * ldacc, ldacc, 4, j, n, k);
+			gemm_block_short(x + i * ldx, ldx, w, ldw, acc + i * ldacc, ldacc, 4, j,
+					 n, k);
 	for (; i < m; i++)
 		for (unsigned int j = 0; j < n; j += 4)
-			gemm_block(x + i * ldx, ldx, w, ldw, acc + i * ldacc, ldacc, 1, j, n, k);
+			gemm_block_short(x + i * ldx, ldx, w, ldw, acc + i * ldacc, ldacc, 1, j,
+					 n, k);
+}
+
+/*
+ * pr rows of x (pr = 4 or 1) against nb columns (nb <= 32) of a K-major w,
+ * k <= MAC_CHUNK. The column loop is the vector loop and x is broadcast, so
+ * the accumulators need no horizontal sums.
+ */
+MAC_INLINE void wide_block(const int16_t *restrict x, size_t ldx, const int32_t *restrict w,
+			   size_t ldw, size_t k, uint32_t *restrict acc, size_t ldacc,
+			   int add, const unsigned int pr, const unsigned int nb)
+{
+	int32_t a0[32], a1[32], a2[32], a3[32];
+	int32_t *a[4] = { a0, a1, a2, a3 };
+
+	for (unsigned int c = 0; c < nb; c++)
+		a0[c] = a1[c] = a2[c] = a3[c] = 0;
+	for (size_t t = 0; t < k; t++) {
+		const int32_t *restrict wr = w + t * ldw;
+		int32_t x0 = x[t];
+
+		if (pr == 1) {
+			for (unsigned int c = 0; c < nb; c++)
+				a0[c] += x0 * wr[c];
+			continue;
+		}
+		int32_t x1 = x[ldx + t], x2 = x[2 * ldx + t], x3 = x[3 * ldx + t];
+
+		for (unsigned int c = 0; c < nb; c++) {
+			a0[c] += x0 * wr[c];
+			a1[c] += x1 * wr[c];
+			a2[c] += x2 * wr[c];
+			a3[c] += x3 * wr[c];
+		}
+	}
+	for (unsigned int r = 0; r < pr; r++)
+		for (unsigned int c = 0; c < nb; c++)
+			acc[r * ldacc + c] = (add ? acc[r * ldacc + c] : 0) + (uint32_t)a[r][c];
+}
+
+/* All columns of pr rows for one chunk of K. */
+MAC_INLINE void wide_rows(const int16_t *x, size_t ldx, const int32_t *w, size_t ldw,
+			  size_t k, uint32_t *acc, size_t ldacc, int add, unsigned int n,
+			  const unsigned int pr)
+{
+	unsigned int j = 0;
+
+	for (; j + 32 <= n; j += 32)
+		wide_block(x, ldx, w + j, ldw, k, acc + j, ldacc, add, pr, 32);
+	for (; j + 16 <= n; j += 16)
+		wide_block(x, ldx, w + j, ldw, k, acc + j, ldacc, add, pr, 16);
+	if (j < n)
+		wide_block(x, ldx, w + j, ldw, k, acc + j, ldacc, add, pr, n - j);
+}
+
+MAC_HOT MAC_NO_JAM
+void mac_gemm_wide_s16(const int16_t *x, size_t ldx, const int32_t *w, size_t ldw,
+		       uint32_t *acc, size_t ldacc, unsigned int m, unsigned int n, size_t k)
+{
+	for (size_t k0 = 0; k0 < k; k0 += MAC_CHUNK) {
+		size_t kc = k - k0 < MAC_CHUNK ? k - k0 : MAC_CHUNK;
+		const int32_t *wk = w + k0 * ldw;
+		unsigned int i = 0;
+
+		for (; i + 4 <= m; i += 4)
+			wide_rows(x + i * ldx + k0, ldx, wk, ldw, kc, acc + i * ldacc, ldacc,
+				  k0 != 0, n, 4);
+		for (; i < m; i++)
+			wide_rows(x + i * ldx + k0, ldx, wk, ldw, kc, acc + i * ldacc, ldacc,
+				  k0 != 0, n, 1);
+	}
 }
 
 MAC_HOT
@@ -145,11 +262,7 @@ void mac_gemm_kn_s8(const int8_t *a, size_t lda, int a_zp, const int8_t *b, int 
 /* Channels per register block of the depthwise loop (4 zmm of int32). */
 #define DW_BLOCK 64u
 
-/*
- * gcc -O3 would unroll-and-jam the tap loop by 2 and then fail to vectorise
- * the jammed copy, leaving most of the work scalar.
- */
-MAC_HOT __attribute__((optimize("no-loop-unroll-and-jam")))
+MAC_HOT MAC_NO_JAM
 void mac_dw_pixel(int32_t *acc, const int8_t *const *xs, const int16_t *const *ws,
 		  unsigned int ntaps, int zp, unsigned int nc)
 {
@@ -200,6 +313,7 @@ void mac_dw_pixel_mult(int32_t *acc, const int8_t *const *xs, const int16_t *con
 	}
 }
 
+MAC_HOT
 void mac_widen_s8(int16_t *dst, const int8_t *src, size_t n, int zp)
 {
 	for (size_t i = 0; i < n; i++)

@@ -5,7 +5,7 @@
  * Operands are int8 values minus their zero point, held in int16, so
  * |operand| <= MAC_OPERAND_MAX and one product is below 2^16. MAC_CHUNK
  * products therefore sum below 2^31: each chunk is accumulated in plain
- * int32 without overflow (the pattern gcc turns into pmaddwd / vpdpwssd),
+ * int32 without overflow (the pattern gcc vectorises as pmaddwd + paddd),
  * and chunks are combined modulo 2^32, which is exactly the spec's
  * wrapping int32 accumulator (npu_arith.h).
  */
@@ -31,6 +31,17 @@
  */
 void mac_gemm_s16(const int16_t *x, size_t ldx, const int16_t *w, size_t ldw,
 		  uint32_t *acc, size_t ldacc, unsigned int m, unsigned int n, size_t k);
+
+/*
+ * The same product for short K with w stored K-major as int32:
+ *   acc[i * ldacc + j] = sum_{t < k} x[i * ldx + t] * w[t * ldw + j]  (mod 2^32)
+ * Vectorised along n with x broadcast: no horizontal sums, which dominate
+ * mac_gemm_s16 when K is only a few vectors long (below MAC_WIDE_MAX_K).
+ * Operand range as for mac_gemm_s16.
+ */
+#define MAC_WIDE_MAX_K	96u
+void mac_gemm_wide_s16(const int16_t *x, size_t ldx, const int32_t *w, size_t ldw,
+		       uint32_t *acc, size_t ldacc, unsigned int m, unsigned int n, size_t k);
 
 /*
  * Few-row matrix product straight from int8, vectorised along n (no

@@ -64,7 +64,8 @@ int timeline_issue(struct timeline *tl, const struct cmd_info *info, int hazard_
 	if (q->count == NPU_QUEUE_DEPTH && q->end[q_index(q, 0)] > tl->now)
 		tl->now = q->end[q_index(q, 0)];
 	start = tl->now > q->free_at ? tl->now : q->free_at;
-	end = start + (info->cycles ? info->cycles : 1);
+	/* Saturating: hostile costs must not wrap past the watchdog. */
+	end = info->cycles > UINT64_MAX - start ? UINT64_MAX : start + (info->cycles ? info->cycles : 1);
 
 	if (hazard_check) {
 		for (int e = 0; e < NPU_ENGINE_COUNT - 1; e++) {

@@ -14,7 +14,7 @@
 
 #include "npu_arith.h"
 #include "internal.h"
-#include "../../firmware-sim/src/mac_kernels.h"
+#include "mac_kernels.h"
 
 static uint64_t rng_state;
 
@@ -121,6 +121,51 @@ START_TEST(test_gemm_long_k_extremes)
 	ck_assert_uint_eq(ref_dot16(x, w, k), (uint32_t)(uint64_t)((int64_t)k * -65025));
 	free(x);
 	free(w);
+}
+END_TEST
+
+/* The wide kernel: w K-major int32, any k (chunks beyond MAC_CHUNK). */
+static void check_gemm_wide(unsigned int m, unsigned int n, size_t k, int extreme)
+{
+	size_t ldx = k + 3, ldw = n + 2, ldacc = n + 1;
+	int16_t *x = xmalloc(m * ldx * sizeof(*x)), *wt = xmalloc(n * k * sizeof(*wt));
+	int32_t *w = xmalloc(k * ldw * sizeof(*w));
+	uint32_t *acc = xmalloc(m * ldacc * sizeof(*acc));
+
+	for (size_t i = 0; i < m * ldx; i++)
+		x[i] = extreme ? (int16_t)(i % 5 ? 255 : -255) : rnd_operand();
+	for (size_t t = 0; t < k; t++) {
+		for (unsigned int j = 0; j < ldw; j++) {
+			w[t * ldw + j] = extreme ? (j % 2 ? -255 : 255) : rnd_operand();
+			if (j < n)
+				wt[j * k + t] = (int16_t)w[t * ldw + j];
+		}
+	}
+	for (size_t i = 0; i < m * ldacc; i++)
+		acc[i] = 0xdeadbeef;
+	mac_gemm_wide_s16(x, ldx, w, ldw, acc, ldacc, m, n, k);
+	for (unsigned int i = 0; i < m; i++) {
+		for (unsigned int j = 0; j < ldacc; j++) {
+			uint32_t want = j < n ? ref_dot16(x + i * ldx, wt + j * k, k) : 0xdeadbeef;
+
+			ck_assert_msg(acc[i * ldacc + j] == want,
+				      "wide m=%u n=%u k=%zu: acc[%u][%u] = %u, want %u", m, n, k,
+				      i, j, acc[i * ldacc + j], want);
+		}
+	}
+	free(x);
+	free(wt);
+	free(w);
+	free(acc);
+}
+
+START_TEST(test_gemm_wide)
+{
+	rng_state = 0x77;
+	for (int iter = 0; iter < 300; iter++)
+		check_gemm_wide((unsigned int)rnd_range(1, 11), (unsigned int)rnd_range(1, 100),
+				(size_t)rnd_range(1, MAC_WIDE_MAX_K + 20), 0);
+	check_gemm_wide(5, 50, 2 * MAC_CHUNK + 11, 1);
 }
 END_TEST
 
@@ -409,8 +454,11 @@ static struct npusim_core *new_core(void)
 	return c;
 }
 
-static void conv_shape(struct npu_cmd_conv *c, int dw)
+/* mode 0: grouped (short K, wide kernel), 1: depthwise x2, 2: dense (dot kernel) */
+static void conv_shape(struct npu_cmd_conv *c, int mode)
 {
+	int dw = mode == 1;
+
 	memset(c, 0, sizeof(*c));
 	c->hdr = NPU_CMD_HDR(NPU_OP_CONV, struct npu_cmd_conv);
 	c->in_h = c->in_w = 9;
@@ -421,7 +469,7 @@ static void conv_shape(struct npu_cmd_conv *c, int dw)
 	c->k_h = c->k_w = 3;
 	c->stride_h = c->stride_w = c->dil_h = c->dil_w = 1;
 	c->pad_top = c->pad_left = 1;
-	c->groups = dw ? 12 : 2;
+	c->groups = dw ? 12 : mode == 0 ? 2 : 1;
 	c->in_zp = 5;
 	c->w_zp = -3;
 	c->out_zp = 1;
@@ -451,7 +499,7 @@ static int distinct_values(const uint8_t *p, size_t n)
 }
 
 /* Same command, output at in_addr + delta (overlapping) and far away. */
-static void check_conv_in_place(int dw, int64_t delta)
+static void check_conv_in_place(int mode, int64_t delta)
 {
 	struct npusim_core *c = new_core();
 	struct npu_cmd_conv cmd;
@@ -459,7 +507,7 @@ static void check_conv_in_place(int dw, int64_t delta)
 	uint32_t out_len;
 	uint8_t *want;
 
-	conv_shape(&cmd, dw);
+	conv_shape(&cmd, mode);
 	out_len = (uint32_t)cmd.out_h * cmd.out_w * cmd.out_c;
 	set_qparams(c->sram + cmd.q_addr, cmd.out_c);
 	cmd.in_addr = 0x40000;
@@ -483,13 +531,13 @@ START_TEST(test_conv_in_place)
 
 	rng_state = 0x1a;
 	for (size_t i = 0; i < sizeof(deltas) / sizeof(deltas[0]); i++) {
-		check_conv_in_place(0, deltas[i]);
-		check_conv_in_place(1, deltas[i]);
+		for (int mode = 0; mode < 3; mode++)
+			check_conv_in_place(mode, deltas[i]);
 	}
 }
 END_TEST
 
-static void check_matmul_in_place(uint16_t m, int64_t delta)
+static void check_matmul_in_place(uint16_t m, uint16_t k, int64_t delta)
 {
 	struct npusim_core *c = new_core();
 	struct npu_cmd_matmul cmd;
@@ -500,7 +548,7 @@ static void check_matmul_in_place(uint16_t m, int64_t delta)
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.hdr = NPU_CMD_HDR(NPU_OP_MATMUL, struct npu_cmd_matmul);
 	cmd.m = m;
-	cmd.k = cmd.a_row_stride = 40;
+	cmd.k = cmd.a_row_stride = k;
 	cmd.n = cmd.out_row_stride = 48;
 	cmd.a_zp = -7;
 	cmd.b_zp = 9;
@@ -529,11 +577,87 @@ static void check_matmul_in_place(uint16_t m, int64_t delta)
 START_TEST(test_matmul_in_place)
 {
 	rng_state = 0x1b;
-	for (uint16_t m = 1; m <= 70; m += 23) {	/* few-row and GEMM paths */
-		check_matmul_in_place(m, 0);
-		check_matmul_in_place(m, 40);
-		check_matmul_in_place(m, -48);
+	/* few-row, wide (short k) and dot-product paths */
+	for (uint16_t m = 1; m <= 70; m += 23) {
+		for (uint16_t k = 40; k <= 200; k += 160) {
+			check_matmul_in_place(m, k, 0);
+			check_matmul_in_place(m, k, 40);
+			check_matmul_in_place(m, k, -48);
+		}
 	}
+}
+END_TEST
+
+/*
+ * Without scratch memory, CONV and MATMUL fall back to computing each
+ * output straight from SRAM. Simulate the failed allocation (core_scratch()
+ * only reallocates for sizes above scratch_size) and compare.
+ */
+static void scratch_unavailable(struct npusim_core *c, int unavailable)
+{
+	void *p;
+
+	free(c->scratch);
+	c->scratch = NULL;
+	c->scratch_size = unavailable ? SIZE_MAX : 0;
+	p = core_scratch(c, 1);
+	ck_assert(unavailable ? p == NULL : p != NULL);
+}
+
+START_TEST(test_no_scratch_fallback)
+{
+	struct npusim_core *c;
+	struct npu_cmd_conv cc;
+	struct npu_cmd_matmul mc;
+	struct cmd_info info;
+	uint8_t want[9 * 9 * 24];
+
+	rng_state = 0x1c;
+	c = new_core();
+	for (int mode = 0; mode < 3; mode++) {
+		uint32_t out_len;
+
+		conv_shape(&cc, mode);
+		cc.in_addr = 0x40000;
+		cc.out_addr = 0x80000;
+		out_len = (uint32_t)cc.out_h * cc.out_w * cc.out_c;
+		set_qparams(c->sram + cc.q_addr, cc.out_c);
+		ck_assert_int_eq(conv_check(c, &cc, &info), NPU_FAULT_NONE);
+		scratch_unavailable(c, 0);
+		conv_exec(c, &cc);
+		memcpy(want, c->sram + cc.out_addr, out_len);
+		ck_assert_int_ge(distinct_values(want, out_len), 20);
+		memset(c->sram + cc.out_addr, 0, out_len);
+		scratch_unavailable(c, 1);
+		conv_exec(c, &cc);
+		ck_assert_mem_eq(c->sram + cc.out_addr, want, out_len);
+	}
+	memset(&mc, 0, sizeof(mc));
+	mc.k = mc.a_row_stride = 77;
+	mc.n = mc.out_row_stride = 33;
+	mc.a_zp = 3;
+	mc.b_zp = -4;
+	mc.act_min = -100;
+	mc.act_max = 100;
+	mc.a_addr = 0x40000;
+	mc.b_addr = 0x10000;
+	mc.q_addr = 0x20000;
+	mc.out_addr = 0x80000;
+	set_qparams(c->sram + mc.q_addr, mc.n);
+	for (mc.m = 1; mc.m < 12; mc.m += 5) {
+		uint32_t out_len = (uint32_t)mc.m * mc.n;
+
+		ck_assert_int_eq(matmul_check(c, &mc, &info), NPU_FAULT_NONE);
+		scratch_unavailable(c, 0);
+		matmul_exec(c, &mc);
+		memcpy(want, c->sram + mc.out_addr, out_len);
+		memset(c->sram + mc.out_addr, 0, out_len);
+		scratch_unavailable(c, 1);
+		matmul_exec(c, &mc);
+		ck_assert_mem_eq(c->sram + mc.out_addr, want, out_len);
+	}
+	scratch_unavailable(c, 0);
+	npusim_core_destroy(c);
 }
 END_TEST
 
@@ -546,6 +670,7 @@ Suite *suite_mac_kernels(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_gemm_random);
 	tcase_add_test(tc, test_gemm_long_k_extremes);
+	tcase_add_test(tc, test_gemm_wide);
 	tcase_add_test(tc, test_gemm_kn);
 	tcase_add_test(tc, test_gemm_kn_long_k_extremes);
 	tcase_add_test(tc, test_dw_random);
@@ -556,6 +681,7 @@ Suite *suite_mac_kernels(void)
 	tcase_add_test(tc, test_helpers);
 	tcase_add_test(tc, test_conv_in_place);
 	tcase_add_test(tc, test_matmul_in_place);
+	tcase_add_test(tc, test_no_scratch_fallback);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -260,7 +260,8 @@ int ref_matmul(uint8_t *sram, size_t sram_size, const struct npu_cmd_matmul *c)
 			int64_t acc = q.bias;
 
 			for (int64_t k = 0; k < c->k; k++) {
-				int64_t a = rd8(&m, c->a_addr + (uint64_t)(i * c->a_row_stride + k));
+				int64_t a = rd8(&m, c->a_addr +
+						(uint64_t)(i * c->a_row_stride + k));
 				int64_t b = rd8(&m, c->b_addr + (uint64_t)(k * c->n + j));
 
 				acc += (a - c->a_zp) * (b - c->b_zp);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/stream.h"
 
@@ -385,14 +386,15 @@ int run_stream(struct npusim_core *core, struct tdram *d, const struct stream *s
 void trng_init(struct trng *r, uint64_t default_seed)
 {
 	const char *env = getenv("NPU_TEST_SEED");
-	uint64_t seed = default_seed;
+	uint64_t seed = 0;
 
 	if (env && !strcmp(env, "random"))
-		seed = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32);
+		seed = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32) ^ (uint64_t)getpid() << 16;
 	else if (env && *env)
 		seed = strtoull(env, NULL, 0);
 	r->seed = seed;
-	r->state = seed;
+	/* Each test's own default keeps the streams of different tests apart. */
+	r->state = default_seed ^ (seed * 0x9e3779b97f4a7c15ull);
 }
 
 uint64_t trng_next(struct trng *r)

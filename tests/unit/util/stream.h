@@ -115,8 +115,9 @@ struct trng {
 };
 
 /*
- * Seeds from $NPU_TEST_SEED if set ("random" = time-based), else from
- * default_seed. Print rng->seed in failure messages.
+ * The stream is a function of default_seed (one per test) and of
+ * $NPU_TEST_SEED (a number, or "random"; unset = 0). Failure messages
+ * print rng->seed, the NPU_TEST_SEED value that replays the failure.
  */
 void trng_init(struct trng *r, uint64_t default_seed);
 uint64_t trng_next(struct trng *r);
