@@ -129,6 +129,26 @@ int sram_span_check(const struct npusim_core *c, uint64_t start, uint64_t len,
 	return NPU_FAULT_NONE;
 }
 
+int cmd_operands_check(const struct npusim_core *c, struct cmd_info *info,
+		       const struct sram_operand *reads, unsigned int nreads,
+		       struct sram_operand write)
+{
+	int f;
+
+	for (unsigned int i = 0; i < nreads && i < NPUSIM_MAX_SPANS; i++) {
+		f = sram_span_check(c, reads[i].addr, reads[i].len, &info->reads[i],
+				    &info->fault_addr);
+		if (f)
+			return f;
+	}
+	f = sram_span_check(c, write.addr, write.len, &info->writes[0], &info->fault_addr);
+	if (f)
+		return f;
+	info->nreads = nreads < NPUSIM_MAX_SPANS ? nreads : NPUSIM_MAX_SPANS;
+	info->nwrites = 1;
+	return NPU_FAULT_NONE;
+}
+
 int npusim_core_sram_read(struct npusim_core *c, uint32_t off, void *dst, uint32_t len)
 {
 	if (!c || !dst || sram_span_check(c, off, len, NULL, NULL))

@@ -85,18 +85,13 @@ int conv_check(const struct npusim_core *c, const struct npu_cmd_conv *cmd, stru
 	if (!conv_fields_ok(cmd))
 		return NPU_FAULT_BAD_FIELD;
 	conv_span_lens(cmd, &s);
-	f = sram_span_check(c, cmd->in_addr, s.in_len, &info->reads[0], &info->fault_addr);
-	if (!f)
-		f = sram_span_check(c, cmd->w_addr, s.w_len, &info->reads[1], &info->fault_addr);
-	if (!f)
-		f = sram_span_check(c, cmd->q_addr, s.q_len, &info->reads[2], &info->fault_addr);
-	if (!f)
-		f = sram_span_check(c, cmd->out_addr, s.out_len, &info->writes[0],
-				    &info->fault_addr);
+	f = cmd_operands_check(c, info, (const struct sram_operand[]){
+				       { cmd->in_addr, s.in_len },
+				       { cmd->w_addr, s.w_len },
+				       { cmd->q_addr, s.q_len } }, 3,
+			       (struct sram_operand){ cmd->out_addr, s.out_len });
 	if (f)
 		return f;
-	info->nreads = 3;
-	info->nwrites = 1;
 	info->macs = mac_mul_sat((uint64_t)cmd->out_h * cmd->out_w * cmd->out_c,
 				 (uint64_t)cmd->k_h * cmd->k_w * (cmd->in_c / cmd->groups));
 	info->cycles = conv_cycles(&c->cfg, cmd);

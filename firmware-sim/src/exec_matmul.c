@@ -60,18 +60,13 @@ int matmul_check(const struct npusim_core *c, const struct npu_cmd_matmul *cmd,
 	if (!matmul_fields_ok(cmd))
 		return NPU_FAULT_BAD_FIELD;
 	matmul_span_lens(cmd, &s);
-	f = sram_span_check(c, cmd->a_addr, s.a_len, &info->reads[0], &info->fault_addr);
-	if (!f)
-		f = sram_span_check(c, cmd->b_addr, s.b_len, &info->reads[1], &info->fault_addr);
-	if (!f)
-		f = sram_span_check(c, cmd->q_addr, s.q_len, &info->reads[2], &info->fault_addr);
-	if (!f)
-		f = sram_span_check(c, cmd->out_addr, s.out_len, &info->writes[0],
-				    &info->fault_addr);
+	f = cmd_operands_check(c, info, (const struct sram_operand[]){
+				       { cmd->a_addr, s.a_len },
+				       { cmd->b_addr, s.b_len },
+				       { cmd->q_addr, s.q_len } }, 3,
+			       (struct sram_operand){ cmd->out_addr, s.out_len });
 	if (f)
 		return f;
-	info->nreads = 3;
-	info->nwrites = 1;
 	info->macs = (uint64_t)cmd->m * cmd->n * cmd->k;
 	info->cycles = matmul_cycles(&c->cfg, cmd);
 	return NPU_FAULT_NONE;

@@ -54,14 +54,10 @@ int pool_check(const struct npusim_core *c, const struct npu_cmd_pool *cmd, stru
 	if (!pool_fields_ok(cmd))
 		return NPU_FAULT_BAD_FIELD;
 	/* The whole input tile counts as read, even rows no window reaches. */
-	f = sram_span_check(c, cmd->in_addr, in_len, &info->reads[0], &info->fault_addr);
-	if (!f)
-		f = sram_span_check(c, cmd->out_addr, out_pix * cmd->c, &info->writes[0],
-				    &info->fault_addr);
+	f = cmd_operands_check(c, info, &(const struct sram_operand){ cmd->in_addr, in_len }, 1,
+			       (struct sram_operand){ cmd->out_addr, out_pix * cmd->c });
 	if (f)
 		return f;
-	info->nreads = 1;
-	info->nwrites = 1;
 	cyc = pool_sat_mul(out_pix * ((cmd->c + lanes - 1) / lanes),
 			   (uint64_t)cmd->k_h * cmd->k_w);
 	cyc += c->cfg.vec_pipeline_cycles;	/* cyc <= 2^62: no wrap */

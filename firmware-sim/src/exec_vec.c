@@ -83,17 +83,12 @@ int eltwise_check(const struct npusim_core *c, const struct npu_cmd_eltwise *cmd
 					!rescale_ok(cmd->b_mult, cmd->b_shift))))
 		return NPU_FAULT_BAD_FIELD;
 
-	f = sram_span_check(c, cmd->a_addr, cmd->count, &info->reads[0], &info->fault_addr);
-	if (!f)
-		f = sram_span_check(c, cmd->b_addr, eltwise_b_len(cmd), &info->reads[1],
-				    &info->fault_addr);
-	if (!f)
-		f = sram_span_check(c, cmd->out_addr, cmd->count, &info->writes[0],
-				    &info->fault_addr);
+	f = cmd_operands_check(c, info, (const struct sram_operand[]){
+				       { cmd->a_addr, cmd->count },
+				       { cmd->b_addr, eltwise_b_len(cmd) } }, 2,
+			       (struct sram_operand){ cmd->out_addr, cmd->count });
 	if (f)
 		return f;
-	info->nreads = 2;
-	info->nwrites = 1;
 	info->cycles = vec_cycles(c, cmd->count);
 	return NPU_FAULT_NONE;
 }
@@ -270,16 +265,12 @@ int lut_check(const struct npusim_core *c, const struct npu_cmd_lut *cmd, struct
 	info->engine = NPU_ENGINE_VEC;
 	if (cmd->reserved || !cmd->count)
 		return NPU_FAULT_BAD_FIELD;
-	f = sram_span_check(c, cmd->in_addr, cmd->count, &info->reads[0], &info->fault_addr);
-	if (!f)
-		f = sram_span_check(c, cmd->table_addr, 256, &info->reads[1], &info->fault_addr);
-	if (!f)
-		f = sram_span_check(c, cmd->out_addr, cmd->count, &info->writes[0],
-				    &info->fault_addr);
+	f = cmd_operands_check(c, info, (const struct sram_operand[]){
+				       { cmd->in_addr, cmd->count },
+				       { cmd->table_addr, 256 } }, 2,
+			       (struct sram_operand){ cmd->out_addr, cmd->count });
 	if (f)
 		return f;
-	info->nreads = 2;
-	info->nwrites = 1;
 	info->cycles = vec_cycles(c, cmd->count);
 	return NPU_FAULT_NONE;
 }

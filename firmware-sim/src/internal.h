@@ -102,6 +102,20 @@ void *core_scratch(struct npusim_core *c, size_t size);
 int sram_span_check(const struct npusim_core *c, uint64_t start, uint64_t len,
 		    struct sram_span *out, uint64_t *fault_addr);
 
+/* An SRAM operand of a command: byte offset and length. */
+struct sram_operand {
+	uint64_t addr, len;
+};
+
+/*
+ * Range-checks a command's SRAM operands (nreads inputs, one output) in
+ * order and records them in info->reads / info->writes. Returns
+ * NPU_FAULT_NONE or NPU_FAULT_SRAM_RANGE with info->fault_addr set.
+ */
+int cmd_operands_check(const struct npusim_core *c, struct cmd_info *info,
+		       const struct sram_operand *reads, unsigned int nreads,
+		       struct sram_operand write);
+
 /* MAC engine (exec_conv.c, exec_matmul.c) */
 int conv_check(const struct npusim_core *c, const struct npu_cmd_conv *cmd, struct cmd_info *info);
 void conv_exec(struct npusim_core *c, const struct npu_cmd_conv *cmd);
