@@ -16,14 +16,19 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -fPIC -pthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-all: lib tools
+all: lib tools models
 
 include mk/deps.mk
 include firmware-sim/sim.mk
 include firmware-sim/tools/tools.mk
--include compiler/compiler.mk
+include compiler/compiler.mk
+include compiler/tools/tools.mk
+include tests/conformance/conformance.mk
+include models/models.mk
 include tests/unit/unit.mk
 include tests/bench/bench.mk
+include tests/bench/bench_compiler.mk
+include compiler/fuzz/fuzz.mk
 
 tools:
 

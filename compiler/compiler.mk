@@ -14,6 +14,9 @@ NPUC_GEN_H     := $(NPUC_GEN)/onnx.pb-c.h
 PROTOC_C       ?= protoc-c
 PROTOBUF_C_CFLAGS := $(shell pkg-config --cflags libprotobuf-c 2>/dev/null)
 PROTOBUF_C_LIBS   := $(shell pkg-config --libs libprotobuf-c 2>/dev/null || echo -lprotobuf-c)
+# Everything a program linking libnpuc needs (zlib: calibration data files).
+NPUC_LDLIBS       := $(PROTOBUF_C_LIBS) $(shell pkg-config --libs zlib 2>/dev/null || echo -lz) \
+	$(shell pkg-config --libs nettle 2>/dev/null || echo -lnettle)
 
 NPUC_SRCS := $(wildcard compiler/src/*.c)
 NPUC_HDRS := $(wildcard compiler/src/*.h) $(SIM_HDRS) $(NPUC_GEN_H)
@@ -71,14 +74,15 @@ lib: $(LIBNPUC_A)
 
 UNIT_LIBS_OPT  += $(LIBNPUC_A)
 UNIT_LIBS_SAN  += $(LIBNPUC_SAN)
-UNIT_LDLIBS    += $(PROTOBUF_C_LIBS)
+UNIT_LDLIBS    += $(NPUC_LDLIBS)
 UNIT_EXTRA_INC += -Icompiler/src -I$(NPUC_GEN) $(PROTOBUF_C_CFLAGS)
 
 $(BUILD)/opt/unit-tests $(BUILD)/san/unit-tests: | $(NPUC_GEN_H)
 
 # libFuzzer harness for the importer (not part of make check):
 #   make fuzz-onnx && build/fuzz/fuzz-onnx -max_total_time=300 build/fuzz/corpus
-# The corpus is seeded with the models of the ONNX backend node tests.
+# The corpus is seeded with the models and reference outputs (TensorProto
+# files) of the ONNX backend node tests.
 FUZZ_CC        ?= clang
 NPUC_FUZZ_SRCS := $(addprefix compiler/src/,ir.c onnx_import.c tensor_pb.c shape_infer.c)
 NPUC_FUZZ_BIN  := $(BUILD)/fuzz/fuzz-onnx
@@ -95,7 +99,9 @@ $(NPUC_FUZZ_BIN): compiler/fuzz/fuzz_onnx_import.c $(NPUC_FUZZ_SRCS) $(NPUC_GEN_
 fuzz-onnx: $(NPUC_FUZZ_BIN)
 	@mkdir -p $(BUILD)/fuzz/corpus
 	@if [ -d $(ONNX_NODE_TESTS) ] && [ -z "$$(ls -A $(BUILD)/fuzz/corpus)" ]; then \
-		for m in $(ONNX_NODE_TESTS)/*/model.onnx; do \
-			cp "$$m" $(BUILD)/fuzz/corpus/$$(basename $$(dirname "$$m")).onnx; \
+		for t in $(ONNX_NODE_TESTS)/*; do \
+			n=$$(basename $$t); cp $$t/model.onnx $(BUILD)/fuzz/corpus/$$n.onnx; \
+			cp $$t/test_data_set_0/output_0.pb $(BUILD)/fuzz/corpus/$$n.pb \
+				2>/dev/null || true; \
 		done; fi
 	@echo "fuzz-onnx: run $(NPUC_FUZZ_BIN) -max_total_time=300 $(BUILD)/fuzz/corpus"

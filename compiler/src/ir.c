@@ -17,6 +17,7 @@
 struct name_index {
 	int *slot;		/* tensor index, -1 = empty */
 	size_t cap;		/* power of two */
+	uint64_t seed;		/* per graph: crafted colliding names need the address */
 };
 
 size_t npuc_dtype_size(enum npuc_dtype dt)
@@ -63,20 +64,21 @@ void npuc_diag_set(struct npuc_diag *d, const char *fmt, ...)
 	va_end(ap);
 }
 
-static size_t name_hash(const char *s)
+static size_t name_hash(const struct name_index *ix, const char *s)
 {
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = 1469598103934665603ull ^ ix->seed;
 
 	for (; *s; s++) {
 		h ^= (unsigned char)*s;
 		h *= 1099511628211ull;
 	}
+	h ^= h >> 29;	/* fold the high bits into the masked low ones */
 	return (size_t)h;
 }
 
 static void index_insert(struct name_index *ix, const struct npuc_graph *g, int t)
 {
-	size_t m = ix->cap - 1, i = name_hash(g->t[t].name) & m;
+	size_t m = ix->cap - 1, i = name_hash(ix, g->t[t].name) & m;
 
 	while (ix->slot[i] >= 0)
 		i = (i + 1) & m;
@@ -111,15 +113,28 @@ static int index_reserve(struct npuc_graph *g)
 struct npuc_graph *npuc_graph_new(void)
 {
 	struct npuc_graph *g = calloc(1, sizeof(*g));
+	struct name_index *ix;
 
 	if (!g)
 		return NULL;
-	g->name_index = calloc(1, sizeof(struct name_index));
-	if (!g->name_index) {
+	ix = calloc(1, sizeof(*ix));
+	if (!ix) {
 		free(g);
 		return NULL;
 	}
+	/* Address-space randomisation gives each graph a different seed. */
+	ix->seed = (uint64_t)(uintptr_t)ix * 0x9e3779b97f4a7c15ull;
+	g->name_index = ix;
 	return g;
+}
+
+static void node_strings_free(struct npuc_node *n)
+{
+	free(n->name);
+	free(n->op);
+	free(n->domain);
+	free(n->in);
+	free(n->out);
 }
 
 static void attr_free(struct npuc_attr *a)
@@ -143,11 +158,7 @@ void npuc_graph_free(struct npuc_graph *g)
 	for (int i = 0; i < g->n_nodes; i++) {
 		struct npuc_node *n = &g->nodes[i];
 
-		free(n->name);
-		free(n->op);
-		free(n->domain);
-		free(n->in);
-		free(n->out);
+		node_strings_free(n);
 		for (int j = 0; j < n->n_attrs; j++)
 			attr_free(&n->attrs[j]);
 		free(n->attrs);
@@ -175,7 +186,7 @@ int npuc_graph_find(const struct npuc_graph *g, const char *name)
 	if (!ix || !ix->cap)
 		return -1;
 	m = ix->cap - 1;
-	for (i = name_hash(name) & m; ix->slot[i] >= 0; i = (i + 1) & m)
+	for (i = name_hash(ix, name) & m; ix->slot[i] >= 0; i = (i + 1) & m)
 		if (strcmp(g->t[ix->slot[i]].name, name) == 0)
 			return ix->slot[i];
 	return -1;
@@ -202,13 +213,9 @@ static int grow(void **arr, int *cap, int n, size_t elem)
 	return 0;
 }
 
-int npuc_graph_add_tensor(struct npuc_graph *g, const char *name, enum npuc_dtype dt,
-			  int rank, const int64_t *dims, struct npuc_diag *d)
+static int tensor_args_check(const char *name, enum npuc_dtype dt, int rank,
+			     const int64_t *dims, struct npuc_diag *d)
 {
-	struct npuc_tensor *t;
-	char *copy;
-	void *arr;
-
 	if (!name || !name[0]) {
 		npuc_diag_set(d, "tensor with an empty name");
 		return -1;
@@ -229,6 +236,18 @@ int npuc_graph_add_tensor(struct npuc_graph *g, const char *name, enum npuc_dtyp
 			return -1;
 		}
 	}
+	return 0;
+}
+
+int npuc_graph_add_tensor(struct npuc_graph *g, const char *name, enum npuc_dtype dt,
+			  int rank, const int64_t *dims, struct npuc_diag *d)
+{
+	struct npuc_tensor *t;
+	char *copy;
+	void *arr;
+
+	if (tensor_args_check(name, dt, rank, dims, d) < 0)
+		return -1;
 	if (npuc_graph_find(g, name) >= 0) {
 		npuc_diag_set(d, "duplicate tensor name '%s'", name);
 		return -1;
@@ -357,69 +376,78 @@ static char *dup_or_empty(const char *s)
 	return strdup(s ? s : "");
 }
 
+/* Input / output indices in range; outputs not defined yet nor listed twice. */
+static int node_io_check(const struct npuc_graph *g, const char *name, const char *op,
+			 const int *in, int n_in, const int *out, int n_out, struct npuc_diag *d)
+{
+	int i;
+
+	for (i = 0; i < n_in; i++) {
+		if (in[i] < -1 || in[i] >= g->n_t) {
+			npuc_diag_set(d, "node '%s' (%s): input %d refers to no tensor", name, op,
+				      i);
+			return -1;
+		}
+	}
+	for (i = 0; i < n_out; i++) {
+		const struct npuc_tensor *t;
+
+		if (out[i] < -1 || out[i] >= g->n_t) {
+			npuc_diag_set(d, "node '%s' (%s): output %d refers to no tensor", name, op,
+				      i);
+			return -1;
+		}
+		if (out[i] < 0)
+			continue;
+		t = &g->t[out[i]];
+		if (t->producer >= 0 || (t->flags & (NPUC_T_INPUT | NPUC_T_CONST))) {
+			npuc_diag_set(d, "node '%s' (%s): output '%s' is already defined "
+				      "(by another node, a graph input or a constant)",
+				      name, op, t->name);
+			return -1;
+		}
+		for (int j = 0; j < i; j++) {
+			if (out[j] == out[i]) {
+				npuc_diag_set(d, "node '%s' (%s): output '%s' listed twice", name,
+					      op, t->name);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 int npuc_graph_add_node(struct npuc_graph *g, const char *name, const char *op,
 			const char *domain, const int *in, int n_in, const int *out, int n_out,
 			struct npuc_diag *d)
 {
 	struct npuc_node *n;
 	void *arr;
-	int i;
 
+	name = name ? name : "";
 	if (!op || !op[0]) {
-		npuc_diag_set(d, "node '%s': empty op type", name ? name : "");
+		npuc_diag_set(d, "node '%s': empty op type", name);
 		return -1;
 	}
 	if (n_in < 0 || n_out < 0 || (n_in && !in) || (n_out && !out)) {
-		npuc_diag_set(d, "node '%s' (%s): bad input/output arrays", name ? name : "", op);
+		npuc_diag_set(d, "node '%s' (%s): bad input/output arrays", name, op);
 		return -1;
 	}
-	for (i = 0; i < n_in; i++) {
-		if (in[i] < -1 || in[i] >= g->n_t) {
-			npuc_diag_set(d, "node '%s' (%s): input %d refers to no tensor",
-				      name ? name : "", op, i);
-			return -1;
-		}
-	}
-	for (i = 0; i < n_out; i++) {
-		if (out[i] < -1 || out[i] >= g->n_t) {
-			npuc_diag_set(d, "node '%s' (%s): output %d refers to no tensor",
-				      name ? name : "", op, i);
-			return -1;
-		}
-		if (out[i] < 0)
-			continue;
-		if (g->t[out[i]].producer >= 0 || (g->t[out[i]].flags & NPUC_T_INPUT) ||
-		    (g->t[out[i]].flags & NPUC_T_CONST)) {
-			npuc_diag_set(d, "node '%s' (%s): output '%s' is already defined "
-				      "(by another node, a graph input or a constant)",
-				      name ? name : "", op, g->t[out[i]].name);
-			return -1;
-		}
-		for (int j = 0; j < i; j++) {
-			if (out[j] == out[i]) {
-				npuc_diag_set(d, "node '%s' (%s): output '%s' listed twice",
-					      name ? name : "", op, g->t[out[i]].name);
-				return -1;
-			}
-		}
-	}
+	if (node_io_check(g, name, op, in, n_in, out, n_out, d) < 0)
+		return -1;
 	arr = g->nodes;
 	if (grow(&arr, &g->cap_nodes, g->n_nodes, sizeof(*g->nodes)) < 0)
 		goto oom;
 	g->nodes = arr;
 	n = &g->nodes[g->n_nodes];
 	memset(n, 0, sizeof(*n));
-	n->name = dup_or_empty(name);
+	n->name = strdup(name);
 	n->op = strdup(op);
 	n->domain = dup_or_empty(domain);
 	n->in = malloc((size_t)(n_in ? n_in : 1) * sizeof(int));
 	n->out = malloc((size_t)(n_out ? n_out : 1) * sizeof(int));
 	if (!n->name || !n->op || !n->domain || !n->in || !n->out) {
-		free(n->name);
-		free(n->op);
-		free(n->domain);
-		free(n->in);
-		free(n->out);
+		node_strings_free(n);
 		goto oom;
 	}
 	if (n_in)
@@ -428,12 +456,12 @@ int npuc_graph_add_node(struct npuc_graph *g, const char *name, const char *op,
 		memcpy(n->out, out, (size_t)n_out * sizeof(int));
 	n->n_in = n_in;
 	n->n_out = n_out;
-	for (i = 0; i < n_out; i++)
+	for (int i = 0; i < n_out; i++)
 		if (out[i] >= 0)
 			g->t[out[i]].producer = g->n_nodes;
 	return g->n_nodes++;
 oom:
-	npuc_diag_set(d, "out of memory adding node '%s'", name ? name : "");
+	npuc_diag_set(d, "out of memory adding node '%s'", name);
 	return -1;
 }
 

@@ -18,7 +18,8 @@
 #include "shape_infer.h"
 #include "tensor_pb.h"
 
-#define MAX_NODE_IO	65536	/* inputs or outputs of one node */
+#define MAX_NODE_IO	4096	/* inputs or outputs of one node */
+#define MAX_NODE_ATTRS	256	/* attributes of one node (checked pairwise) */
 #define NAME_MAX_SHOWN	"200"	/* precision used when printing names */
 
 struct imp {
@@ -272,9 +273,10 @@ static int check_node_io(const Onnx__NodeProto *np, const char *label, struct np
 		npuc_diag_set(d, "node '%." NAME_MAX_SHOWN "s' has no op_type", label);
 		return -1;
 	}
-	if (np->n_input > MAX_NODE_IO || np->n_output > MAX_NODE_IO) {
-		npuc_diag_set(d, "node '%." NAME_MAX_SHOWN "s' (%.64s): too many inputs or outputs",
-			      label, np->op_type);
+	if (np->n_input > MAX_NODE_IO || np->n_output > MAX_NODE_IO ||
+	    np->n_attribute > MAX_NODE_ATTRS) {
+		npuc_diag_set(d, "node '%." NAME_MAX_SHOWN "s' (%.64s): too many inputs, outputs "
+			      "or attributes", label, np->op_type);
 		return -1;
 	}
 	return 0;
@@ -338,9 +340,10 @@ static int imp_node_outputs(struct imp *im, const Onnx__GraphProto *gp)
 			if (!o[0])
 				continue;	/* omitted optional output */
 			if (npuc_graph_find(im->g, o) >= 0) {
-				npuc_diag_set(im->d, "node '%s' (%.64s): output '%." NAME_MAX_SHOWN
-					      "s' is already defined (by another node, an "
-					      "initializer or a graph input)", label, np->op_type, o);
+				npuc_diag_set(im->d, "node '%s' (%.64s): output '%."
+					      NAME_MAX_SHOWN "s' is already defined (by another "
+					      "node, an initializer or a graph input)", label,
+					      np->op_type, o);
 				return -1;
 			}
 			if (npuc_graph_add_tensor(im->g, o, NPUC_DT_UNDEF, -1, NULL, im->d) < 0)

@@ -215,6 +215,19 @@ int ref_fail(struct ref_ctx *c, const char *fmt, ...)
 	return -1;
 }
 
+int ref_unsupported(struct ref_ctx *c, const char *fmt, ...)
+{
+	char buf[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	npuc_diag_set(c->d, "%s '%s': not supported: %s", c->n->op, c->n->name ? c->n->name : "",
+		      buf);
+	return NPUC_REF_UNSUPPORTED;
+}
+
 const struct npuc_value *ref_in(const struct ref_ctx *c, int i)
 {
 	if (i < 0 || i >= c->n_in)
@@ -258,6 +271,13 @@ struct npuc_value *ref_out(struct ref_ctx *c, int i, enum npuc_dtype dt, int ran
 		return NULL;
 	}
 	return &c->out[i];
+}
+
+int ref_check_work(struct ref_ctx *c, double work)
+{
+	if (work > REF_MAX_WORK)
+		return ref_fail(c, "%.3g operations is more than this executor accepts", work);
+	return 0;
 }
 
 int ref_axis(struct ref_ctx *c, int64_t axis, int rank, int64_t *out)
@@ -352,6 +372,7 @@ void ref_bcast_strides(const struct npuc_value *v, int rank, const int64_t *dims
 
 static const struct ref_op_entry *const op_tables[] = {
 	ref_ops_conv, ref_ops_pool, ref_ops_eltwise, ref_ops_shape, ref_ops_norm, ref_ops_quant,
+	ref_ops_resize,
 };
 
 static ref_op_fn find_op(const char *op, const char *domain)
@@ -417,7 +438,7 @@ static int check_decl(struct run *r, int ti, const struct npuc_value *v)
 	}
 	if (t->rank < 0)
 		return 0;
-	if (t->rank != v->rank) {
+	if (t->rank != v->rank || t->rank > NPUC_MAX_RANK) {
 		npuc_diag_set(r->d, "tensor '%s': value rank %d, graph says %d", t->name,
 			      v->rank, t->rank);
 		return -1;
@@ -554,12 +575,12 @@ static int run_node(struct run *r, int ni, const struct npuc_ref_trace *tr)
 	struct ref_ctx c = { .g = g, .n = n, .opset = g->opset, .n_in = n->n_in,
 			     .n_out = n->n_out, .d = r->d };
 	ref_op_fn fn = find_op(n->op, n->domain);
-	int rc = -1;
+	int rc = -1, frc;
 
 	if (!fn) {
 		npuc_diag_set(r->d, "unsupported op %s (node '%s')", n->op ? n->op : "?",
 			      n->name ? n->name : "");
-		return -1;
+		return NPUC_REF_UNSUPPORTED;
 	}
 	in = calloc((size_t)n->n_in + 1, sizeof(*in));
 	c.out = calloc((size_t)n->n_out + 1, sizeof(*c.out));
@@ -582,8 +603,11 @@ static int run_node(struct run *r, int ni, const struct npuc_ref_trace *tr)
 		in[k] = &r->val[ti];
 	}
 	c.in = in;
-	if (fn(&c))
+	frc = fn(&c);
+	if (frc) {
+		rc = frc == NPUC_REF_UNSUPPORTED ? frc : -1;
 		goto out;
+	}
 	for (int k = 0; k < n->n_out; k++) {
 		int ti = n->out[k];
 
@@ -673,7 +697,8 @@ int npuc_ref_run(const struct npuc_graph *g, const struct npuc_value *inputs,
 	if (run_init(&r, inputs, trace))
 		goto out;
 	for (int ni = 0; ni < g->n_nodes; ni++) {
-		if (run_node(&r, ni, trace))
+		rc = run_node(&r, ni, trace);
+		if (rc)
 			goto out;
 		run_release(&r, ni);
 	}
@@ -715,8 +740,10 @@ int npuc_ref_float_run(const struct npuc_graph *g, const float *const *inputs, f
 		if (npuc_value_wrap(&in[i], NPUC_DT_F32, t->rank, t->dims, inputs[i], d))
 			goto done;
 	}
-	if (npuc_ref_run(g, in, out, trace, d))
+	rc = npuc_ref_run(g, in, out, trace, d);
+	if (rc)
 		goto done;
+	rc = -1;
 	for (int i = 0; i < g->n_outputs; i++) {
 		if (out[i].dtype != NPUC_DT_F32) {
 			npuc_diag_set(d, "output '%s' is %s, not float32",

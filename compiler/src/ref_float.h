@@ -19,6 +19,14 @@
 
 #include "ir.h"
 
+/*
+ * npuc_ref_run's result when the graph is valid but uses something this
+ * executor does not implement (unknown op, training-mode BatchNorm or
+ * Dropout, an unsupported element type or mode); -1 means invalid graph or
+ * values. The diag names the node either way.
+ */
+#define NPUC_REF_UNSUPPORTED (-2)
+
 /* A run-time tensor value. */
 struct npuc_value {
 	enum npuc_dtype dtype;		/* F32, U8, I8, I32, I64 or BOOL (1 byte) */
@@ -58,7 +66,8 @@ struct npuc_ref_trace {
  * Runs the graph. inputs[i] is the value of graph input g->inputs[i]
  * (borrowed, not modified). outputs[i] receives the value of graph output
  * g->outputs[i] (owned: release each with npuc_value_free; all are cleared
- * on failure). trace may be NULL. Returns 0 or -1 (diag set).
+ * on failure). trace may be NULL. Returns 0, -1 or NPUC_REF_UNSUPPORTED
+ * (diag set).
  */
 int npuc_ref_run(const struct npuc_graph *g, const struct npuc_value *inputs,
 		 struct npuc_value *outputs, const struct npuc_ref_trace *trace,
@@ -68,7 +77,7 @@ int npuc_ref_run(const struct npuc_graph *g, const struct npuc_value *inputs,
  * Float convenience wrapper: every graph input and output must be F32 and
  * the inputs' shapes fully known in the graph. inputs[i] points at the
  * numel floats of graph input i; outputs[i] receives a malloc'd array
- * (caller frees) holding graph output i. Returns 0 or -1 (diag set).
+ * (caller frees) holding graph output i. Returns as npuc_ref_run.
  */
 int npuc_ref_float_run(const struct npuc_graph *g, const float *const *inputs, float **outputs,
 		       const struct npuc_ref_trace *trace, struct npuc_diag *d);

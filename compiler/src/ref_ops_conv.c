@@ -249,14 +249,16 @@ static int op_conv(struct ref_ctx *c)
 		return -1;
 	if (w->rank != x->rank || x->rank < 3)
 		return ref_fail(c, "weight rank %d vs input rank %d", w->rank, x->rank);
-	if (group < 1 || x->dims[1] % group || w->dims[0] % group ||
+	if (group < 1 || group > REF_MAX_NUMEL || x->dims[1] % group || w->dims[0] % group ||
 	    w->dims[1] * group != x->dims[1])
 		return ref_fail(c, "channels (in %lld, weight %lldx%lld) and group %lld disagree",
 				(long long)x->dims[1], (long long)w->dims[0],
 				(long long)w->dims[1], (long long)group);
 	if (b && (b->dtype != NPUC_DT_F32 || b->rank != 1 || b->dims[0] != w->dims[0]))
 		return ref_fail(c, "bias must be float[%lld]", (long long)w->dims[0]);
-	if (ref_window_geom(c, x, w->dims + 2, 0, &g))
+	if (ref_window_geom(c, x, w->dims + 2, 0, &g) ||
+	    ref_check_work(c, (double)x->dims[0] * (double)w->dims[0] * (double)w->dims[1] *
+				   (double)ref_geom_osz(&g) * (double)ref_geom_ksz(&g)))
 		return -1;
 	y = ref_out(c, 0, NPUC_DT_F32, ref_geom_dims(&g, x->dims[0], w->dims[0], dims), dims);
 	if (!y)
@@ -267,11 +269,6 @@ static int op_conv(struct ref_ctx *c)
 }
 
 /* ---- ConvTranspose ---- */
-
-struct convt {
-	struct ref_geom g;	/* in = X spatial, out = Y spatial, pads as applied */
-	int64_t n, cin, m, group;
-};
 
 /* Output size and pads per dim (ONNX ConvTranspose shape rules). */
 static int convt_dim(struct ref_ctx *c, struct ref_geom *g, int i, const char *ap,
@@ -302,12 +299,12 @@ static int convt_dim(struct ref_ctx *c, struct ref_geom *g, int i, const char *a
 	return 0;
 }
 
+/* g->in = X spatial, g->out = Y spatial, pads as applied. */
 static int convt_geom(struct ref_ctx *c, const struct npuc_value *x, const struct npuc_value *w,
-		      struct convt *t)
+		      struct ref_geom *g)
 {
 	const char *ap = npuc_attr_string(c->n, "auto_pad", "NOTSET");
 	int64_t opad[REF_SPATIAL] = { 0 }, oshape[NPUC_MAX_RANK];
-	struct ref_geom *g = &t->g;
 	int nsp = x->rank - 2, base = REF_SPATIAL - nsp, nos;
 
 	if (nsp < 1 || nsp > REF_SPATIAL || w->rank != x->rank)
@@ -375,37 +372,19 @@ static void convt_plane(const struct ref_geom *g, const float *xp, const float *
 	}
 }
 
-static int op_conv_transpose(struct ref_ctx *c)
+/* y = bias + scatter of every input plane through its kernel planes. */
+static void convt_run(const struct ref_geom *g, const struct npuc_value *x,
+		      const struct npuc_value *w, const struct npuc_value *b, int64_t icg,
+		      int64_t ocg, struct npuc_value *y)
 {
-	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_F32);
-	const struct npuc_value *w = ref_need(c, 1, NPUC_DT_F32);
-	const struct npuc_value *b = ref_in(c, 2);
-	int64_t group = npuc_attr_int(c->n, "group", 1), dims[NPUC_MAX_RANK], isz, osz, ksz;
-	int64_t icg, ocg;
-	struct npuc_value *y;
-	struct convt t;
-	float *yd;
+	int64_t isz = ref_geom_isz(g), osz = ref_geom_osz(g), ksz = ref_geom_ksz(g);
+	int64_t m_all = y->dims[1];
+	const float *xd = x->data, *wd = w->data;
+	float *yd = y->data;
 
-	if (!x || !w || convt_geom(c, x, w, &t))
-		return -1;
-	if (group < 1 || x->dims[1] % group || w->dims[0] != x->dims[1])
-		return ref_fail(c, "channels and group %lld disagree", (long long)group);
-	icg = x->dims[1] / group;
-	ocg = w->dims[1];
-	if (ocg > REF_MAX_NUMEL / group)
-		return ref_fail(c, "too many output channels");
-	if (b && (b->dtype != NPUC_DT_F32 || b->rank != 1 || b->dims[0] != ocg * group))
-		return ref_fail(c, "bias must be float[%lld]", (long long)(ocg * group));
-	y = ref_out(c, 0, NPUC_DT_F32, ref_geom_dims(&t.g, x->dims[0], ocg * group, dims), dims);
-	if (!y)
-		return -1;
-	yd = y->data;
-	isz = ref_geom_isz(&t.g);
-	osz = ref_geom_osz(&t.g);
-	ksz = ref_geom_ksz(&t.g);
 	for (int64_t n = 0; n < x->dims[0]; n++) {
-		for (int64_t m = 0; m < ocg * group; m++) {
-			float *yp = yd + (n * ocg * group + m) * osz;
+		for (int64_t m = 0; m < m_all; m++) {
+			float *yp = yd + (n * m_all + m) * osz;
 			int64_t gi = m / ocg, oc = m % ocg;
 
 			for (int64_t i = 0; b && i < osz; i++)
@@ -413,11 +392,38 @@ static int op_conv_transpose(struct ref_ctx *c)
 			for (int64_t ic = 0; ic < icg; ic++) {
 				int64_t ci = gi * icg + ic;
 
-				convt_plane(&t.g, (const float *)x->data + (n * x->dims[1] + ci) * isz,
-					    (const float *)w->data + (ci * ocg + oc) * ksz, yp);
+				convt_plane(g, xd + (n * x->dims[1] + ci) * isz,
+					    wd + (ci * ocg + oc) * ksz, yp);
 			}
 		}
 	}
+}
+
+static int op_conv_transpose(struct ref_ctx *c)
+{
+	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_F32);
+	const struct npuc_value *w = ref_need(c, 1, NPUC_DT_F32);
+	const struct npuc_value *b = ref_in(c, 2);
+	int64_t group = npuc_attr_int(c->n, "group", 1), dims[NPUC_MAX_RANK], icg, ocg;
+	struct npuc_value *y;
+	struct ref_geom g;
+
+	if (!x || !w || convt_geom(c, x, w, &g))
+		return -1;
+	if (group < 1 || x->dims[1] % group || w->dims[0] != x->dims[1])
+		return ref_fail(c, "channels and group %lld disagree", (long long)group);
+	icg = x->dims[1] / group;
+	ocg = w->dims[1];
+	if (ocg > REF_MAX_NUMEL / group)
+		return ref_fail(c, "too many output channels");
+	if (ref_check_work(c, (double)x->numel * (double)ocg * (double)ref_geom_ksz(&g)))
+		return -1;
+	if (b && (b->dtype != NPUC_DT_F32 || b->rank != 1 || b->dims[0] != ocg * group))
+		return ref_fail(c, "bias must be float[%lld]", (long long)(ocg * group));
+	y = ref_out(c, 0, NPUC_DT_F32, ref_geom_dims(&g, x->dims[0], ocg * group, dims), dims);
+	if (!y)
+		return -1;
+	convt_run(&g, x, w, b, icg, ocg, y);
 	return 0;
 }
 
@@ -429,7 +435,8 @@ static int op_gemm(struct ref_ctx *c)
 	const struct npuc_value *b = ref_need(c, 1, NPUC_DT_F32);
 	const struct npuc_value *cc = ref_in(c, 2);
 	int ta = npuc_attr_int(c->n, "transA", 0) != 0, tb = npuc_attr_int(c->n, "transB", 0) != 0;
-	float alpha = npuc_attr_float(c->n, "alpha", 1.0f), beta = npuc_attr_float(c->n, "beta", 1.0f);
+	float alpha = npuc_attr_float(c->n, "alpha", 1.0f);
+	float beta = npuc_attr_float(c->n, "beta", 1.0f);
 	int64_t m, k, n, dims[2], cst[2] = { 0, 0 };
 	const float *A, *B;
 	struct npuc_value *y;
@@ -447,6 +454,8 @@ static int op_gemm(struct ref_ctx *c)
 				(long long)b->dims[tb]);
 	dims[0] = m;
 	dims[1] = n;
+	if (ref_check_work(c, (double)m * (double)n * (double)k))
+		return -1;
 	if (cc) {
 		const struct npuc_value *v[2] = { cc, NULL };
 		struct npuc_value full = { .rank = 2, .dims = { m, n } };
@@ -526,6 +535,8 @@ int ref_matmul_shape(struct ref_ctx *c, const struct npuc_value *a, const struct
 		mm->dims[i] = mm->bdims[i];
 		mm->batch *= mm->bdims[i];
 	}
+	if (ref_check_work(c, (double)mm->batch * (double)mm->m * (double)mm->n * (double)mm->k))
+		return -1;
 	mm->rank = mm->nb;
 	if (ar > 1)
 		mm->dims[mm->rank++] = mm->m;

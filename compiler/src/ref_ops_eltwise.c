@@ -354,7 +354,8 @@ static int op_where(struct ref_ctx *c)
 enum un_op {
 	U_RELU, U_LEAKY, U_SIGMOID, U_TANH, U_HSIGMOID, U_HSWISH, U_ELU, U_SELU, U_SOFTPLUS,
 	U_SOFTSIGN, U_THRELU, U_EXP, U_LOG, U_SQRT, U_ABS, U_NEG, U_RECIP, U_FLOOR, U_CEIL,
-	U_ROUND, U_ERF, U_SIN, U_COS, U_SIGN, U_NOT, U_CELU,
+	U_ROUND, U_ERF, U_SIN, U_COS, U_SIGN, U_NOT, U_CELU, U_TAN, U_ASIN, U_ACOS, U_ATAN,
+	U_SINH, U_COSH, U_ASINH, U_ACOSH, U_ATANH, U_SHRINK, U_MISH,
 };
 
 static float un_f(enum un_op op, float x, float alpha, float beta, float gamma)
@@ -385,6 +386,17 @@ static float un_f(enum un_op op, float x, float alpha, float beta, float gamma)
 	case U_COS: return cosf(x);
 	case U_SIGN: return x > 0 ? 1.0f : (x < 0 ? -1.0f : x);
 	case U_CELU: return fmaxf(0.0f, x) + fminf(0.0f, alpha * (expf(x / alpha) - 1.0f));
+	case U_TAN: return tanf(x);
+	case U_ASIN: return asinf(x);
+	case U_ACOS: return acosf(x);
+	case U_ATAN: return atanf(x);
+	case U_SINH: return sinhf(x);
+	case U_COSH: return coshf(x);
+	case U_ASINH: return asinhf(x);
+	case U_ACOSH: return acoshf(x);
+	case U_ATANH: return atanhf(x);
+	case U_SHRINK: return x < -alpha ? x + beta : (x > alpha ? x - beta : 0.0f);
+	case U_MISH: return x * tanhf(x > 20.0f ? x : log1pf(expf(x)));
 	default: return 0;
 	}
 }
@@ -412,7 +424,7 @@ static int unary(struct ref_ctx *c, enum un_op op, float alpha, float beta, floa
 	if (op == U_NOT ? x->dtype != NPUC_DT_BOOL
 			: (x->dtype != NPUC_DT_F32 && !(int_ok && ref_is_int(x->dtype) &&
 							x->dtype != NPUC_DT_BOOL)))
-		return ref_fail(c, "unsupported input type %s", npuc_dtype_name(x->dtype));
+		return ref_unsupported(c, "input type %s", npuc_dtype_name(x->dtype));
 	y = ref_out(c, 0, x->dtype, x->rank, x->dims);
 	if (!y)
 		return -1;
@@ -464,6 +476,44 @@ static int op_sin(struct ref_ctx *c) { return unary(c, U_SIN, 0, 0, 0); }
 static int op_cos(struct ref_ctx *c) { return unary(c, U_COS, 0, 0, 0); }
 static int op_sign(struct ref_ctx *c) { return unary(c, U_SIGN, 0, 0, 0); }
 static int op_not(struct ref_ctx *c) { return unary(c, U_NOT, 0, 0, 0); }
+static int op_tan(struct ref_ctx *c) { return unary(c, U_TAN, 0, 0, 0); }
+static int op_asin(struct ref_ctx *c) { return unary(c, U_ASIN, 0, 0, 0); }
+static int op_acos(struct ref_ctx *c) { return unary(c, U_ACOS, 0, 0, 0); }
+static int op_atan(struct ref_ctx *c) { return unary(c, U_ATAN, 0, 0, 0); }
+static int op_sinh(struct ref_ctx *c) { return unary(c, U_SINH, 0, 0, 0); }
+static int op_cosh(struct ref_ctx *c) { return unary(c, U_COSH, 0, 0, 0); }
+static int op_asinh(struct ref_ctx *c) { return unary(c, U_ASINH, 0, 0, 0); }
+static int op_acosh(struct ref_ctx *c) { return unary(c, U_ACOSH, 0, 0, 0); }
+static int op_atanh(struct ref_ctx *c) { return unary(c, U_ATANH, 0, 0, 0); }
+static int op_mish(struct ref_ctx *c) { return unary(c, U_MISH, 0, 0, 0); }
+static int op_shrink(struct ref_ctx *c)
+{
+	return unary(c, U_SHRINK, ATTR("lambd", 0.5f), ATTR("bias", 0.0f), 0);
+}
+
+/* IsNaN / IsInf: float in, bool out. */
+static int float_class(struct ref_ctx *c, int inf)
+{
+	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_F32);
+	int neg = npuc_attr_int(c->n, "detect_negative", 1) != 0;
+	int pos = npuc_attr_int(c->n, "detect_positive", 1) != 0;
+	struct npuc_value *y;
+
+	if (!x)
+		return -1;
+	y = ref_out(c, 0, NPUC_DT_BOOL, x->rank, x->dims);
+	if (!y)
+		return -1;
+	for (int64_t i = 0; i < x->numel; i++) {
+		float v = ((const float *)x->data)[i];
+
+		((uint8_t *)y->data)[i] = inf ? (isinf(v) && (v > 0 ? pos : neg)) : isnan(v) != 0;
+	}
+	return 0;
+}
+
+static int op_isnan(struct ref_ctx *c) { return float_class(c, 0); }
+static int op_isinf(struct ref_ctx *c) { return float_class(c, 1); }
 
 /* ---- Clip ---- */
 
@@ -539,6 +589,9 @@ const struct ref_op_entry ref_ops_eltwise[] = {
 	{ "Exp", op_exp }, { "Log", op_log }, { "Sqrt", op_sqrt }, { "Abs", op_abs },
 	{ "Neg", op_neg }, { "Reciprocal", op_recip }, { "Floor", op_floor },
 	{ "Ceil", op_ceil }, { "Round", op_round }, { "Erf", op_erf }, { "Sin", op_sin },
-	{ "Cos", op_cos }, { "Sign", op_sign },
+	{ "Cos", op_cos }, { "Sign", op_sign }, { "Tan", op_tan }, { "Asin", op_asin },
+	{ "Acos", op_acos }, { "Atan", op_atan }, { "Sinh", op_sinh }, { "Cosh", op_cosh },
+	{ "Asinh", op_asinh }, { "Acosh", op_acosh }, { "Atanh", op_atanh }, { "Mish", op_mish },
+	{ "Shrink", op_shrink }, { "IsNaN", op_isnan }, { "IsInf", op_isinf },
 	{ NULL, NULL },
 };

@@ -15,6 +15,8 @@
 
 /* Refuse values above this many elements (hostile shapes, not real models). */
 #define REF_MAX_NUMEL (INT64_C(1) << 31)
+/* Refuse single ops above this many multiply-accumulates (hostile attributes). */
+#define REF_MAX_WORK 1e12
 
 struct ref_ctx {
 	const struct npuc_graph *g;
@@ -41,15 +43,22 @@ extern const struct ref_op_entry ref_ops_eltwise[];
 extern const struct ref_op_entry ref_ops_shape[];
 extern const struct ref_op_entry ref_ops_norm[];
 extern const struct ref_op_entry ref_ops_quant[];
+extern const struct ref_op_entry ref_ops_resize[];
 
 /* Sets the diag prefixed with the node's op and name; returns -1. */
 int ref_fail(struct ref_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Same for a valid use of a feature this executor lacks; returns NPUC_REF_UNSUPPORTED. */
+int ref_unsupported(struct ref_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Input i or NULL when omitted / absent. */
 const struct npuc_value *ref_in(const struct ref_ctx *c, int i);
 /* Input i, which must be present and (if dt != UNDEF) of type dt; NULL + diag otherwise. */
 const struct npuc_value *ref_need(struct ref_ctx *c, int i, enum npuc_dtype dt);
-/* Allocates output i; returns it or NULL (diag set). Outputs the node omits are skipped. */
+/*
+ * Allocates output i (zeroed); returns it or NULL (diag set). An output the
+ * node omits (ref_has_out() == 0) may still be allocated: it is discarded.
+ */
 struct npuc_value *ref_out(struct ref_ctx *c, int i, enum npuc_dtype dt, int rank,
 			   const int64_t *dims);
 /* 1 if the node has output i (not omitted). */
@@ -57,7 +66,9 @@ int ref_has_out(const struct ref_ctx *c, int i);
 
 /* Checked element count of a shape; -1 if negative dim, overflow or > REF_MAX_NUMEL. */
 int64_t ref_numel(int rank, const int64_t *dims);
-/* Normalises axis into [0, rank) (rank 0 allows only 0/-1 when allow_end). */
+/* Fails if an op would do more than REF_MAX_WORK inner steps (work as a double). */
+int ref_check_work(struct ref_ctx *c, double work);
+/* Normalises axis in [-rank, rank) into [0, rank); fails (diag) otherwise. */
 int ref_axis(struct ref_ctx *c, int64_t axis, int rank, int64_t *out);
 
 /* INTS attribute into buf (max entries). Returns count, 0 if absent, -1 (diag) if too long. */

@@ -39,9 +39,9 @@ static int op_batchnorm(struct ref_ctx *c)
 	if (!x)
 		return -1;
 	if (npuc_attr_int(c->n, "training_mode", 0) || ref_has_out(c, 1) || ref_has_out(c, 2))
-		return ref_fail(c, "training mode is not supported");
+		return ref_unsupported(c, "training mode");
 	if (c->opset < 7 && npuc_attr_int(c->n, "is_test", 0) == 0)
-		return ref_fail(c, "is_test=0 (training) not supported");
+		return ref_unsupported(c, "is_test=0 (training)");
 	if (x->rank < 2)
 		return ref_fail(c, "input rank %d < 2", x->rank);
 	split3(x, 1, 2, &outer, &ch, &inner);
@@ -60,9 +60,8 @@ static int op_batchnorm(struct ref_ctx *c)
 		for (int64_t k = 0; k < ch; k++) {
 			const float *xs = (const float *)x->data + (o * ch + k) * inner;
 			float *ys = (float *)y->data + (o * ch + k) * inner;
-			float s = ((const float *)p[0]->data)[k], b = ((const float *)p[1]->data)[k];
-			float m = ((const float *)p[2]->data)[k], v = ((const float *)p[3]->data)[k];
-			float den = sqrtf(v + eps);
+			float s = ref_get_f(p[0], k), b = ref_get_f(p[1], k);
+			float m = ref_get_f(p[2], k), den = sqrtf(ref_get_f(p[3], k) + eps);
 
 			for (int64_t i = 0; i < inner; i++)
 				ys[i] = (xs[i] - m) / den * s + b;
@@ -187,7 +186,8 @@ static int op_lrn(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_F32);
 	int64_t size = npuc_attr_int(c->n, "size", 0), outer, ch, inner, lo, hi;
-	float alpha = npuc_attr_float(c->n, "alpha", 1e-4f), beta = npuc_attr_float(c->n, "beta", 0.75f);
+	float alpha = npuc_attr_float(c->n, "alpha", 1e-4f);
+	float beta = npuc_attr_float(c->n, "beta", 0.75f);
 	float bias = npuc_attr_float(c->n, "bias", 1.0f);
 	struct npuc_value *y;
 	const float *xs;
@@ -208,12 +208,14 @@ static int op_lrn(struct ref_ctx *c)
 			for (int64_t i = 0; i < inner; i++) {
 				double sq = 0;
 
-				for (int64_t j = k - lo; j <= k + hi; j++)
-					if (j >= 0 && j < ch) {
-						float v = xs[(o * ch + j) * inner + i];
+				int64_t j0 = k - lo < 0 ? 0 : k - lo;
+				int64_t j1 = k + hi >= ch ? ch - 1 : k + hi;
 
-						sq += (double)v * v;
-					}
+				for (int64_t j = j0; j <= j1; j++) {
+					float v = xs[(o * ch + j) * inner + i];
+
+					sq += (double)v * v;
+				}
 				((float *)y->data)[(o * ch + k) * inner + i] =
 					xs[(o * ch + k) * inner + i] /
 					powf(bias + alpha / (float)size * (float)sq, beta);
@@ -265,9 +267,12 @@ static int softmax(struct ref_ctx *c, enum smax_kind kind)
 				ys[i * inner] = expf(xs[i * inner] - mx);
 				sum += ys[i * inner];
 			}
-			for (int64_t i = 0; i < n; i++)
-				ys[i * inner] = kind == SM_SOFT ? (float)(ys[i * inner] / sum)
-								: xs[i * inner] - mx - (float)log(sum);
+			for (int64_t i = 0; i < n; i++) {
+				if (kind == SM_SOFT)
+					ys[i * inner] = (float)(ys[i * inner] / sum);
+				else
+					ys[i * inner] = xs[i * inner] - mx - (float)log(sum);
+			}
 		}
 	}
 	return 0;

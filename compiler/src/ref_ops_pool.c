@@ -117,8 +117,10 @@ static int pool(struct ref_ctx *c, enum pool_kind kind)
 		return -1;
 	if (x->dtype != NPUC_DT_F32 &&
 	    (kind == P_AVG || (x->dtype != NPUC_DT_U8 && x->dtype != NPUC_DT_I8)))
-		return ref_fail(c, "unsupported input type %s", npuc_dtype_name(x->dtype));
-	if (ref_window_geom(c, x, NULL, npuc_attr_int(c->n, "ceil_mode", 0) != 0, &g))
+		return ref_unsupported(c, "input type %s", npuc_dtype_name(x->dtype));
+	if (ref_window_geom(c, x, NULL, npuc_attr_int(c->n, "ceil_mode", 0) != 0, &g) ||
+	    ref_check_work(c, (double)x->dims[0] * (double)x->dims[1] * (double)ref_geom_osz(&g) *
+				   (double)ref_geom_ksz(&g)))
 		return -1;
 	j.count_pad = npuc_attr_int(c->n, "count_include_pad", 0) != 0;
 	j.storage_col = npuc_attr_int(c->n, "storage_order", 0) != 0;

@@ -103,7 +103,7 @@ static int op_quantize(struct ref_ctx *c)
 	if (x->dtype != NPUC_DT_F32 && x->dtype != NPUC_DT_I32)
 		return ref_fail(c, "input must be float or int32");
 	if (!is_q8(dt))
-		return ref_fail(c, "output type %s not supported", npuc_dtype_name(dt));
+		return ref_unsupported(c, "output type %s", npuc_dtype_name(dt));
 	if (check_param(c, s, NPUC_DT_F32, x, axis, "y_scale") ||
 	    check_param(c, zp, dt, x, axis, "y_zero_point"))
 		return -1;
@@ -226,11 +226,13 @@ static int iconv_run(struct ref_ctx *c, const struct npuc_value *x, const struct
 	ic->acc = NULL;
 	if (w->rank != x->rank || x->rank < 3)
 		return ref_fail(c, "weight rank %d vs input rank %d", w->rank, x->rank);
-	if (group < 1 || x->dims[1] % group || w->dims[0] % group ||
+	if (group < 1 || group > REF_MAX_NUMEL || x->dims[1] % group || w->dims[0] % group ||
 	    w->dims[1] * group != x->dims[1])
 		return ref_fail(c, "channels and group %lld disagree", (long long)group);
 	if (check_param(c, xzp, NPUC_DT_UNDEF, x, -1, "x_zero_point") ||
-	    ref_window_geom(c, x, w->dims + 2, 0, &ic->g))
+	    ref_window_geom(c, x, w->dims + 2, 0, &ic->g) ||
+	    ref_check_work(c, (double)x->dims[0] * (double)w->dims[0] * (double)w->dims[1] *
+				   (double)ref_geom_osz(&ic->g) * (double)ref_geom_ksz(&ic->g)))
 		return -1;
 	ic->m = w->dims[0];
 	ic->rank = ref_geom_dims(&ic->g, x->dims[0], ic->m, ic->dims);

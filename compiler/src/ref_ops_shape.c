@@ -2,9 +2,12 @@
 /*
  * Data movement and shape ops: Reshape, Flatten, Transpose, Concat,
  * Squeeze, Unsqueeze, Identity, Dropout (inference), Pad, Shape, Size,
- * Gather, Cast, Slice, Constant, ConstantOfShape, Expand, Split, Tile.
+ * Gather, GatherElements, Cast, Slice, Constant, ConstantOfShape, Expand,
+ * Split, Tile, DepthToSpace, SpaceToDepth, Range, Trilu, OneHot, TopK.
  * All of them work on any element type; values are copied, never aliased.
  */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ref_ops_internal.h"
@@ -84,9 +87,9 @@ static int op_dropout(struct ref_ctx *c)
 	/* training mode drops randomly; only ratio 0 is deterministic */
 	if (train && train->numel == 1 && ref_get_i(train, 0) &&
 	    !(ratio && ratio->numel == 1 && ref_get_f(ratio, 0) == 0.0))
-		return ref_fail(c, "training_mode with a nonzero ratio is random");
+		return ref_unsupported(c, "training_mode with a nonzero ratio (random)");
 	if (c->opset < 7 && npuc_attr_int(c->n, "is_test", 0) == 0)
-		return ref_fail(c, "is_test=0 (training) not supported");
+		return ref_unsupported(c, "is_test=0 (training)");
 	if (reshaped(c, x, x->rank, x->dims))
 		return -1;
 	if (ref_has_out(c, 1)) {
@@ -280,9 +283,11 @@ static int op_concat(struct ref_ctx *c)
 		const struct npuc_value *v = c->in[k];
 		size_t blk = (size_t)(v->dims[axis] * inner) * es;
 
-		for (int64_t o = 0; o < outer && blk; o++)
-			memcpy((char *)y->data + ((size_t)(o * dims[axis] * inner) + (size_t)pos) * es,
-			       (const char *)v->data + (size_t)o * blk, blk);
+		for (int64_t o = 0; o < outer && blk; o++) {
+			size_t at = (size_t)(o * dims[axis] * inner + pos) * es;
+
+			memcpy((char *)y->data + at, (const char *)v->data + (size_t)o * blk, blk);
+		}
 		pos += v->dims[axis] * inner;
 	}
 	return 0;
@@ -356,7 +361,7 @@ static int op_pad(struct ref_ctx *c)
 	if (!x || pad_params(c, x, pads, &cv))
 		return -1;
 	if (mode == 0 && strcmp(ms, "constant") != 0)
-		return ref_fail(c, "unsupported mode '%s'", ms);
+		return ref_unsupported(c, "mode '%s'", ms);
 	for (int i = 0; i < x->rank; i++) {
 		dims[i] = x->dims[i] + pads[i] + pads[NPUC_MAX_RANK + i];
 		if (dims[i] < 0)
@@ -506,7 +511,7 @@ static int op_cast(struct ref_ctx *c)
 	if (!x)
 		return -1;
 	if (to == NPUC_DT_UNDEF)
-		return ref_fail(c, "unsupported target type %lld",
+		return ref_unsupported(c, "target type %lld",
 				(long long)npuc_attr_int(c->n, "to", 0));
 	y = ref_out(c, 0, to, x->rank, x->dims);
 	if (!y)
@@ -645,7 +650,10 @@ static int op_constant(struct ref_ctx *c)
 			*(int64_t *)y->data = a->i;
 		return 0;
 	}
-	if ((a = npuc_node_attr(c->n, "value_floats")) || (a = npuc_node_attr(c->n, "value_ints"))) {
+	a = npuc_node_attr(c->n, "value_floats");
+	if (!a)
+		a = npuc_node_attr(c->n, "value_ints");
+	if (a) {
 		int fl = a->type == NPUC_ATTR_FLOATS;
 
 		n = a->n;
@@ -659,7 +667,7 @@ static int op_constant(struct ref_ctx *c)
 			       (size_t)n * esize(y));
 		return 0;
 	}
-	return ref_fail(c, "no supported value attribute");
+	return ref_unsupported(c, "value attribute type");
 }
 
 static int op_constant_of_shape(struct ref_ctx *c)
@@ -825,6 +833,313 @@ static int op_tile(struct ref_ctx *c)
 	return 0;
 }
 
+/* y (same data as a rank-r tensor of in dims permuted by perm) = transpose of x. */
+static void permute_copy(const struct npuc_value *x, int r, const int64_t *in, const int *perm,
+			 struct npuc_value *y)
+{
+	int64_t ist[NPUC_MAX_RANK], st[NPUC_MAX_RANK];
+	struct npuc_value view = *y;
+
+	strides_of(r, in, ist);
+	view.rank = r;
+	for (int i = 0; i < r; i++) {
+		view.dims[i] = in[perm[i]];
+		st[i] = ist[perm[i]];
+	}
+	copy_view(x, 0, st, &view);
+}
+
+static int op_depth_to_space(struct ref_ctx *c)
+{
+	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
+	int64_t b = npuc_attr_int(c->n, "blocksize", 0), n, ch, h, w, cb, dims[4], in[6];
+	int crd = !strcmp(npuc_attr_string(c->n, "mode", "DCR"), "CRD");
+	static const int pdcr[6] = { 0, 3, 4, 1, 5, 2 }, pcrd[6] = { 0, 1, 4, 2, 5, 3 };
+	struct npuc_value *y;
+
+	if (!x)
+		return -1;
+	if (x->rank != 4 || b < 1 || b > 65536 || x->dims[1] % (b * b))
+		return ref_fail(c, "needs a 4-D input with channels divisible by blocksize^2");
+	n = x->dims[0];
+	ch = x->dims[1];
+	h = x->dims[2];
+	w = x->dims[3];
+	cb = ch / (b * b);
+	dims[0] = n;
+	dims[1] = cb;
+	dims[2] = h * b;
+	dims[3] = w * b;
+	y = ref_out(c, 0, x->dtype, 4, dims);
+	if (!y)
+		return -1;
+	/* DCR: [n, b, b, cb, h, w]; CRD: [n, cb, b, b, h, w] */
+	in[0] = n;
+	in[1] = crd ? cb : b;
+	in[2] = b;
+	in[3] = crd ? b : cb;
+	in[4] = h;
+	in[5] = w;
+	permute_copy(x, 6, in, crd ? pcrd : pdcr, y);
+	return 0;
+}
+
+static int op_space_to_depth(struct ref_ctx *c)
+{
+	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
+	int64_t b = npuc_attr_int(c->n, "blocksize", 0), dims[4], in[6];
+	static const int perm[6] = { 0, 3, 5, 1, 2, 4 };
+	struct npuc_value *y;
+
+	if (!x)
+		return -1;
+	if (x->rank != 4 || b < 1 || b > 65536 || x->dims[2] % b || x->dims[3] % b)
+		return ref_fail(c, "needs a 4-D input with H and W divisible by blocksize");
+	dims[0] = x->dims[0];
+	dims[1] = x->dims[1] * b * b;
+	dims[2] = x->dims[2] / b;
+	dims[3] = x->dims[3] / b;
+	y = ref_out(c, 0, x->dtype, 4, dims);
+	if (!y)
+		return -1;
+	in[0] = x->dims[0];
+	in[1] = x->dims[1];
+	in[2] = dims[2];
+	in[3] = b;
+	in[4] = dims[3];
+	in[5] = b;
+	permute_copy(x, 6, in, perm, y);
+	return 0;
+}
+
+static int op_range(struct ref_ctx *c)
+{
+	const struct npuc_value *v[3];
+	struct npuc_value *y;
+	double n;
+	int64_t cnt;
+
+	for (int i = 0; i < 3; i++) {
+		v[i] = ref_need(c, i, i ? v[0]->dtype : NPUC_DT_UNDEF);
+		if (!v[i])
+			return -1;
+		if (v[i]->numel != 1)
+			return ref_fail(c, "input %d must be a scalar", i);
+	}
+	if (v[0]->dtype == NPUC_DT_F32) {
+		double s = ref_get_f(v[0], 0), l = ref_get_f(v[1], 0), dl = ref_get_f(v[2], 0);
+
+		n = ceil((l - s) / dl);
+	} else {
+		int64_t s = ref_get_i(v[0], 0), l = ref_get_i(v[1], 0), dl = ref_get_i(v[2], 0);
+
+		if (dl == 0)
+			return ref_fail(c, "delta is 0");
+		n = ceil(((double)l - (double)s) / (double)dl);
+	}
+	if (!(n < (double)REF_MAX_NUMEL))
+		return ref_fail(c, "bad or too long range");
+	cnt = n > 0 ? (int64_t)n : 0;
+	y = ref_out(c, 0, v[0]->dtype, 1, &cnt);
+	if (!y)
+		return -1;
+	for (int64_t i = 0; i < cnt; i++) {
+		if (y->dtype == NPUC_DT_F32)
+			((float *)y->data)[i] = (float)(ref_get_f(v[0], 0) +
+							(double)i * ref_get_f(v[2], 0));
+		else
+			ref_set_i(y, i, ref_get_i(v[0], 0) + i * ref_get_i(v[2], 0));
+	}
+	return 0;
+}
+
+static int op_gather_elements(struct ref_ctx *c)
+{
+	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
+	const struct npuc_value *ind = ref_need(c, 1, NPUC_DT_UNDEF);
+	int64_t axis, xs[NPUC_MAX_RANK], idx[NPUC_MAX_RANK] = { 0 };
+	struct npuc_value *y;
+
+	if (!x || !ind || ref_axis(c, npuc_attr_int(c->n, "axis", 0), x->rank, &axis))
+		return -1;
+	if ((ind->dtype != NPUC_DT_I64 && ind->dtype != NPUC_DT_I32) || ind->rank != x->rank)
+		return ref_fail(c, "indices must be int32/int64 of the data's rank");
+	for (int i = 0; i < x->rank; i++)
+		if (i != axis && ind->dims[i] > x->dims[i])
+			return ref_fail(c, "indices dim %d exceeds the data's", i);
+	y = ref_out(c, 0, x->dtype, ind->rank, ind->dims);
+	if (!y)
+		return -1;
+	strides_of(x->rank, x->dims, xs);
+	for (int64_t o = 0; o < y->numel; o++) {
+		int64_t j = ref_get_i(ind, o), si = 0;
+
+		if (j < 0)
+			j += x->dims[axis];
+		if (j < 0 || j >= x->dims[axis])
+			return ref_fail(c, "index %lld out of range", (long long)ref_get_i(ind, o));
+		for (int k = 0; k < x->rank; k++)
+			si += (k == axis ? j : idx[k]) * xs[k];
+		copy_elem(y->data, o, x->data, si, esize(x));
+		for (int k = x->rank - 1; k >= 0; k--) {
+			if (++idx[k] < y->dims[k])
+				break;
+			idx[k] = 0;
+		}
+	}
+	return 0;
+}
+
+static int op_trilu(struct ref_ctx *c)
+{
+	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF), *kv = ref_in(c, 1);
+	int upper = npuc_attr_int(c->n, "upper", 1) != 0;
+	int64_t k = 0, rows, cols;
+	struct npuc_value *y;
+
+	if (!x)
+		return -1;
+	if (x->rank < 2)
+		return ref_fail(c, "input rank %d < 2", x->rank);
+	if (kv) {
+		if (kv->dtype != NPUC_DT_I64 || kv->numel != 1)
+			return ref_fail(c, "k must be an int64 scalar");
+		k = ref_get_i(kv, 0);
+		k = k < -REF_MAX_NUMEL ? -REF_MAX_NUMEL : (k > REF_MAX_NUMEL ? REF_MAX_NUMEL : k);
+	}
+	y = ref_out(c, 0, x->dtype, x->rank, x->dims);
+	if (!y)
+		return -1;
+	rows = x->dims[x->rank - 2];
+	cols = x->dims[x->rank - 1];
+	for (int64_t i = 0; i < x->numel; i++) {
+		int64_t col = i % cols, row = (i / cols) % rows;
+		int keep = upper ? col - row >= k : col - row <= k;
+
+		if (keep)
+			copy_elem(y->data, i, x->data, i, esize(x));
+	}
+	return 0;
+}
+
+static int op_onehot(struct ref_ctx *c)
+{
+	const struct npuc_value *ind = ref_need(c, 0, NPUC_DT_UNDEF);
+	const struct npuc_value *dv = ref_need(c, 1, NPUC_DT_UNDEF);
+	const struct npuc_value *vals = ref_need(c, 2, NPUC_DT_UNDEF);
+	int64_t axis, depth, dims[NPUC_MAX_RANK], outer = 1, inner = 1;
+	struct npuc_value *y;
+	size_t es;
+
+	if (!ind || !dv || !vals)
+		return -1;
+	if (dv->numel != 1 || vals->numel != 2 || ind->rank + 1 > NPUC_MAX_RANK)
+		return ref_fail(c, "depth must be a scalar and values have 2 entries");
+	depth = (int64_t)ref_get_f(dv, 0);
+	if (depth < 1 || depth > REF_MAX_NUMEL)
+		return ref_fail(c, "bad depth");
+	if (ref_axis(c, npuc_attr_int(c->n, "axis", -1), ind->rank + 1, &axis))
+		return -1;
+	for (int i = 0, j = 0; i <= ind->rank; i++) {
+		dims[i] = i == axis ? depth : ind->dims[j++];
+		if (i < axis)
+			outer *= dims[i];
+		else if (i > axis)
+			inner *= dims[i];
+	}
+	y = ref_out(c, 0, vals->dtype, ind->rank + 1, dims);
+	if (!y)
+		return -1;
+	es = esize(vals);
+	for (int64_t i = 0; i < y->numel; i++)
+		copy_elem(y->data, i, vals->data, 0, es);
+	for (int64_t o = 0; o < outer; o++)
+		for (int64_t in = 0; in < inner; in++) {
+			int64_t v = (int64_t)ref_get_f(ind, o * inner + in);
+
+			if (v < 0)
+				v += depth;
+			if (v >= 0 && v < depth)
+				copy_elem(y->data, (o * depth + v) * inner + in, vals->data, 1, es);
+		}
+	return 0;
+}
+
+struct topk_item {
+	double v;
+	int64_t i;
+};
+
+/* Larger first, ties by lower index (ONNX: stable on the index). */
+static int topk_desc(const void *a, const void *b)
+{
+	const struct topk_item *x = a, *y = b;
+
+	if (x->v != y->v)
+		return x->v > y->v ? -1 : 1;
+	return x->i < y->i ? -1 : (x->i > y->i);
+}
+
+static int topk_asc(const void *a, const void *b)
+{
+	const struct topk_item *x = a, *y = b;
+
+	if (x->v != y->v)
+		return x->v < y->v ? -1 : 1;
+	return x->i < y->i ? -1 : (x->i > y->i);
+}
+
+static int op_topk(struct ref_ctx *c)
+{
+	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
+	const struct npuc_value *kv = ref_need(c, 1, NPUC_DT_I64);
+	int largest = npuc_attr_int(c->n, "largest", 1) != 0;
+	int64_t axis, k, dims[NPUC_MAX_RANK], outer = 1, n, inner = 1;
+	struct npuc_value *yv, *yi;
+	struct topk_item *it;
+
+	if (!x || !kv || ref_axis(c, npuc_attr_int(c->n, "axis", -1), x->rank, &axis))
+		return -1;
+	if (kv->numel != 1)
+		return ref_fail(c, "K must have one element");
+	k = ref_get_i(kv, 0);
+	n = x->dims[axis];
+	if (k < 0 || k > n)
+		return ref_fail(c, "K = %lld out of range", (long long)k);
+	memcpy(dims, x->dims, sizeof(dims));
+	dims[axis] = k;
+	for (int i = 0; i < x->rank; i++) {
+		if (i < axis)
+			outer *= x->dims[i];
+		else if (i > axis)
+			inner *= x->dims[i];
+	}
+	yv = ref_out(c, 0, x->dtype, x->rank, dims);
+	yi = yv ? ref_out(c, 1, NPUC_DT_I64, x->rank, dims) : NULL;
+	if (!yi)
+		return -1;
+	it = malloc(sizeof(*it) * (size_t)(n + 1));
+	if (!it)
+		return ref_fail(c, "out of memory");
+	for (int64_t o = 0; o < outer; o++)
+		for (int64_t in = 0; in < inner; in++) {
+			for (int64_t i = 0; i < n; i++) {
+				it[i].v = ref_get_f(x, (o * n + i) * inner + in);
+				it[i].i = i;
+			}
+			qsort(it, (size_t)n, sizeof(*it), largest ? topk_desc : topk_asc);
+			for (int64_t i = 0; i < k; i++) {
+				int64_t oi = (o * k + i) * inner + in;
+
+				copy_elem(yv->data, oi, x->data, (o * n + it[i].i) * inner + in,
+					  esize(x));
+				((int64_t *)yi->data)[oi] = it[i].i;
+			}
+		}
+	free(it);
+	return 0;
+}
+
 const struct ref_op_entry ref_ops_shape[] = {
 	{ "Identity", op_identity }, { "Dropout", op_dropout }, { "Reshape", op_reshape },
 	{ "Flatten", op_flatten }, { "Squeeze", op_squeeze }, { "Unsqueeze", op_unsqueeze },
@@ -832,6 +1147,9 @@ const struct ref_op_entry ref_ops_shape[] = {
 	{ "Shape", op_shape }, { "Size", op_size }, { "Gather", op_gather }, { "Cast", op_cast },
 	{ "Slice", op_slice }, { "Constant", op_constant },
 	{ "ConstantOfShape", op_constant_of_shape }, { "Expand", op_expand },
-	{ "Split", op_split }, { "Tile", op_tile },
+	{ "Split", op_split }, { "Tile", op_tile }, { "DepthToSpace", op_depth_to_space },
+	{ "SpaceToDepth", op_space_to_depth }, { "Range", op_range },
+	{ "GatherElements", op_gather_elements }, { "Trilu", op_trilu }, { "OneHot", op_onehot },
+	{ "TopK", op_topk },
 	{ NULL, NULL },
 };

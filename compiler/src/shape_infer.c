@@ -694,7 +694,7 @@ static int h_quantize(struct si *s)
 
 	if (quant_params(s, &x) < 0)
 		return -1;
-	x.dt = zp && zp->dtype != NPUC_DT_UNDEF ? zp->dtype : NPUC_DT_U8;
+	x.dt = zp ? zp->dtype : NPUC_DT_U8;	/* zero point of unknown type: unknown */
 	return set_out(s, 0, &x);
 }
 
@@ -1194,8 +1194,8 @@ static int check_inputs(struct si *s, const struct op_info *oi)
 
 		for (int j = 0; t && j < t->rank; j++)
 			if (t->dims[j] > NPUC_SHAPE_DIM_MAX)
-				return fail(s, "input '%.100s' dimension %lld is too large", t->name,
-					    (long long)t->dims[j]);
+				return fail(s, "input '%.100s' dimension %lld is too large",
+					    t->name, (long long)t->dims[j]);
 	}
 	return 0;
 }

@@ -24,6 +24,13 @@
 /* Deepest legitimate ONNX nesting is ~10 (plus 3 per subgraph level). */
 #define PB_MAX_DEPTH	64
 #define PB_HDR		16	/* allocation header: keeps max_align_t alignment */
+/*
+ * protobuf-c merges repeated occurrences of a singular message field,
+ * copying the repeated fields merged so far each time: quadratic. Encoders
+ * write such a field once; a few more are tolerated.
+ */
+#define PB_MAX_MERGES	16
+#define PB_MAX_FIELDS	64	/* per message type; ONNX has at most ~25 */
 
 enum {
 	OT_FLOAT = 1, OT_UINT8 = 2, OT_INT8 = 3, OT_UINT16 = 4, OT_INT16 = 5, OT_INT32 = 6,
@@ -170,17 +177,12 @@ static size_t tp_typed_count(const Onnx__TensorProto *tp, int32_t t, size_t *oth
 	return mine;
 }
 
-static int tp_from_raw(const Onnx__TensorProto *tp, int32_t t, const char *what,
-		       struct npuc_tensor_pb *out, struct npuc_diag *d)
+/* raw_data: little-endian elements, length already checked. */
+static void tp_from_raw(const Onnx__TensorProto *tp, int32_t t, struct npuc_tensor_pb *out)
 {
 	size_t n = (size_t)out->numel, rs = onnx_raw_size(t);
 	const uint8_t *src = tp->raw_data.data;
 
-	if (n > SIZE_MAX / rs || tp->raw_data.len != n * rs) {
-		npuc_diag_set(d, "%s: raw_data has %zu bytes, shape and type need %llu", what,
-			      tp->raw_data.len, (unsigned long long)out->numel * rs);
-		return -1;
-	}
 	if (t == OT_FLOAT16) {
 		for (size_t i = 0; i < n; i++) {
 			float v = half_to_float((uint16_t)(src[2 * i] | src[2 * i + 1] << 8));
@@ -202,7 +204,6 @@ static int tp_from_raw(const Onnx__TensorProto *tp, int32_t t, const char *what,
 	} else if (n) {
 		memcpy(out->data, src, n * rs);
 	}
-	return 0;
 }
 
 /* int32_data holds UINT8, INT8, BOOL, FLOAT16 (bits) and INT32 values. */
@@ -287,10 +288,11 @@ static int tp_check_storage(const Onnx__TensorProto *tp, const char *what, struc
 	return 0;
 }
 
-static int tp_data(const Onnx__TensorProto *tp, int32_t t, const char *what,
-		   struct npuc_tensor_pb *out, struct npuc_diag *d)
+/* Checks the data present matches type and element count, before allocating. */
+static int tp_check_data(const Onnx__TensorProto *tp, int32_t t, const char *what,
+			 int64_t numel, struct npuc_diag *d)
 {
-	size_t other, typed = tp_typed_count(tp, t, &other);
+	size_t other, typed = tp_typed_count(tp, t, &other), rs = onnx_raw_size(t);
 	int has_raw = tp->has_raw_data && tp->raw_data.len;
 
 	if (other) {
@@ -302,17 +304,31 @@ static int tp_data(const Onnx__TensorProto *tp, int32_t t, const char *what,
 		npuc_diag_set(d, "%s: has both raw_data and typed data", what);
 		return -1;
 	}
-	if (!has_raw && !typed && out->numel) {
+	if (!has_raw && !typed && numel) {
 		npuc_diag_set(d, "%s: has no data (its shape needs %lld elements)", what,
-			      (long long)out->numel);
+			      (long long)numel);
 		return -1;
 	}
-	if (has_raw)
-		return tp_from_raw(tp, t, what, out, d);
-	if (typed != (uint64_t)out->numel) {
-		npuc_diag_set(d, "%s: has %zu values, its shape needs %lld", what, typed,
-			      (long long)out->numel);
+	if (has_raw && ((uint64_t)numel > SIZE_MAX / rs ||
+			tp->raw_data.len != (size_t)numel * rs)) {
+		npuc_diag_set(d, "%s: raw_data has %zu bytes, shape and type need %llu", what,
+			      tp->raw_data.len, (unsigned long long)numel * rs);
 		return -1;
+	}
+	if (!has_raw && typed != (uint64_t)numel) {
+		npuc_diag_set(d, "%s: has %zu values, its shape needs %lld", what, typed,
+			      (long long)numel);
+		return -1;
+	}
+	return 0;
+}
+
+static int tp_data(const Onnx__TensorProto *tp, int32_t t, const char *what,
+		   struct npuc_tensor_pb *out, struct npuc_diag *d)
+{
+	if (tp->has_raw_data && tp->raw_data.len) {
+		tp_from_raw(tp, t, out);
+		return 0;
 	}
 	return tp_from_typed(tp, t, what, out, d);
 }
@@ -335,10 +351,13 @@ int npuc_tensor_from_proto(const struct Onnx__TensorProto *tp, const char *what,
 		goto fail;
 	es = npuc_dtype_size(out->dtype);
 	if ((uint64_t)out->numel > max_bytes / es) {
-		npuc_diag_set(d, "%s: %lld elements exceed the size limit of %llu bytes", what,
-			      (long long)out->numel, (unsigned long long)max_bytes);
+		npuc_diag_set(d, "%s: %lld elements exceed the size limit (%llu bytes of constant "
+			      "data left)", what, (long long)out->numel,
+			      (unsigned long long)max_bytes);
 		goto fail;
 	}
+	if (tp_check_data(tp, t, what, out->numel, d) < 0)
+		goto fail;
 	out->nbytes = (size_t)out->numel * es;
 	out->data = malloc(out->nbytes ? out->nbytes : 1);
 	out->name = strdup(tp->name ? tp->name : "");
@@ -368,6 +387,7 @@ void npuc_tensor_pb_free(struct npuc_tensor_pb *t)
 struct npuc_pb_ctx {
 	ProtobufCAllocator alloc;
 	size_t used, max;
+	int refused;		/* an allocation went over the budget */
 };
 
 static void *budget_alloc(void *ud, size_t size)
@@ -375,8 +395,10 @@ static void *budget_alloc(void *ud, size_t size)
 	struct npuc_pb_ctx *c = ud;
 	uint8_t *p;
 
-	if (size > c->max - c->used || c->max - c->used - size < PB_HDR)
+	if (size > c->max - c->used || c->max - c->used - size < PB_HDR) {
+		c->refused = 1;
 		return NULL;
+	}
 	p = malloc(size + PB_HDR);
 	if (!p)
 		return NULL;
@@ -418,6 +440,22 @@ static int get_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
 	return -1;
 }
 
+/* Counts occurrences of singular message fields; fails past PB_MAX_MERGES. */
+static int pb_count(const ProtobufCMessageDescriptor *desc, const ProtobufCFieldDescriptor *f,
+		    uint8_t *seen, const char *what, struct npuc_diag *d)
+{
+	size_t i = (size_t)(f - desc->fields);
+
+	if (f->label == PROTOBUF_C_LABEL_REPEATED || i >= PB_MAX_FIELDS)
+		return 0;
+	if (++seen[i] > PB_MAX_MERGES) {
+		npuc_diag_set(d, "%s: malformed protobuf (%s.%s occurs more than %d times)",
+			      what, desc->short_name, f->name, PB_MAX_MERGES);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Walks the wire format guided by the message descriptors, recursing only
  * into fields declared as messages, and fails beyond PB_MAX_DEPTH.
@@ -425,6 +463,7 @@ static int get_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
 static int pb_scan(const uint8_t *p, size_t len, const ProtobufCMessageDescriptor *desc,
 		   int depth, const char *what, struct npuc_diag *d)
 {
+	uint8_t seen[PB_MAX_FIELDS] = { 0 };
 	size_t pos = 0;
 
 	if (depth > PB_MAX_DEPTH) {
@@ -456,11 +495,13 @@ static int pb_scan(const uint8_t *p, size_t len, const ProtobufCMessageDescripto
 		case 2:
 			if (get_varint(p, len, &pos, &v) < 0 || v > len - pos)
 				goto bad;
-			f = (key >> 3) <= 0x1fffffffu ?
-				protobuf_c_message_descriptor_get_field(desc, (unsigned)(key >> 3)) :
-				NULL;
+			f = NULL;
+			if ((key >> 3) <= 0x1fffffffu)
+				f = protobuf_c_message_descriptor_get_field(desc,
+									    (unsigned)(key >> 3));
 			if (f && f->type == PROTOBUF_C_TYPE_MESSAGE &&
-			    pb_scan(p + pos, (size_t)v, f->descriptor, depth + 1, what, d) < 0)
+			    (pb_count(desc, f, seen, what, d) < 0 ||
+			     pb_scan(p + pos, (size_t)v, f->descriptor, depth + 1, what, d) < 0))
 				return -1;
 			pos += (size_t)v;
 			break;
@@ -497,15 +538,23 @@ void *npuc_pb_unpack(const struct ProtobufCMessageDescriptor *desc, const void *
 		npuc_diag_set(d, "%s: out of memory", what);
 		return NULL;
 	}
-	/* Decoded structures stay within a small multiple of the wire size. */
-	c->max = 16 * len + (64u << 20);
+	/*
+	 * Decoded structures stay within a small multiple of the wire size for
+	 * real models (weights dominate); hostile ones can reach ~140x (empty
+	 * AttributeProtos, 2 bytes each on the wire).
+	 */
+	c->max = len < (SIZE_MAX >> 6) ? 24 * len + (128u << 20) : SIZE_MAX;
 	c->alloc.alloc = budget_alloc;
 	c->alloc.free = budget_free;
 	c->alloc.allocator_data = c;
 	m = protobuf_c_message_unpack(desc, &c->alloc, len, buf);
 	if (!m) {
-		npuc_diag_set(d, "%s: not a valid %s protobuf (decoding failed%s)", what,
-			      desc->short_name, c->used ? "" : " or too large");
+		if (c->refused)
+			npuc_diag_set(d, "%s: decoding needs more than %zu bytes of memory "
+				      "(hostile or malformed %s)", what, c->max, desc->short_name);
+		else
+			npuc_diag_set(d, "%s: not a valid %s protobuf (decoding failed)", what,
+				      desc->short_name);
 		free(c);
 		return NULL;
 	}

@@ -1,0 +1,1008 @@
+// SPDX-License-Identifier: MIT
+/*
+ * npuc calibration inputs: .npy / IDX decoding, sample extraction and
+ * preprocessing (formats and rules in calib_data.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include "calib_data.h"
+
+static const char *const arr_type_names[] = {
+	[NPUC_ARR_U8] = "uint8",
+	[NPUC_ARR_I8] = "int8",
+	[NPUC_ARR_I16] = "int16",
+	[NPUC_ARR_I32] = "int32",
+	[NPUC_ARR_F32] = "float32",
+	[NPUC_ARR_F64] = "float64",
+};
+
+static const size_t arr_type_size[] = {
+	[NPUC_ARR_U8] = 1, [NPUC_ARR_I8] = 1, [NPUC_ARR_I16] = 2,
+	[NPUC_ARR_I32] = 4, [NPUC_ARR_F32] = 4, [NPUC_ARR_F64] = 8,
+};
+
+const char *npuc_arr_type_name(enum npuc_arr_type t)
+{
+	if ((unsigned int)t > NPUC_ARR_F64)
+		return "?";
+	return arr_type_names[t];
+}
+
+void npuc_array_free(struct npuc_array *a)
+{
+	free(a->data);
+	memset(a, 0, sizeof(*a));
+}
+
+void npuc_array_to_float(const struct npuc_array *a, int64_t first, int64_t n, float *out)
+{
+	const uint8_t *p = (const uint8_t *)a->data + (size_t)first * arr_type_size[a->type];
+	int64_t i;
+
+	for (i = 0; i < n; i++) {
+		int16_t h;
+		int32_t w;
+		float f;
+		double x;
+
+		switch (a->type) {
+		case NPUC_ARR_U8:
+			out[i] = (float)p[i];
+			break;
+		case NPUC_ARR_I8:
+			out[i] = (float)(int8_t)p[i];
+			break;
+		case NPUC_ARR_I16:
+			memcpy(&h, p + 2 * i, 2);
+			out[i] = (float)h;
+			break;
+		case NPUC_ARR_I32:
+			memcpy(&w, p + 4 * i, 4);
+			out[i] = (float)w;
+			break;
+		case NPUC_ARR_F32:
+			memcpy(&f, p + 4 * i, 4);
+			out[i] = f;
+			break;
+		case NPUC_ARR_F64:
+			memcpy(&x, p + 8 * i, 8);
+			/* Out-of-range doubles become +-inf, rejected by the caller. */
+			out[i] = (float)(fabs(x) > 3.4028234663852886e38 && isfinite(x) ?
+					 copysign(INFINITY, x) : x);
+			break;
+		}
+	}
+}
+
+/* Copies n elements of size es from file byte order into native order. */
+static void decode_elems(uint8_t *dst, const uint8_t *src, int64_t n, size_t es, int big)
+{
+	int64_t i;
+	size_t b;
+
+	for (i = 0; i < n; i++, src += es, dst += es) {
+		uint64_t v = 0;
+		uint8_t tmp[8];
+
+		for (b = 0; b < es; b++)
+			v |= (uint64_t)src[big ? es - 1 - b : b] << (8 * b);
+		switch (es) {
+		case 1:
+			*dst = (uint8_t)v;
+			break;
+		case 2: {
+			uint16_t x = (uint16_t)v;
+
+			memcpy(tmp, &x, 2);
+			break;
+		}
+		case 4: {
+			uint32_t x = (uint32_t)v;
+
+			memcpy(tmp, &x, 4);
+			break;
+		}
+		default:
+			memcpy(tmp, &v, 8);
+			break;
+		}
+		if (es > 1)
+			memcpy(dst, tmp, es);
+	}
+}
+
+/*
+ * Shape checks shared by both formats: the element count with overflow
+ * checks, and the data size against the bytes present after the header.
+ */
+static int finish_array(struct npuc_array *a, const uint8_t *data, size_t avail, int big,
+			const char *what, struct npuc_diag *d)
+{
+	size_t es = arr_type_size[a->type];
+	int64_t n = 1;
+	uint64_t nbytes;
+	int i;
+
+	for (i = 0; i < a->rank; i++) {
+		if (a->dims[i] < 0) {
+			npuc_diag_set(d, "%s: negative dimension", what);
+			return -1;
+		}
+		if (a->dims[i] && n > (int64_t)(NPUC_CALIB_MAX_FILE / es) / a->dims[i]) {
+			npuc_diag_set(d, "%s: array too large (dimension %d = %lld)", what, i,
+				      (long long)a->dims[i]);
+			return -1;
+		}
+		n *= a->dims[i];
+	}
+	nbytes = (uint64_t)n * es;
+	if (nbytes > avail) {
+		npuc_diag_set(d, "%s: truncated: %s data of %llu bytes, only %zu present", what,
+			      npuc_arr_type_name(a->type), (unsigned long long)nbytes, avail);
+		return -1;
+	}
+	if (nbytes < avail) {
+		npuc_diag_set(d, "%s: %zu unexpected bytes after the %llu bytes of data", what,
+			      avail - (size_t)nbytes, (unsigned long long)nbytes);
+		return -1;
+	}
+	a->numel = n;
+	a->data = malloc(nbytes ? (size_t)nbytes : 1);
+	if (!a->data) {
+		npuc_diag_set(d, "%s: out of memory", what);
+		return -1;
+	}
+	decode_elems(a->data, data, n, es, big);
+	return 0;
+}
+
+/* ---- .npy ---- */
+
+static const uint8_t npy_magic[6] = { 0x93, 'N', 'U', 'M', 'P', 'Y' };
+
+struct npy_hdr {
+	const char *p, *end;
+	const char *what;
+	struct npuc_diag *d;
+};
+
+static void hdr_ws(struct npy_hdr *h)
+{
+	while (h->p < h->end && (*h->p == ' ' || *h->p == '\t'))
+		h->p++;
+}
+
+/* Reports the position as the number of header characters consumed. */
+static int hdr_fail(struct npy_hdr *h, const char *start, const char *expect)
+{
+	npuc_diag_set(h->d, "%s: bad .npy header: expected %s at header offset %d", h->what,
+		      expect, (int)(h->p - start));
+	return -1;
+}
+
+static int hdr_char(struct npy_hdr *h, char c)
+{
+	hdr_ws(h);
+	if (h->p < h->end && *h->p == c) {
+		h->p++;
+		return 1;
+	}
+	return 0;
+}
+
+/* A quoted Python string without escapes, copied into out[cap]. */
+static int hdr_string(struct npy_hdr *h, char *out, size_t cap)
+{
+	char q;
+	size_t n = 0;
+
+	hdr_ws(h);
+	if (h->p >= h->end || (*h->p != '\'' && *h->p != '"'))
+		return -1;
+	q = *h->p++;
+	while (h->p < h->end && *h->p != q) {
+		if (*h->p == '\\' || n + 1 >= cap)
+			return -1;
+		out[n++] = *h->p++;
+	}
+	if (h->p >= h->end)
+		return -1;
+	h->p++;
+	out[n] = 0;
+	return 0;
+}
+
+static int hdr_word(struct npy_hdr *h, const char *w)
+{
+	size_t n = strlen(w);
+
+	hdr_ws(h);
+	if ((size_t)(h->end - h->p) >= n && !memcmp(h->p, w, n)) {
+		h->p += n;
+		return 1;
+	}
+	return 0;
+}
+
+/* A non-negative decimal integer (Python 2's 'L' suffix accepted). */
+static int hdr_int(struct npy_hdr *h, int64_t *v)
+{
+	const char *s;
+	int64_t x = 0;
+
+	hdr_ws(h);
+	s = h->p;
+	while (h->p < h->end && *h->p >= '0' && *h->p <= '9') {
+		if (x > (INT64_MAX - 9) / 10)
+			return -1;
+		x = x * 10 + (*h->p++ - '0');
+	}
+	if (h->p == s || (h->p - s > 1 && *s == '0'))
+		return -1;
+	if (h->p < h->end && *h->p == 'L')
+		h->p++;
+	*v = x;
+	return 0;
+}
+
+/* A Python tuple of ints: (), (n,), (a, b) or (a, b,). */
+static int hdr_shape(struct npy_hdr *h, struct npuc_array *a, const char *start)
+{
+	if (!hdr_char(h, '('))
+		return hdr_fail(h, start, "'(' starting the shape tuple");
+	a->rank = 0;
+	if (hdr_char(h, ')'))
+		return 0;
+	for (;;) {
+		if (a->rank >= NPUC_MAX_RANK) {
+			npuc_diag_set(h->d, "%s: .npy shape has more than %d dimensions", h->what,
+				      NPUC_MAX_RANK);
+			return -1;
+		}
+		if (hdr_int(h, &a->dims[a->rank]))
+			return hdr_fail(h, start, "a non-negative integer in the shape");
+		a->rank++;
+		if (hdr_char(h, ')')) {
+			if (a->rank == 1)
+				return hdr_fail(h, start, "',' in a one-element shape tuple");
+			return 0;
+		}
+		if (!hdr_char(h, ','))
+			return hdr_fail(h, start, "',' or ')' in the shape");
+		if (hdr_char(h, ')'))
+			return 0;
+	}
+}
+
+static int npy_descr(struct npy_hdr *h, const char *s, struct npuc_array *a, int *big)
+{
+	static const struct { char code[3]; enum npuc_arr_type t; } types[] = {
+		{ "f4", NPUC_ARR_F32 }, { "f8", NPUC_ARR_F64 },
+		{ "u1", NPUC_ARR_U8 }, { "i1", NPUC_ARR_I8 },
+	};
+	size_t i;
+
+	if (strlen(s) == 3 && strchr("<>|", s[0])) {
+		for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+			if (strcmp(s + 1, types[i].code))
+				continue;
+			a->type = types[i].t;
+			if (s[0] == '|' && arr_type_size[a->type] > 1)
+				break;
+			*big = s[0] == '>';
+			return 0;
+		}
+	}
+	npuc_diag_set(h->d, "%s: unsupported .npy dtype '%s' (supported: float32 '<f4', "
+		      "float64 '<f8', uint8 '|u1', int8 '|i1')", h->what, s);
+	return -1;
+}
+
+/* The header dict: exactly descr, fortran_order and shape, any order. */
+static int npy_dict(struct npy_hdr *h, struct npuc_array *a, int *big)
+{
+	const char *start = h->p;
+	unsigned int seen = 0;
+	char key[32], val[32];
+
+	if (!hdr_char(h, '{'))
+		return hdr_fail(h, start, "'{'");
+	while (!hdr_char(h, '}')) {
+		unsigned int bit;
+
+		if (hdr_string(h, key, sizeof(key)))
+			return hdr_fail(h, start, "a quoted key");
+		bit = !strcmp(key, "descr") ? 1 : !strcmp(key, "fortran_order") ? 2 :
+		      !strcmp(key, "shape") ? 4 : 0;
+		if (!bit || (seen & bit)) {
+			npuc_diag_set(h->d, "%s: bad .npy header: %s key '%s'", h->what,
+				      bit ? "duplicate" : "unknown", key);
+			return -1;
+		}
+		seen |= bit;
+		if (!hdr_char(h, ':'))
+			return hdr_fail(h, start, "':'");
+		if (bit == 1) {
+			if (hdr_string(h, val, sizeof(val)))
+				return hdr_fail(h, start, "a quoted descr string");
+			if (npy_descr(h, val, a, big))
+				return -1;
+		} else if (bit == 2) {
+			if (hdr_word(h, "True")) {
+				npuc_diag_set(h->d, "%s: Fortran-order .npy arrays are not "
+					      "supported (save with C order)", h->what);
+				return -1;
+			}
+			if (!hdr_word(h, "False"))
+				return hdr_fail(h, start, "True or False");
+		} else if (hdr_shape(h, a, start)) {
+			return -1;
+		}
+		if (!hdr_char(h, ',')) {
+			if (!hdr_char(h, '}'))
+				return hdr_fail(h, start, "',' or '}'");
+			break;
+		}
+	}
+	if (seen != 7) {
+		npuc_diag_set(h->d, "%s: bad .npy header: missing '%s'", h->what,
+			      !(seen & 1) ? "descr" : !(seen & 2) ? "fortran_order" : "shape");
+		return -1;
+	}
+	hdr_ws(h);
+	if (h->p != h->end)
+		return hdr_fail(h, start, "only spaces after the dict");
+	return 0;
+}
+
+int npuc_npy_parse(const void *buf, size_t len, const char *what, struct npuc_array *out,
+		   struct npuc_diag *d)
+{
+	const uint8_t *b = buf;
+	size_t hoff, hlen, i;
+	struct npy_hdr h;
+	int big = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (len < 10 || memcmp(b, npy_magic, 6)) {
+		npuc_diag_set(d, "%s: not a .npy file (%s)", what,
+			      len < 10 ? "too short" : "bad magic");
+		return -1;
+	}
+	if ((b[6] != 1 && b[6] != 2) || b[7] != 0) {
+		npuc_diag_set(d, "%s: unsupported .npy format version %u.%u (1.0 and 2.0 are)",
+			      what, b[6], b[7]);
+		return -1;
+	}
+	if (b[6] == 1) {
+		hoff = 10;
+		hlen = (size_t)b[8] | (size_t)b[9] << 8;
+	} else {
+		if (len < 12) {
+			npuc_diag_set(d, "%s: truncated .npy header", what);
+			return -1;
+		}
+		hoff = 12;
+		hlen = (size_t)b[8] | (size_t)b[9] << 8 | (size_t)b[10] << 16 |
+		       (size_t)b[11] << 24;
+	}
+	if (hlen > len - hoff) {
+		npuc_diag_set(d, "%s: truncated .npy header (%zu bytes announced, %zu present)",
+			      what, hlen, len - hoff);
+		return -1;
+	}
+	if (hlen == 0 || b[hoff + hlen - 1] != '\n') {
+		npuc_diag_set(d, "%s: bad .npy header: not terminated by a newline", what);
+		return -1;
+	}
+	for (i = 0; i + 1 < hlen; i++) {
+		if (b[hoff + i] < 0x20 || b[hoff + i] > 0x7e) {
+			npuc_diag_set(d, "%s: bad .npy header: byte 0x%02x at header offset %zu",
+				      what, b[hoff + i], i);
+			return -1;
+		}
+	}
+	h.p = (const char *)b + hoff;
+	h.end = h.p + hlen - 1;
+	h.what = what;
+	h.d = d;
+	if (npy_dict(&h, out, &big) ||
+	    finish_array(out, b + hoff + hlen, len - hoff - hlen, big, what, d)) {
+		npuc_array_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- IDX ---- */
+
+int npuc_idx_parse(const void *buf, size_t len, const char *what, struct npuc_array *out,
+		   struct npuc_diag *d)
+{
+	const uint8_t *b = buf;
+	size_t off;
+	int i;
+
+	memset(out, 0, sizeof(*out));
+	if (len < 4 || b[0] || b[1]) {
+		npuc_diag_set(d, "%s: not an IDX file (%s)", what, len < 4 ? "too short" :
+			      "bad magic");
+		return -1;
+	}
+	switch (b[2]) {
+	case 0x08: out->type = NPUC_ARR_U8; break;
+	case 0x09: out->type = NPUC_ARR_I8; break;
+	case 0x0b: out->type = NPUC_ARR_I16; break;
+	case 0x0c: out->type = NPUC_ARR_I32; break;
+	case 0x0d: out->type = NPUC_ARR_F32; break;
+	case 0x0e: out->type = NPUC_ARR_F64; break;
+	default:
+		npuc_diag_set(d, "%s: unknown IDX element type 0x%02x", what, b[2]);
+		return -1;
+	}
+	if (b[3] < 1 || b[3] > NPUC_MAX_RANK) {
+		npuc_diag_set(d, "%s: IDX rank %u not supported (1..%d)", what, b[3],
+			      NPUC_MAX_RANK);
+		return -1;
+	}
+	out->rank = b[3];
+	off = 4 + 4 * (size_t)out->rank;
+	if (len < off) {
+		npuc_diag_set(d, "%s: truncated IDX header", what);
+		return -1;
+	}
+	for (i = 0; i < out->rank; i++) {
+		const uint8_t *p = b + 4 + 4 * i;
+
+		out->dims[i] = (int64_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
+	}
+	if (finish_array(out, b + off, len - off, 1, what, d)) {
+		npuc_array_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Reads a whole file through zlib, which passes non-gzip content through
+ * unchanged. Truncated or corrupt gzip streams are errors.
+ */
+static int read_gz(const char *path, void **buf, size_t *len, struct npuc_diag *d)
+{
+	size_t cap = 1 << 16, n = 0, max = NPUC_CALIB_MAX_FILE;
+	uint8_t *p = NULL, *np;
+	const char *msg;
+	gzFile f;
+	int err;
+
+	*buf = NULL;
+	*len = 0;
+	f = gzopen(path, "rb");
+	if (!f) {
+		npuc_diag_set(d, "%s: %s", path, errno ? strerror(errno) : "cannot open");
+		return -1;
+	}
+	for (;;) {
+		int r;
+
+		if (n == cap || !p) {
+			cap = p ? cap * 2 : cap;
+			if (cap > max + 1)
+				cap = max + 1;
+			np = realloc(p, cap);
+			if (!np) {
+				npuc_diag_set(d, "%s: out of memory", path);
+				goto fail;
+			}
+			p = np;
+		}
+		r = gzread(f, p + n, (unsigned int)(cap - n > (1u << 30) ? 1u << 30 : cap - n));
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (n > max) {
+			npuc_diag_set(d, "%s: too large (limit %llu bytes)", path,
+				      (unsigned long long)max);
+			goto fail;
+		}
+	}
+	msg = gzerror(f, &err);
+	if (err != Z_OK) {
+		npuc_diag_set(d, "%s: %s", path, err == Z_BUF_ERROR ?
+			      "truncated gzip stream" : err == Z_ERRNO ? strerror(errno) : msg);
+		goto fail;
+	}
+	gzclose_r(f);
+	*buf = p;
+	*len = n;
+	return 0;
+fail:
+	free(p);
+	gzclose_r(f);
+	return -1;
+}
+
+static int is_npy(const void *buf, size_t len)
+{
+	return len >= 6 && !memcmp(buf, npy_magic, 6);
+}
+
+int npuc_npy_load(const char *path, struct npuc_array *out, struct npuc_diag *d)
+{
+	void *buf;
+	size_t len;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (read_gz(path, &buf, &len, d))
+		return -1;
+	ret = npuc_npy_parse(buf, len, path, out, d);
+	free(buf);
+	return ret;
+}
+
+int npuc_idx_load(const char *path, struct npuc_array *out, struct npuc_diag *d)
+{
+	void *buf;
+	size_t len;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (read_gz(path, &buf, &len, d))
+		return -1;
+	ret = npuc_idx_parse(buf, len, path, out, d);
+	free(buf);
+	return ret;
+}
+
+int npuc_array_load(const char *path, struct npuc_array *out, struct npuc_diag *d)
+{
+	const uint8_t *b;
+	void *buf;
+	size_t len;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (read_gz(path, &buf, &len, d))
+		return -1;
+	b = buf;
+	if (is_npy(buf, len)) {
+		ret = npuc_npy_parse(buf, len, path, out, d);
+	} else if (len >= 4 && !b[0] && !b[1]) {
+		ret = npuc_idx_parse(buf, len, path, out, d);
+	} else {
+		npuc_diag_set(d, "%s: neither a .npy nor an IDX file (plain or gzip)", path);
+		ret = -1;
+	}
+	free(buf);
+	return ret;
+}
+
+/* ---- calibration sets ---- */
+
+static int calib_channels(int rank, const int64_t *dims)
+{
+	return rank >= 2 ? (int)dims[1] : 1;
+}
+
+static int check_norm_list(const float *v, int n, int n_ch, const char *name, int is_std,
+			   struct npuc_diag *d)
+{
+	int i;
+
+	if (n < 0 || (n > 1 && n != n_ch)) {
+		npuc_diag_set(d, "calibration: %d %s values for an input with %d channel%s "
+			      "(give 1 or %d)", n, name, n_ch, n_ch == 1 ? "" : "s", n_ch);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (!isfinite(v[i]) || (is_std && v[i] == 0.0f)) {
+			npuc_diag_set(d, "calibration: %s[%d] = %g is not %s", name, i,
+				      (double)v[i], is_std ? "finite and nonzero" : "finite");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int npuc_calib_set_init(struct npuc_calib_set *s, int rank, const int64_t *dims,
+			const struct npuc_calib_opts *opts, struct npuc_diag *d)
+{
+	int64_t n = 1;
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	if (rank < 0 || rank > NPUC_MAX_RANK) {
+		npuc_diag_set(d, "calibration: bad input rank %d", rank);
+		return -1;
+	}
+	for (i = 0; i < rank; i++) {
+		if (dims[i] <= 0 || dims[i] > (int64_t)(NPUC_CALIB_MAX_BYTES / 4) / n) {
+			npuc_diag_set(d, "calibration: bad input dimension %d (%lld)", i,
+				      (long long)dims[i]);
+			return -1;
+		}
+		n *= dims[i];
+	}
+	if (opts)
+		s->opts = *opts;
+	if (s->opts.scale == 0.0f)
+		s->opts.scale = 1.0f;
+	s->n_ch = calib_channels(rank, dims);
+	if (!isfinite(s->opts.scale) || s->opts.limit < 0 ||
+	    s->opts.n_mean > NPUC_CALIB_MAX_CH || s->opts.n_std > NPUC_CALIB_MAX_CH) {
+		npuc_diag_set(d, "calibration: bad options (scale %g, limit %lld)",
+			      (double)s->opts.scale, (long long)s->opts.limit);
+		return -1;
+	}
+	if (check_norm_list(s->opts.mean, s->opts.n_mean, s->n_ch, "mean", 0, d) ||
+	    check_norm_list(s->opts.std, s->opts.n_std, s->n_ch, "std", 1, d)) {
+		memset(s, 0, sizeof(*s));
+		return -1;
+	}
+	s->rank = rank;
+	memcpy(s->dims, dims, (size_t)rank * sizeof(dims[0]));
+	s->sample_numel = n;
+	return 0;
+}
+
+int npuc_calib_set_init_input(struct npuc_calib_set *s, const struct npuc_graph *g,
+			      int input_idx, const struct npuc_calib_opts *opts,
+			      struct npuc_diag *d)
+{
+	int64_t dims[NPUC_MAX_RANK];
+	const struct npuc_tensor *t;
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	if (input_idx < 0 || input_idx >= g->n_inputs) {
+		npuc_diag_set(d, "calibration: no graph input %d", input_idx);
+		return -1;
+	}
+	t = &g->t[g->inputs[input_idx]];
+	if (t->dtype != NPUC_DT_F32 || t->rank < 0) {
+		npuc_diag_set(d, "calibration: input '%s' is %s%s; calibration needs float32 "
+			      "inputs of known rank", t->name, npuc_dtype_name(t->dtype),
+			      t->rank < 0 ? " of unknown rank" : "");
+		return -1;
+	}
+	for (i = 0; i < t->rank; i++) {
+		dims[i] = t->dims[i];
+		if (dims[i] == NPUC_DIM_UNKNOWN && i == 0)
+			dims[i] = 1;
+		if (dims[i] == NPUC_DIM_UNKNOWN) {
+			npuc_diag_set(d, "calibration: input '%s' has an unknown dimension %d; "
+				      "calibration needs a fixed shape", t->name, i);
+			return -1;
+		}
+	}
+	return npuc_calib_set_init(s, t->rank, dims, opts, d);
+}
+
+void npuc_calib_set_free(struct npuc_calib_set *s)
+{
+	free(s->data);
+	memset(s, 0, sizeof(*s));
+}
+
+int npuc_calib_set_full(const struct npuc_calib_set *s)
+{
+	return s->opts.limit > 0 && s->n >= s->opts.limit;
+}
+
+const float *npuc_calib_sample(const struct npuc_calib_set *s, int64_t i)
+{
+	return s->data + (size_t)i * (size_t)s->sample_numel;
+}
+
+/* Copies the non-1 dims into out; returns how many. */
+static int squeeze(const int64_t *dims, int rank, int64_t *out)
+{
+	int i, n = 0;
+
+	for (i = 0; i < rank; i++)
+		if (dims[i] != 1)
+			out[n++] = dims[i];
+	return n;
+}
+
+static int same_squeezed(const int64_t *a, int ra, const int64_t *b, int rb)
+{
+	int64_t sa[NPUC_MAX_RANK], sb[NPUC_MAX_RANK];
+	int na = squeeze(a, ra, sa), nb = squeeze(b, rb, sb);
+
+	return na == nb && !memcmp(sa, sb, (size_t)na * sizeof(sa[0]));
+}
+
+static void fmt_dims(char *buf, size_t cap, const int64_t *dims, int rank)
+{
+	size_t n = 0;
+	int i;
+
+	n += (size_t)snprintf(buf, cap, "[");
+	for (i = 0; i < rank && n < cap; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "%s%lld", i ? ", " : "",
+				      (long long)dims[i]);
+	if (n < cap)
+		snprintf(buf + n, cap - n, "]");
+}
+
+static int reserve(struct npuc_calib_set *s, int64_t more, const char *what,
+		   struct npuc_diag *d)
+{
+	int64_t need = s->n + more, max = (int64_t)(NPUC_CALIB_MAX_BYTES / 4) / s->sample_numel;
+	float *p;
+
+	if (need <= s->cap)
+		return 0;
+	if (need > max) {
+		npuc_diag_set(d, "%s: calibration set too large (%lld samples, limit %lld)",
+			      what, (long long)need, (long long)max);
+		return -1;
+	}
+	if (need < s->cap * 2)
+		need = s->cap * 2 < max ? s->cap * 2 : max;
+	p = realloc(s->data, (size_t)need * (size_t)s->sample_numel * sizeof(float));
+	if (!p) {
+		npuc_diag_set(d, "%s: out of memory", what);
+		return -1;
+	}
+	s->data = p;
+	s->cap = need;
+	return 0;
+}
+
+/* x' = (x * scale - mean[c]) / std[c] over one sample, in place. */
+static int preprocess(const struct npuc_calib_set *s, float *x, const char *what, int64_t idx,
+		      struct npuc_diag *d)
+{
+	const struct npuc_calib_opts *o = &s->opts;
+	int64_t inner = 1, e;
+	int i;
+
+	/* Elements per channel plane: the dims after the channel dim 1. */
+	for (i = 2; i < s->rank; i++)
+		inner *= s->dims[i];
+
+	for (e = 0; e < s->sample_numel; e++) {
+		int c = (int)((e / inner) % s->n_ch);
+		double m = o->n_mean ? o->mean[o->n_mean == 1 ? 0 : c] : 0.0;
+		double sd = o->n_std ? o->std[o->n_std == 1 ? 0 : c] : 1.0;
+		double v = ((double)x[e] * o->scale - m) / sd;
+
+		if (!isfinite(v) || fabs(v) > 3.4e38) {
+			npuc_diag_set(d, "%s: sample %lld element %lld is not finite after "
+				      "preprocessing", what, (long long)idx, (long long)e);
+			return -1;
+		}
+		x[e] = (float)v;
+	}
+	return 0;
+}
+
+int64_t npuc_calib_add_array(struct npuc_calib_set *s, const struct npuc_array *a,
+			     const char *what, struct npuc_diag *d)
+{
+	int64_t nsamp, take, i;
+	char want[160], got[160];
+
+	if (!s->sample_numel) {
+		npuc_diag_set(d, "%s: calibration set not initialised", what);
+		return -1;
+	}
+	if (same_squeezed(a->dims, a->rank, s->dims, s->rank) && a->numel == s->sample_numel) {
+		nsamp = 1;
+	} else if (a->rank >= 1 && same_squeezed(a->dims + 1, a->rank - 1, s->dims, s->rank) &&
+		   a->dims[0] > 0 && a->numel / a->dims[0] == s->sample_numel) {
+		nsamp = a->dims[0];
+	} else {
+		fmt_dims(want, sizeof(want), s->dims, s->rank);
+		fmt_dims(got, sizeof(got), a->dims, a->rank);
+		npuc_diag_set(d, "%s: array shape %s is neither one sample of the input shape %s "
+			      "nor a batch [N, ...] of them", what, got, want);
+		return -1;
+	}
+	take = nsamp;
+	if (s->opts.limit > 0 && take > s->opts.limit - s->n)
+		take = s->opts.limit - s->n;
+	if (take <= 0)
+		return 0;
+	if (reserve(s, take, what, d))
+		return -1;
+	for (i = 0; i < take; i++) {
+		float *x = s->data + (size_t)(s->n + i) * (size_t)s->sample_numel;
+
+		npuc_array_to_float(a, i * s->sample_numel, s->sample_numel, x);
+		if (preprocess(s, x, what, i, d))
+			return -1;
+	}
+	s->n += take;
+	return take;
+}
+
+int64_t npuc_calib_add_file(struct npuc_calib_set *s, const char *path, struct npuc_diag *d)
+{
+	struct npuc_array a;
+	int64_t r;
+
+	if (npuc_array_load(path, &a, d))
+		return -1;
+	r = npuc_calib_add_array(s, &a, path, d);
+	npuc_array_free(&a);
+	return r;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names of dir ending in ".npy", sorted. */
+static int list_npy(const char *path, char ***names, int *count, struct npuc_diag *d)
+{
+	int n = 0, cap = 0;
+	char **v = NULL, **nv;
+	struct dirent *e;
+	DIR *dir;
+
+	dir = opendir(path);
+	if (!dir) {
+		npuc_diag_set(d, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((e = readdir(dir))) {
+		size_t len = strlen(e->d_name);
+
+		if (len <= 4 || strcmp(e->d_name + len - 4, ".npy"))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			nv = realloc(v, (size_t)cap * sizeof(*v));
+			if (!nv)
+				goto oom;
+			v = nv;
+		}
+		v[n] = strdup(e->d_name);
+		if (!v[n])
+			goto oom;
+		n++;
+	}
+	closedir(dir);
+	if (n)
+		qsort(v, (size_t)n, sizeof(*v), cmp_names);
+	*names = v;
+	*count = n;
+	return 0;
+oom:
+	closedir(dir);
+	while (n > 0)
+		free(v[--n]);
+	free(v);
+	npuc_diag_set(d, "%s: out of memory", path);
+	return -1;
+}
+
+int64_t npuc_calib_add_dir(struct npuc_calib_set *s, const char *path, struct npuc_diag *d)
+{
+	int64_t total = 0, r = 0;
+	int n, i, files = 0;
+	char **names;
+
+	if (list_npy(path, &names, &n, d))
+		return -1;
+	for (i = 0; i < n && r >= 0 && !npuc_calib_set_full(s); i++) {
+		size_t len = strlen(path) + strlen(names[i]) + 2;
+		char *full = malloc(len);
+		struct stat st;
+
+		if (!full) {
+			npuc_diag_set(d, "%s: out of memory", path);
+			r = -1;
+			break;
+		}
+		snprintf(full, len, "%s/%s", path, names[i]);
+		if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) {
+			r = npuc_calib_add_file(s, full, d);
+			total += r > 0 ? r : 0;
+			files++;
+		}
+		free(full);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	if (r < 0)
+		return -1;
+	if (!files && !npuc_calib_set_full(s)) {
+		npuc_diag_set(d, "%s: no .npy files in the directory", path);
+		return -1;
+	}
+	return total;
+}
+
+int64_t npuc_calib_add_path(struct npuc_calib_set *s, const char *path, struct npuc_diag *d)
+{
+	struct stat st;
+
+	if (stat(path, &st)) {
+		npuc_diag_set(d, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode))
+		return npuc_calib_add_dir(s, path, d);
+	return npuc_calib_add_file(s, path, d);
+}
+
+static uint64_t splitmix64(uint64_t *st)
+{
+	uint64_t z = (*st += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+int64_t npuc_calib_add_random(struct npuc_calib_set *s, int64_t n, uint64_t seed, float lo,
+			      float hi, struct npuc_diag *d)
+{
+	int64_t take = n, i;
+
+	if (!s->sample_numel || n <= 0 || !isfinite(lo) || !isfinite(hi) || lo > hi) {
+		npuc_diag_set(d, "random calibration: bad arguments (n %lld, range [%g, %g])",
+			      (long long)n, (double)lo, (double)hi);
+		return -1;
+	}
+	fprintf(stderr, "npuc: warning: calibrating with %lld RANDOM input samples (uniform in "
+		"[%g, %g]) instead of real data: activation ranges will not match real inputs "
+		"and int8 accuracy may be poor\n", (long long)n, (double)lo, (double)hi);
+	if (s->opts.limit > 0 && take > s->opts.limit - s->n)
+		take = s->opts.limit - s->n;
+	if (take <= 0)
+		return 0;
+	if (reserve(s, take, "random calibration", d))
+		return -1;
+	for (i = 0; i < take * s->sample_numel; i++) {
+		double u = (double)(splitmix64(&seed) >> 11) * 0x1.0p-53;
+
+		s->data[(size_t)s->n * (size_t)s->sample_numel + (size_t)i] =
+			(float)(lo + u * ((double)hi - lo));
+	}
+	s->n += take;
+	return take;
+}
+
+int npuc_calib_parse_floats(const char *str, float *out, int max, int *n, struct npuc_diag *d)
+{
+	const char *p = str;
+
+	*n = 0;
+	for (;;) {
+		char *end;
+		float v;
+
+		errno = 0;
+		v = strtof(p, &end);
+		if (end == p || !isfinite(v) ||
+		    (*end && *end != ',')) {
+			npuc_diag_set(d, "bad number list '%s' (expected comma-separated finite "
+				      "numbers)", str);
+			return -1;
+		}
+		if (*n >= max) {
+			npuc_diag_set(d, "number list '%s' has more than %d values", str, max);
+			return -1;
+		}
+		out[(*n)++] = v;
+		if (!*end)
+			return 0;
+		p = end + 1;
+	}
+}

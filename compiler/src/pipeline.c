@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: MIT
+/* npuc's compilation pipeline (pipeline.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lower.h"
+#include "onnx_import.h"
+#include "passes.h"
+#include "pipeline.h"
+#include "qdq_import.h"
+#include "quantize.h"
+#include "shape_infer.h"
+#include "sqnr.h"
+
+void npuc_compile_opts_default(struct npuc_compile_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->method.method = NPUC_CALIB_MINMAX;
+	npusim_config_default(&o->hw);
+}
+
+void npuc_compiled_free(struct npuc_compiled *c)
+{
+	if (!c)
+		return;
+	npuq_graph_free(c->qgraph);
+	npub_model_free(c->model);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Reads a whole file (the model: hashed for the metadata, then parsed). */
+static int read_file(const char *path, uint8_t **buf, size_t *len, struct npuc_diag *d)
+{
+	FILE *f = fopen(path, "rb");
+	long size;
+
+	*buf = NULL;
+	*len = 0;
+	if (!f) {
+		npuc_diag_set(d, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
+		npuc_diag_set(d, "%s: cannot determine the file size", path);
+		fclose(f);
+		return -1;
+	}
+	*buf = malloc(size ? (size_t)size : 1);
+	if (!*buf || fread(*buf, 1, (size_t)size, f) != (size_t)size) {
+		npuc_diag_set(d, "%s: %s", path, *buf ? "read error" : "out of memory");
+		free(*buf);
+		*buf = NULL;
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	*len = (size_t)size;
+	return 0;
+}
+
+static void logf_(FILE *log, const char *fmt, const char *a)
+{
+	if (log)
+		fprintf(log, fmt, a);
+}
+
+/* Calibration sets, one per float graph input. */
+static int load_calibration(const struct npuc_compile_opts *o, const struct npuc_graph *g,
+			    struct npuc_calib_set *sets, FILE *log, struct npuc_diag *d)
+{
+	struct npuc_calib_opts pre = o->pre;
+
+	pre.limit = o->calib_limit ? o->calib_limit : NPUC_DEFAULT_CALIB_LIMIT;
+	if (!o->calib_path && !o->calib_random) {
+		npuc_diag_set(d, "a float model needs calibration data: give --calib PATH "
+			      "(.npy file, directory of .npy files, or IDX file), or "
+			      "--calib-random to accept a much less accurate model");
+		return -1;
+	}
+	if (o->calib_path && g->n_inputs != 1) {
+		npuc_diag_set(d, "--calib feeds one graph input, but the model has %d "
+			      "(use --calib-random)", g->n_inputs);
+		return -1;
+	}
+	for (int i = 0; i < g->n_inputs; i++) {
+		int64_t n;
+
+		if (npuc_calib_set_init_input(&sets[i], g, i, &pre, d))
+			return -1;
+		if (o->calib_path)
+			n = npuc_calib_add_path(&sets[i], o->calib_path, d);
+		else
+			n = npuc_calib_add_random(&sets[i], pre.limit, 1 + (uint64_t)i, 0.0f,
+						  1.0f, d);
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			npuc_diag_set(d, "%s: no calibration samples found", o->calib_path);
+			return -1;
+		}
+	}
+	if (log)
+		fprintf(log, "npuc: calibration: %lld samples (%s)\n", (long long)sets[0].n,
+			o->calib_path ? o->calib_path : "random");
+	return 0;
+}
+
+/*
+ * Shape inference cannot finish every graph (shapes computed at run time):
+ * one float run on the first calibration sample fills in the rest.
+ */
+static int refine_shapes(struct npuc_graph *g, const struct npuc_calib_set *sets, int n_sets,
+			 struct npuc_diag *d)
+{
+	struct npuc_value *in;
+	int ret = -1;
+
+	for (int t = 0; t < g->n_t; t++)
+		if (g->t[t].dtype == NPUC_DT_UNDEF || npuc_tensor_numel(&g->t[t]) < 0)
+			goto run;
+	return 0;	/* every shape known: skip the (costly) float run */
+run:
+	in = calloc(n_sets ? (size_t)n_sets : 1, sizeof(*in));
+	if (!in) {
+		npuc_diag_set(d, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < n_sets; i++)
+		if (npuc_value_wrap(&in[i], NPUC_DT_F32, sets[i].rank, sets[i].dims,
+				    npuc_calib_sample(&sets[i], 0), d))
+			goto out;
+	ret = npuc_refine_shapes_by_run(g, in, d);
+out:
+	free(in);
+	return ret;
+}
+
+/*
+ * Float model: passes, calibration, quantisation, bias correction, SQNR.
+ * Once quantisation succeeds the qgraph owns the float graph: *gp is then
+ * cleared, whatever happens next.
+ */
+static struct npuq_graph *quantize_float(const struct npuc_compile_opts *o,
+					 struct npuc_graph **gp, FILE *log,
+					 struct npuc_diag *d)
+{
+	struct npuc_graph *g = *gp;
+	struct npuc_calib_set *sets;
+	struct npuc_act_ranges ranges = { 0 };
+	struct npuc_quant_options qo;
+	struct npuq_graph *q = NULL;
+	struct npuc_pass_stats st = { 0 };
+	int n_sets = g->n_inputs;
+
+	if (npuc_passes_run(g, &st, d))
+		return NULL;
+	if (log)
+		fprintf(log, "npuc: passes: %d folded, %d BatchNorm folded, %d removed, "
+			"%d activations fused\n", st.folded, st.bn_folded, st.removed, st.fused);
+	sets = calloc(n_sets ? (size_t)n_sets : 1, sizeof(*sets));
+	if (!sets) {
+		npuc_diag_set(d, "out of memory");
+		return NULL;
+	}
+	if (load_calibration(o, g, sets, log, d))
+		goto out;
+	if (refine_shapes(g, sets, n_sets, d))
+		goto out;
+	if (npuc_act_ranges_init(&ranges, g->n_t, d))
+		goto out;
+	logf_(log, "npuc: calibrating (%s)\n", npuc_calib_method_name(o->method.method));
+	if (npuc_calibrate(g, sets, n_sets, &o->method, &ranges, d))
+		goto out;
+
+	npuc_quant_options_default(&qo);
+	qo.per_channel = !o->per_tensor;
+	qo.bias_correction = o->bias_correction;
+	/*
+	 * npuc_quantize takes ownership of g on success; SQNR and bias
+	 * correction then read it back as q->src.
+	 */
+	q = npuc_quantize(g, &ranges, &qo, d);
+	if (!q)
+		goto out;
+	*gp = NULL;
+	if (o->bias_correction) {
+		int changed = 0;
+
+		if (npuc_bias_correct(q, q->src, sets, n_sets, &changed, d)) {
+			npuq_graph_free(q);
+			q = NULL;
+			goto out;
+		}
+		if (log)
+			fprintf(log, "npuc: bias correction changed %d biases\n", changed);
+	}
+	if (o->sqnr) {
+		struct npuc_sqnr_report rep = { 0 };
+
+		if (npuc_sqnr_measure(q, q->src, sets, n_sets, &rep, NULL, d)) {
+			npuq_graph_free(q);
+			q = NULL;
+			goto out;
+		}
+		npuc_sqnr_print(&rep, q, log ? log : stdout);
+		npuc_sqnr_report_free(&rep);
+	}
+out:
+	for (int i = 0; i < n_sets; i++)
+		npuc_calib_set_free(&sets[i]);
+	free(sets);
+	npuc_act_ranges_free(&ranges);
+	return q;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+int npuc_compile(const struct npuc_compile_opts *o, FILE *log, struct npuc_compiled *out,
+		 struct npuc_diag *d)
+{
+	struct npuc_graph *g = NULL;
+	struct npul_options lo;
+	uint8_t sha[32];
+	uint8_t *buf;
+	size_t len;
+	int quantized;
+
+	memset(out, 0, sizeof(*out));
+	if (!o->model_path) {
+		npuc_diag_set(d, "no model given");
+		return -1;
+	}
+	if (read_file(o->model_path, &buf, &len, d))
+		return -1;
+	npub_sha256(buf, len, sha);
+	if (npuc_onnx_load_mem(buf, len, &g, d)) {
+		free(buf);
+		return -1;
+	}
+	free(buf);
+	if (npuc_shape_infer(g, d))
+		goto fail;
+
+	quantized = npuc_qdq_is_quantized(g);
+	logf_(log, "npuc: %s model\n", quantized ? "pre-quantised (QDQ / QOperator)" : "float");
+	if (quantized) {
+		/* Folding leaves Q/DQ nodes alone; it resolves shape arithmetic. */
+		if (npuc_pass_fold(g, NULL, d) || npuc_qdq_import(g, &out->qgraph, d))
+			goto fail;
+	} else {
+		out->qgraph = quantize_float(o, &g, log, d);
+		if (!out->qgraph)
+			goto fail;
+	}
+	g = NULL;	/* owned by the qgraph now */
+
+	npul_options_default(&lo);
+	lo.cfg = o->hw;
+	lo.model_name = base_name(o->model_path);
+	lo.options = o->cmdline ? o->cmdline : "";
+	lo.compiler_version = NPUC_VERSION;
+	lo.source_sha256 = sha;
+	lo.source_bytes = len;
+	if (npul_lower(out->qgraph, &lo, &out->model, d))
+		goto fail;
+	return 0;
+fail:
+	npuc_graph_free(g);
+	npuc_compiled_free(out);
+	return -1;
+}

@@ -1,0 +1,17 @@
+# The npuc command. Included after compiler/compiler.mk.
+NPUC_BIN := $(BUILD)/opt/npuc
+
+$(NPUC_BIN): compiler/tools/npuc.c $(LIBNPUC_A) $(LIBNPUSIM_A) $(NPUC_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(NPUC_OPT_CFLAGS) $< $(LIBNPUC_A) $(LIBNPUSIM_A) $(NPUC_LDLIBS) -lm -o $@
+
+tools: $(NPUC_BIN)
+
+# npuc-eval: float vs int8 accuracy of a compiled classifier on IDX data.
+NPUC_EVAL := $(BUILD)/opt/npuc-eval
+
+$(NPUC_EVAL): compiler/tools/npuc_eval.c $(LIBNPUC_A) $(LIBNPUSIM_A) $(NPUC_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(NPUC_OPT_CFLAGS) $< $(LIBNPUC_A) $(LIBNPUSIM_A) $(NPUC_LDLIBS) -lm -o $@
+
+tools: $(NPUC_EVAL)
