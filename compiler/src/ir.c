@@ -192,8 +192,7 @@ int npuc_graph_find(const struct npuc_graph *g, const char *name)
 	return -1;
 }
 
-/* Grows an array of elem-sized items to hold at least n + 1 (n < INT_MAX). */
-static int grow(void **arr, int *cap, int n, size_t elem)
+int npuc_array_grow(void **arr, int *cap, int n, size_t elem)
 {
 	int ncap;
 	void *p;
@@ -253,7 +252,7 @@ int npuc_graph_add_tensor(struct npuc_graph *g, const char *name, enum npuc_dtyp
 		return -1;
 	}
 	arr = g->t;
-	if (grow(&arr, &g->cap_t, g->n_t, sizeof(*g->t)) < 0)
+	if (npuc_array_grow(&arr, &g->cap_t, g->n_t, sizeof(*g->t)) < 0)
 		goto oom;
 	g->t = arr;
 	if (index_reserve(g) < 0)
@@ -436,7 +435,7 @@ int npuc_graph_add_node(struct npuc_graph *g, const char *name, const char *op,
 	if (node_io_check(g, name, op, in, n_in, out, n_out, d) < 0)
 		return -1;
 	arr = g->nodes;
-	if (grow(&arr, &g->cap_nodes, g->n_nodes, sizeof(*g->nodes)) < 0)
+	if (npuc_array_grow(&arr, &g->cap_nodes, g->n_nodes, sizeof(*g->nodes)) < 0)
 		goto oom;
 	g->nodes = arr;
 	n = &g->nodes[g->n_nodes];
@@ -503,6 +502,149 @@ fail:
 		memset(a, 0, sizeof(*a));
 	}
 	return -1;
+}
+
+static int attr_named(struct npuc_attr *a, const char *name, enum npuc_attr_type type,
+		      struct npuc_diag *d)
+{
+	memset(a, 0, sizeof(*a));
+	a->type = type;
+	if (!name) {
+		npuc_diag_set(d, "add_attr: unnamed attribute");
+		return -1;
+	}
+	a->name = strdup(name);
+	if (!a->name) {
+		npuc_diag_set(d, "out of memory adding an attribute");
+		return -1;
+	}
+	return 0;
+}
+
+int npuc_node_set_int(struct npuc_graph *g, int node, const char *name, int64_t v,
+		      struct npuc_diag *d)
+{
+	struct npuc_attr a;
+
+	if (attr_named(&a, name, NPUC_ATTR_INT, d))
+		return -1;
+	a.i = v;
+	return npuc_node_add_attr(g, node, &a, d);
+}
+
+int npuc_node_set_float(struct npuc_graph *g, int node, const char *name, float v,
+			struct npuc_diag *d)
+{
+	struct npuc_attr a;
+
+	if (attr_named(&a, name, NPUC_ATTR_FLOAT, d))
+		return -1;
+	a.f = v;
+	return npuc_node_add_attr(g, node, &a, d);
+}
+
+int npuc_node_set_ints(struct npuc_graph *g, int node, const char *name, const int64_t *v,
+		       int n, struct npuc_diag *d)
+{
+	struct npuc_attr a;
+
+	if (n < 0 || (n > 0 && !v)) {
+		npuc_diag_set(d, "attribute '%s': bad element count %d", name ? name : "", n);
+		return -1;
+	}
+	if (attr_named(&a, name, NPUC_ATTR_INTS, d))
+		return -1;
+	/* One spare element: malloc(0) may return NULL. */
+	a.ints = malloc(sizeof(int64_t) * ((size_t)n + 1));
+	if (!a.ints) {
+		free(a.name);
+		npuc_diag_set(d, "out of memory adding an attribute");
+		return -1;
+	}
+	if (n)
+		memcpy(a.ints, v, sizeof(int64_t) * (size_t)n);
+	a.n = n;
+	return npuc_node_add_attr(g, node, &a, d);
+}
+
+int npuc_node_set_string(struct npuc_graph *g, int node, const char *name, const char *v,
+			 struct npuc_diag *d)
+{
+	struct npuc_attr a;
+
+	if (!v) {
+		npuc_diag_set(d, "attribute '%s': NULL string", name ? name : "");
+		return -1;
+	}
+	if (attr_named(&a, name, NPUC_ATTR_STRING, d))
+		return -1;
+	a.s = strdup(v);
+	if (!a.s) {
+		free(a.name);
+		npuc_diag_set(d, "out of memory adding an attribute");
+		return -1;
+	}
+	return npuc_node_add_attr(g, node, &a, d);
+}
+
+static int io_list_check(const struct npuc_graph *g, const int *idx, int n, const char *what,
+			 struct npuc_diag *d)
+{
+	if (n < 0 || (n > 0 && !idx)) {
+		npuc_diag_set(d, "set_io: bad %s count %d", what, n);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		if (idx[i] < 0 || idx[i] >= g->n_t) {
+			npuc_diag_set(d, "set_io: %s %d: tensor index %d out of range", what, i,
+				      idx[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int *io_copy(const int *idx, int n)
+{
+	int *p = malloc(sizeof(int) * ((size_t)n + 1));
+
+	if (p && n)
+		memcpy(p, idx, sizeof(int) * (size_t)n);
+	return p;
+}
+
+int npuc_graph_set_io(struct npuc_graph *g, const int *in, int n_in, const int *out, int n_out,
+		      struct npuc_diag *d)
+{
+	int *ni, *no;
+
+	if (!g) {
+		npuc_diag_set(d, "set_io: no graph");
+		return -1;
+	}
+	if (io_list_check(g, in, n_in, "input", d) || io_list_check(g, out, n_out, "output", d))
+		return -1;
+	ni = io_copy(in, n_in);
+	no = io_copy(out, n_out);
+	if (!ni || !no) {
+		free(ni);
+		free(no);
+		npuc_diag_set(d, "out of memory setting graph inputs / outputs");
+		return -1;
+	}
+	for (int i = 0; i < g->n_t; i++)
+		g->t[i].flags &= ~(NPUC_T_INPUT | NPUC_T_OUTPUT);
+	free(g->inputs);
+	free(g->outputs);
+	g->inputs = ni;
+	g->n_inputs = n_in;
+	g->outputs = no;
+	g->n_outputs = n_out;
+	for (int i = 0; i < n_in; i++)
+		g->t[in[i]].flags |= NPUC_T_INPUT;
+	for (int i = 0; i < n_out; i++)
+		g->t[out[i]].flags |= NPUC_T_OUTPUT;
+	return 0;
 }
 
 const struct npuc_attr *npuc_node_attr(const struct npuc_node *n, const char *name)

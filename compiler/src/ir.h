@@ -125,6 +125,28 @@ int npuc_graph_add_node(struct npuc_graph *g, const char *name, const char *op,
 /* Attaches an attribute to a node (the graph takes ownership of *a's pointers). */
 int npuc_node_add_attr(struct npuc_graph *g, int node, struct npuc_attr *a, struct npuc_diag *d);
 
+/*
+ * Attribute constructors: copy name (and string / array contents) and attach
+ * them with npuc_node_add_attr(). 0 or -1 (diag set; nothing attached).
+ */
+int npuc_node_set_int(struct npuc_graph *g, int node, const char *name, int64_t v,
+		      struct npuc_diag *d);
+int npuc_node_set_float(struct npuc_graph *g, int node, const char *name, float v,
+			struct npuc_diag *d);
+int npuc_node_set_ints(struct npuc_graph *g, int node, const char *name, const int64_t *v,
+		       int n, struct npuc_diag *d);
+int npuc_node_set_string(struct npuc_graph *g, int node, const char *name, const char *v,
+			 struct npuc_diag *d);
+
+/*
+ * Replaces the graph inputs / outputs with copies of in[] / out[] and sets
+ * NPUC_T_INPUT / NPUC_T_OUTPUT on those tensors (flags of tensors that were
+ * inputs / outputs before are cleared). Fails, changing nothing, on an
+ * index out of range or a negative count.
+ */
+int npuc_graph_set_io(struct npuc_graph *g, const int *in, int n_in, const int *out, int n_out,
+		      struct npuc_diag *d);
+
 /* Attribute lookup; NULL if absent. */
 const struct npuc_attr *npuc_node_attr(const struct npuc_node *n, const char *name);
 int64_t npuc_attr_int(const struct npuc_node *n, const char *name, int64_t def);
@@ -133,6 +155,12 @@ const char *npuc_attr_string(const struct npuc_node *n, const char *name, const 
 
 /* Element count of a tensor with fully known shape; -1 otherwise or on overflow. */
 int64_t npuc_tensor_numel(const struct npuc_tensor *t);
+
+/*
+ * Grows a malloc'd array of elem-sized items (*cap allocated) to hold at
+ * least n + 1 items (n < INT_MAX / 2). 0 or -1 (array unchanged).
+ */
+int npuc_array_grow(void **arr, int *cap, int n, size_t elem);
 
 /* Sorts nodes topologically; fails on cycles or undefined inputs. */
 int npuc_graph_toposort(struct npuc_graph *g, struct npuc_diag *d);

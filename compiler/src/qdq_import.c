@@ -930,16 +930,6 @@ static int fc_geom(const struct qctx *c, const struct convspec *sp, int64_t kdim
 	return 1;
 }
 
-static void conv_free(struct npuq_conv *cv)
-{
-	free(cv->w);
-	free(cv->q);
-	free(cv->w_scale);
-	cv->w = NULL;
-	cv->q = NULL;
-	cv->w_scale = NULL;
-}
-
 /* Weights in the NPU's [oc][kh][kw][ic/g] order, mapped to int8. */
 static void conv_weights(const struct convspec *sp, const struct npuq_conv *cv, int64_t icg)
 {
@@ -991,7 +981,7 @@ static int conv_params(const struct qctx *c, const struct convspec *sp, struct n
 	cv->q = calloc((size_t)sp->m, sizeof(*cv->q));
 	cv->w_scale = malloc((size_t)sp->m * sizeof(float));
 	if (!cv->w || !cv->q || !cv->w_scale) {
-		conv_free(cv);
+		npuq_conv_free(cv);
 		npuc_diag_set(c->d, "out of memory");
 		return -1;
 	}
@@ -1001,7 +991,7 @@ static int conv_params(const struct qctx *c, const struct convspec *sp, struct n
 		if (npuq_quantize_multiplier(real, &cv->q[oc].mult, &cv->q[oc].shift) < 0) {
 			why_set(why, "requantisation scale %g of channel %lld cannot be encoded",
 				real, (long long)oc);
-			conv_free(cv);
+			npuq_conv_free(cv);
 			return 0;
 		}
 		cv->q[oc].bias = sp->bias ? sp->bias[oc] : 0;
@@ -1026,7 +1016,7 @@ static int emit_conv(struct qctx *c, const struct convspec *sp, const struct out
 	in = c->qt[sp->x];
 	out = o ? outq_emit(c, o) : new_qt(c, y8, 0);
 	if (out < 0) {
-		conv_free(&cv);
+		npuq_conv_free(&cv);
 		return -1;
 	}
 	/* npuq_add_node owns cv's arrays from here, also when it fails. */

@@ -76,7 +76,8 @@
 
 /*
  * 1 if the graph contains any QuantizeLinear, DequantizeLinear,
- * QLinearConv, QLinearMatMul, ConvInteger or MatMulInteger node (a
+ * QLinearConv, QLinearMatMul, ConvInteger, MatMulInteger or
+ * DynamicQuantizeLinear node (a
  * pre-quantised model), else 0.
  */
 int npuc_qdq_is_quantized(const struct npuc_graph *g);

@@ -63,27 +63,6 @@ void npuq_graph_free(struct npuq_graph *g)
 	free(g);
 }
 
-/* Grows an array of elem-sized items to hold at least n + 1 (n < INT_MAX). */
-static int grow(void **arr, int *cap, int n, size_t elem)
-{
-	int ncap;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	if (n >= INT_MAX / 2)
-		return -1;
-	ncap = *cap ? *cap * 2 : 16;
-	if (ncap <= n)
-		ncap = n + 1;
-	p = realloc(*arr, (size_t)ncap * elem);
-	if (!p)
-		return -1;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
-
 int npuq_add_tensor(struct npuq_graph *g, const char *name, int h, int w, int c, float scale,
 		    int32_t zp, unsigned int flags, struct npuc_diag *d)
 {
@@ -109,7 +88,7 @@ int npuq_add_tensor(struct npuq_graph *g, const char *name, int h, int w, int c,
 		return -1;
 	}
 	arr = g->t;
-	if (grow(&arr, &g->cap_t, g->n_t, sizeof(*g->t)) < 0)
+	if (npuc_array_grow(&arr, &g->cap_t, g->n_t, sizeof(*g->t)) < 0)
 		goto oom;
 	g->t = arr;
 	copy = strdup(name);
@@ -220,7 +199,7 @@ int npuq_add_node(struct npuq_graph *g, enum npuq_op op, const char *name, const
 	if (node_io_check(g, name, in, n_in, out, n_out, d) < 0)
 		goto fail;
 	arr = g->nodes;
-	if (grow(&arr, &g->cap_nodes, g->n_nodes, sizeof(*g->nodes)) < 0)
+	if (npuc_array_grow(&arr, &g->cap_nodes, g->n_nodes, sizeof(*g->nodes)) < 0)
 		goto oom;
 	g->nodes = arr;
 	nd.op = op;
@@ -428,4 +407,14 @@ int npuq_concat_qparam(const struct npuq_tensor *in, const struct npuq_tensor *o
 	if (npuq_quantize_multiplier(ratio, &q->mult, &q->shift) < 0)
 		return -1;
 	return 0;
+}
+
+void npuq_conv_free(struct npuq_conv *cv)
+{
+	free(cv->w);
+	free(cv->q);
+	free(cv->w_scale);
+	cv->w = NULL;
+	cv->q = NULL;
+	cv->w_scale = NULL;
 }

@@ -162,6 +162,8 @@ int npuq_add_tensor(struct npuq_graph *g, const char *name, int h, int w, int c,
 int npuq_add_node(struct npuq_graph *g, enum npuq_op op, const char *name, const int *in,
 		  int n_in, const int *out, int n_out, const void *params, struct npuc_diag *d);
 const char *npuq_op_name(enum npuq_op op);
+/* Frees a conv's weight, qparam and scale arrays and clears the pointers. */
+void npuq_conv_free(struct npuq_conv *cv);
 /*
  * Bytes of an int8 tensor (h*w*c), or of an NPUQ_T_FLOAT tensor (h*w*c
  * elements of npuq_tensor_dtype(): 4*h*w*c for float32).

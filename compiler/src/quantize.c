@@ -641,16 +641,6 @@ static int quant_weights(struct qz *z, const float *wf, const float *bias, int o
 	return 0;
 }
 
-static void conv_free(struct npuq_conv *cv)
-{
-	free(cv->w);
-	free(cv->q);
-	free(cv->w_scale);
-	cv->w = NULL;
-	cv->q = NULL;
-	cv->w_scale = NULL;
-}
-
 /* Emits one CONV: x (float tensor) -> a->y with float weights wf in qgraph order. */
 static int emit_conv(struct qz *z, int ni, int x, struct npuq_conv *cv, const float *wf,
 		     const float *bias, int oc, int64_t per, const struct act *a)
@@ -666,7 +656,7 @@ static int emit_conv(struct qz *z, int ni, int x, struct npuq_conv *cv, const fl
 	if (qy < 0)
 		return -1;
 	if (quant_weights(z, wf, bias, oc, per, z->q->t[qx].scale, s_out, cv) < 0) {
-		conv_free(cv);
+		npuq_conv_free(cv);
 		return -1;
 	}
 	act_clamp(a, s_out, zp_out, &cv->act_min, &cv->act_max);

@@ -15,3 +15,11 @@ $(NPUC_EVAL): compiler/tools/npuc_eval.c $(LIBNPUC_A) $(LIBNPUSIM_A) $(NPUC_HDRS
 	$(CC) $(NPUC_OPT_CFLAGS) $< $(LIBNPUC_A) $(LIBNPUSIM_A) $(NPUC_LDLIBS) -lm -o $@
 
 tools: $(NPUC_EVAL)
+
+# The npuc command line: every output option, and bad input.
+.PHONY: check-cli
+check-cli: deps $(NPUC_BIN)
+	@echo "== npuc command line"
+	@./tests/cli/test_npuc.sh $(BUILD)
+
+check: check-cli

@@ -27,6 +27,7 @@
 
 #include "../../compiler/src/calib_data.h"
 #include "../../compiler/src/ir.h"
+#include "util/graph_build.h"
 #include "../../compiler/src/onnx_export.h"
 #include "../../compiler/src/onnx_import.h"
 #include "../../compiler/src/passes.h"
@@ -68,74 +69,11 @@ static void teardown(void)
 
 /* ---- graph building ---- */
 
-static int tensor(const char *name, enum npuc_dtype dt, int rank, const int64_t *dims)
-{
-	int t = npuc_graph_add_tensor(g, name, dt, rank, dims, &d);
-
-	ck_assert_msg(t >= 0, "%s", d.msg);
-	return t;
-}
-
-static int cnst(const char *name, enum npuc_dtype dt, int rank, const int64_t *dims,
-		const void *vals)
-{
-	int t = tensor(name, dt, rank, dims);
-	size_t nb = (size_t)npuc_tensor_numel(&g->t[t]) * npuc_dtype_size(dt);
-	void *p = malloc(nb + 1);
-
-	ck_assert_ptr_nonnull(p);
-	memcpy(p, vals, nb);
-	ck_assert_msg(npuc_tensor_set_data(g, t, p, nb, &d) == 0, "%s", d.msg);
-	return t;
-}
-
-static int node(const char *op, const int *in, int n_in, int out)
-{
-	char name[32];
-	int n;
-
-	snprintf(name, sizeof(name), "n%d_%s", g->n_nodes, op);
-	n = npuc_graph_add_node(g, name, op, "", in, n_in, &out, 1, &d);
-	ck_assert_msg(n >= 0, "%s", d.msg);
-	return n;
-}
-
-static void attr_i(int n, const char *name, int64_t v)
-{
-	struct npuc_attr a = { .name = strdup(name), .type = NPUC_ATTR_INT, .i = v };
-
-	ck_assert_int_eq(npuc_node_add_attr(g, n, &a, &d), 0);
-}
-
-static void attr_ints(int n, const char *name, int cnt, const int64_t *v)
-{
-	struct npuc_attr a = { .name = strdup(name), .type = NPUC_ATTR_INTS, .n = cnt };
-
-	a.ints = malloc(sizeof(int64_t) * (size_t)cnt);
-	memcpy(a.ints, v, sizeof(int64_t) * (size_t)cnt);
-	ck_assert_int_eq(npuc_node_add_attr(g, n, &a, &d), 0);
-}
-
-static void set_io(int n_in, const int *in, int n_out, const int *out)
-{
-	g->inputs = malloc(sizeof(int) * (size_t)(n_in + 1));
-	g->outputs = malloc(sizeof(int) * (size_t)(n_out + 1));
-	memcpy(g->inputs, in, sizeof(int) * (size_t)n_in);
-	memcpy(g->outputs, out, sizeof(int) * (size_t)n_out);
-	g->n_inputs = n_in;
-	g->n_outputs = n_out;
-	for (int i = 0; i < n_in; i++)
-		g->t[in[i]].flags |= NPUC_T_INPUT;
-	for (int i = 0; i < n_out; i++)
-		g->t[out[i]].flags |= NPUC_T_OUTPUT;
-}
-
 static unsigned int rng = 7;
 
 static float frand(void)
 {
-	rng = rng * 1103515245u + 12345u;
-	return (float)((rng >> 8) & 0xffff) / 32768.0f - 1.0f;
+	return gb_frand(&rng);
 }
 
 /* ---- export and re-import ---- */
@@ -543,22 +481,22 @@ static int crand(const char *name, int rank, const int64_t *dims, float amp)
 	ck_assert_int_le(n, 1024);
 	for (int64_t i = 0; i < n; i++)
 		v[i] = amp * frand();
-	return cnst(name, NPUC_DT_F32, rank, dims, v);
+	return gb_const_t(g, name, NPUC_DT_F32, rank, dims, v);
 }
 
 static int op1(const char *op, int x, const char *y)
 {
-	int t = tensor(y, NPUC_DT_F32, -1, NULL);
+	int t = gb_tensor_t(g, y, NPUC_DT_F32, -1, NULL);
 
-	node(op, &x, 1, t);
+	gb_node1(g, op, &x, 1, t);
 	return t;
 }
 
 static int op2(const char *op, int a, int b, const char *y)
 {
-	int in[2] = { a, b }, t = tensor(y, NPUC_DT_F32, -1, NULL);
+	int in[2] = { a, b }, t = gb_tensor_t(g, y, NPUC_DT_F32, -1, NULL);
 
-	node(op, in, 2, t);
+	gb_node1(g, op, in, 2, t);
 	return t;
 }
 
@@ -574,36 +512,36 @@ static void build_mini_net(void)
 	const int64_t pads[4] = { 1, 1, 1, 1 }, k2[2] = { 2, 2 };
 	int x, a, b, m, s, k, y, in[3], n;
 
-	x = tensor("x", NPUC_DT_F32, 4, xd);
+	x = gb_tensor_t(g, "x", NPUC_DT_F32, 4, xd);
 	in[0] = x;
 	in[1] = crand("w1", 4, w1, 0.5f);
 	in[2] = crand("b1", 1, &b8, 0.2f);
-	a = tensor("conv1", NPUC_DT_F32, -1, NULL);
-	attr_ints(node("Conv", in, 3, a), "pads", 4, pads);
+	a = gb_tensor_t(g, "conv1", NPUC_DT_F32, -1, NULL);
+	gb_attr_ints(g, gb_node1(g, "Conv", in, 3, a), "pads", 4, pads);
 	a = op1("Relu", a, "a");
 	in[0] = a;
 	in[1] = crand("w2", 4, w2, 0.4f);
 	in[2] = crand("b2", 1, &b8, 0.1f);
-	b = tensor("b", NPUC_DT_F32, -1, NULL);
-	node("Conv", in, 3, b);
+	b = gb_tensor_t(g, "b", NPUC_DT_F32, -1, NULL);
+	gb_node1(g, "Conv", in, 3, b);
 	m = op2("Add", a, b, "sum");
 	m = op2("Mul", m, crand("scale", 4, cd, 1.0f), "m");
 	s = op1("Sigmoid", m, "sig");
 	k = op2("Concat", s, m, "cat");
-	attr_i(g->n_nodes - 1, "axis", 1);
+	gb_attr_i(g, g->n_nodes - 1, "axis", 1);
 	k = op1("AveragePool", k, "pool");
-	attr_ints(g->n_nodes - 1, "kernel_shape", 2, k2);
-	attr_ints(g->n_nodes - 1, "strides", 2, k2);
+	gb_attr_ints(g, g->n_nodes - 1, "kernel_shape", 2, k2);
+	gb_attr_ints(g, g->n_nodes - 1, "strides", 2, k2);
 	k = op1("GlobalAveragePool", k, "gap");
 	k = op1("Flatten", k, "flat");
 	in[0] = k;
 	in[1] = crand("fc_w", 2, gw, 0.5f);
 	in[2] = crand("fc_b", 1, &gb, 0.1f);
-	y = tensor("fc", NPUC_DT_F32, -1, NULL);
-	n = node("Gemm", in, 3, y);
-	attr_i(n, "transB", 1);
+	y = gb_tensor_t(g, "fc", NPUC_DT_F32, -1, NULL);
+	n = gb_node1(g, "Gemm", in, 3, y);
+	gb_attr_i(g, n, "transB", 1);
 	y = op1("Softmax", y, "y");
-	set_io(1, &x, 1, &y);
+	gb_io(g, &x, 1, &y, 1);
 	ck_assert_msg(npuc_shape_infer(g, &d) == 0, "%s", d.msg);
 	ck_assert_msg(npuc_passes_run(g, NULL, &d) == 0, "%s", d.msg);
 }
@@ -663,14 +601,14 @@ END_TEST
 
 static int cf(const char *name, float v)
 {
-	return cnst(name, NPUC_DT_F32, 0, NULL, &v);
+	return gb_const_t(g, name, NPUC_DT_F32, 0, NULL, &v);
 }
 
 static int cu8(const char *name, int v)
 {
 	uint8_t b = (uint8_t)v;
 
-	return cnst(name, NPUC_DT_U8, 0, NULL, &b);
+	return gb_const_t(g, name, NPUC_DT_U8, 0, NULL, &b);
 }
 
 static int qdq(const char *op, int x, const char *name, float s, int zp, enum npuc_dtype dt)
@@ -683,8 +621,8 @@ static int qdq(const char *op, int x, const char *name, float s, int zp, enum np
 	in[1] = cf(b, s);
 	snprintf(b, sizeof(b), "%s_zp", name);
 	in[2] = cu8(b, zp);
-	y = tensor(name, dt, -1, NULL);
-	node(op, in, 3, y);
+	y = gb_tensor_t(g, name, dt, -1, NULL);
+	gb_node1(g, op, in, 3, y);
 	return y;
 }
 
@@ -707,40 +645,40 @@ static void build_u8_qdq(void)
 		w[i] = (int8_t)((i * 37) % 255 - 127);
 	for (int i = 0; i < 3; i++)
 		bs[i] = 0.05f * ws[i];
-	x = tensor("x", NPUC_DT_U8, 4, xd);
+	x = gb_tensor_t(g, "x", NPUC_DT_U8, 4, xd);
 	in[0] = qdq("DequantizeLinear", x, "x_dq", 0.05f, 128, NPUC_DT_F32);
-	in[1] = tensor("w_dq", NPUC_DT_F32, -1, NULL);
+	in[1] = gb_tensor_t(g, "w_dq", NPUC_DT_F32, -1, NULL);
 	{
-		int win[2] = { cnst("w", NPUC_DT_I8, 4, wd, w),
-			       cnst("w_s", NPUC_DT_F32, 1, &n3, ws) };
-		int nd = node("DequantizeLinear", win, 2, in[1]);
+		int win[2] = { gb_const_t(g, "w", NPUC_DT_I8, 4, wd, w),
+			       gb_const_t(g, "w_s", NPUC_DT_F32, 1, &n3, ws) };
+		int nd = gb_node1(g, "DequantizeLinear", win, 2, in[1]);
 
-		attr_i(nd, "axis", 0);
+		gb_attr_i(g, nd, "axis", 0);
 	}
-	in[2] = tensor("b_dq", NPUC_DT_F32, -1, NULL);
+	in[2] = gb_tensor_t(g, "b_dq", NPUC_DT_F32, -1, NULL);
 	{
-		int bin[2] = { cnst("b", NPUC_DT_I32, 1, &n3, bias),
-			       cnst("b_s", NPUC_DT_F32, 1, &n3, bs) };
-		int nd = node("DequantizeLinear", bin, 2, in[2]);
+		int bin[2] = { gb_const_t(g, "b", NPUC_DT_I32, 1, &n3, bias),
+			       gb_const_t(g, "b_s", NPUC_DT_F32, 1, &n3, bs) };
+		int nd = gb_node1(g, "DequantizeLinear", bin, 2, in[2]);
 
-		attr_i(nd, "axis", 0);
+		gb_attr_i(g, nd, "axis", 0);
 	}
-	c = tensor("conv", NPUC_DT_F32, -1, NULL);
-	attr_ints(node("Conv", in, 3, c), "pads", 4, pads);
-	t = tensor("relu", NPUC_DT_F32, -1, NULL);
-	node("Relu", &c, 1, t);
+	c = gb_tensor_t(g, "conv", NPUC_DT_F32, -1, NULL);
+	gb_attr_ints(g, gb_node1(g, "Conv", in, 3, c), "pads", 4, pads);
+	t = gb_tensor_t(g, "relu", NPUC_DT_F32, -1, NULL);
+	gb_node1(g, "Relu", &c, 1, t);
 	t = qdq("QuantizeLinear", t, "h", 0.03f, 0, NPUC_DT_U8);
 	t = qdq("DequantizeLinear", t, "h_dq", 0.03f, 0, NPUC_DT_F32);
 	in[0] = t;
-	t = tensor("tanh", NPUC_DT_F32, -1, NULL);
-	node("Tanh", in, 1, t);
+	t = gb_tensor_t(g, "tanh", NPUC_DT_F32, -1, NULL);
+	gb_node1(g, "Tanh", in, 1, t);
 	in[0] = t;
 	in[1] = cf("lo", 0.0f);
 	in[2] = cf("hi", 0.5f);
-	t = tensor("clip", NPUC_DT_F32, -1, NULL);
-	node("Clip", in, 3, t);
+	t = gb_tensor_t(g, "clip", NPUC_DT_F32, -1, NULL);
+	gb_node1(g, "Clip", in, 3, t);
 	y = qdq("QuantizeLinear", t, "y", 1.0f / 256, 0, NPUC_DT_U8);
-	set_io(1, &x, 1, &y);
+	gb_io(g, &x, 1, &y, 1);
 	ck_assert_msg(npuc_shape_infer(g, &d) == 0, "%s", d.msg);
 }
 
@@ -873,14 +811,14 @@ START_TEST(test_legacy_cpu_nodes)
 	int x, s, y, n;
 
 	g->opset = 11;
-	x = tensor("x", NPUC_DT_F32, 4, xd);
-	s = tensor("s", NPUC_DT_F32, -1, NULL);
-	n = node("ReduceSum", &x, 1, s);
-	attr_ints(n, "axes", 1, ax);
-	attr_i(n, "keepdims", 1);
-	y = tensor("y", NPUC_DT_F32, -1, NULL);
-	attr_i(node("Softmax", &s, 1, y), "axis", 1);
-	set_io(1, &x, 1, &y);
+	x = gb_tensor_t(g, "x", NPUC_DT_F32, 4, xd);
+	s = gb_tensor_t(g, "s", NPUC_DT_F32, -1, NULL);
+	n = gb_node1(g, "ReduceSum", &x, 1, s);
+	gb_attr_ints(g, n, "axes", 1, ax);
+	gb_attr_i(g, n, "keepdims", 1);
+	y = gb_tensor_t(g, "y", NPUC_DT_F32, -1, NULL);
+	gb_attr_i(g, gb_node1(g, "Softmax", &s, 1, y), "axis", 1);
+	gb_io(g, &x, 1, &y, 1);
 	ck_assert_msg(npuc_shape_infer(g, &d) == 0, "%s", d.msg);
 	for (int i = 0; i < 24; i++)
 		xv[i] = 3 * frand();

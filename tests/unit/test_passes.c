@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../../compiler/src/ir.h"
+#include "util/graph_build.h"
 #include "../../compiler/src/onnx_import.h"
 #include "../../compiler/src/passes.h"
 #include "../../compiler/src/ref_float.h"
@@ -40,94 +41,6 @@ static void teardown(void)
 }
 
 /* ---- graph building ---- */
-
-static int tensor(const char *name, int rank, const int64_t *dims)
-{
-	int t = npuc_graph_add_tensor(g, name, NPUC_DT_F32, rank, dims, &d);
-
-	ck_assert_msg(t >= 0, "%s", d.msg);
-	return t;
-}
-
-static int cnst_t(const char *name, enum npuc_dtype dt, int rank, const int64_t *dims,
-		  const void *vals)
-{
-	int t = npuc_graph_add_tensor(g, name, dt, rank, dims, &d);
-	size_t nb;
-	void *p;
-
-	ck_assert_msg(t >= 0, "%s", d.msg);
-	nb = (size_t)npuc_tensor_numel(&g->t[t]) * npuc_dtype_size(dt);
-	p = malloc(nb ? nb : 1);
-	memcpy(p, vals, nb);
-	ck_assert_msg(npuc_tensor_set_data(g, t, p, nb, &d) == 0, "%s", d.msg);
-	return t;
-}
-
-static int cnst(const char *name, int rank, const int64_t *dims, const float *vals)
-{
-	return cnst_t(name, NPUC_DT_F32, rank, dims, vals);
-}
-
-static int node(const char *op, const int *in, int n_in, const int *out, int n_out)
-{
-	char name[32];
-	int n;
-
-	snprintf(name, sizeof(name), "n%d", g->n_nodes);
-	n = npuc_graph_add_node(g, name, op, "", in, n_in, out, n_out, &d);
-	ck_assert_msg(n >= 0, "%s", d.msg);
-	return n;
-}
-
-static void attr_i(int n, const char *name, int64_t v)
-{
-	struct npuc_attr a = { .name = strdup(name), .type = NPUC_ATTR_INT, .i = v };
-
-	ck_assert_int_eq(npuc_node_add_attr(g, n, &a, &d), 0);
-}
-
-static void attr_f(int n, const char *name, float v)
-{
-	struct npuc_attr a = { .name = strdup(name), .type = NPUC_ATTR_FLOAT, .f = v };
-
-	ck_assert_int_eq(npuc_node_add_attr(g, n, &a, &d), 0);
-}
-
-static void attr_ints(int n, const char *name, int cnt, const int64_t *v)
-{
-	struct npuc_attr a = { .name = strdup(name), .type = NPUC_ATTR_INTS, .n = cnt };
-
-	a.ints = malloc(sizeof(int64_t) * (size_t)cnt);
-	memcpy(a.ints, v, sizeof(int64_t) * (size_t)cnt);
-	ck_assert_int_eq(npuc_node_add_attr(g, n, &a, &d), 0);
-}
-
-static void set_io(int n_in, const int *in, int n_out, const int *out)
-{
-	g->inputs = malloc(sizeof(int) * (size_t)(n_in + 1));
-	g->outputs = malloc(sizeof(int) * (size_t)(n_out + 1));
-	memcpy(g->inputs, in, sizeof(int) * (size_t)n_in);
-	memcpy(g->outputs, out, sizeof(int) * (size_t)n_out);
-	g->n_inputs = n_in;
-	g->n_outputs = n_out;
-	for (int i = 0; i < n_in; i++)
-		g->t[in[i]].flags |= NPUC_T_INPUT;
-	for (int i = 0; i < n_out; i++)
-		g->t[out[i]].flags |= NPUC_T_OUTPUT;
-}
-
-static float frand(unsigned int *s)
-{
-	*s = *s * 1103515245u + 12345u;
-	return (float)((*s >> 8) & 0xffff) / 32768.0f - 1.0f;
-}
-
-static void fill(float *p, int64_t n, unsigned int seed)
-{
-	for (int64_t i = 0; i < n; i++)
-		p[i] = frand(&seed);
-}
 
 /* Runs g on one float input (graph input 0); returns the malloc'd outputs[0]. */
 static float *run(const float *x, int64_t *numel)
@@ -221,22 +134,22 @@ static void conv_bn_case(int with_bias, int groups)
 	int in[5], mid, y, n, wt;
 	struct npuc_pass_stats st = { 0 };
 
-	fill(x, 120, 1);
-	fill(w, 6 * (4 / groups) * 9, 2);
-	fill(b, 6, 3);
-	in[0] = tensor("x", 4, xd);
-	in[1] = wt = cnst("w", 4, wd, w);
-	in[2] = cnst("b", 1, bd, b);
-	mid = tensor("mid", -1, NULL);
-	y = tensor("y", -1, NULL);
-	n = node("Conv", in, with_bias ? 3 : 2, &mid, 1);
-	attr_ints(n, "pads", 4, pads);
-	attr_i(n, "group", groups);
+	gb_fill(x, 120, 1);
+	gb_fill(w, 6 * (4 / groups) * 9, 2);
+	gb_fill(b, 6, 3);
+	in[0] = gb_tensor(g, "x", 4, xd);
+	in[1] = wt = gb_const(g, "w", 4, wd, w);
+	in[2] = gb_const(g, "b", 1, bd, b);
+	mid = gb_tensor(g, "mid", -1, NULL);
+	y = gb_tensor(g, "y", -1, NULL);
+	n = gb_node(g, "Conv", in, with_bias ? 3 : 2, &mid, 1);
+	gb_attr_ints(g, n, "pads", 4, pads);
+	gb_attr_i(g, n, "group", groups);
 	in[0] = mid;
 	bn_consts(6, &in[1], &in[2], &in[3], &in[4], "bn");
-	n = node("BatchNormalization", in, 5, &y, 1);
-	attr_f(n, "epsilon", 1e-3f);
-	set_io(1, (int[]){ 0 }, 1, &y);
+	n = gb_node(g, "BatchNormalization", in, 5, &y, 1);
+	gb_attr_f(g, n, "epsilon", 1e-3f);
+	gb_io(g, (int[]){ 0 }, 1, &y, 1);
 	infer();
 	check_pass(npuc_pass_fold_batchnorm, &st, x, 1e-5f);
 	ck_assert_int_eq(st.bn_folded, 1);
@@ -271,24 +184,24 @@ static void gemm_bn_case(int trans_b, int c_kind)
 	int in[5], mid, y, n;
 	struct npuc_pass_stats st = { 0 };
 
-	fill(x, 15, 4);
-	fill(bw, 20, 5);
-	in[0] = tensor("x", 2, xd);
-	in[1] = cnst("B", 2, trans_b ? bdt : bdn, bw);
+	gb_fill(x, 15, 4);
+	gb_fill(bw, 20, 5);
+	in[0] = gb_tensor(g, "x", 2, xd);
+	in[1] = gb_const(g, "B", 2, trans_b ? bdt : bdn, bw);
 	if (c_kind == 1)
-		in[2] = cnst("C", 1, (int64_t[]){ 4 }, c);
+		in[2] = gb_const(g, "C", 1, (int64_t[]){ 4 }, c);
 	else if (c_kind == 2)
-		in[2] = cnst("C", 0, NULL, c);
-	mid = tensor("mid", -1, NULL);
-	y = tensor("y", -1, NULL);
-	n = node("Gemm", in, c_kind ? 3 : 2, &mid, 1);
-	attr_i(n, "transB", trans_b);
-	attr_f(n, "alpha", 0.75f);
-	attr_f(n, "beta", 2.0f);
+		in[2] = gb_const(g, "C", 0, NULL, c);
+	mid = gb_tensor(g, "mid", -1, NULL);
+	y = gb_tensor(g, "y", -1, NULL);
+	n = gb_node(g, "Gemm", in, c_kind ? 3 : 2, &mid, 1);
+	gb_attr_i(g, n, "transB", trans_b);
+	gb_attr_f(g, n, "alpha", 0.75f);
+	gb_attr_f(g, n, "beta", 2.0f);
 	in[0] = mid;
 	bn_consts(4, &in[1], &in[2], &in[3], &in[4], "bn");
-	node("BatchNormalization", in, 5, &y, 1);
-	set_io(1, (int[]){ 0 }, 1, &y);
+	gb_node(g, "BatchNormalization", in, 5, &y, 1);
+	gb_io(g, (int[]){ 0 }, 1, &y, 1);
 	infer();
 	check_pass(npuc_pass_fold_batchnorm, &st, x, 1e-5f);
 	ck_assert_int_eq(st.bn_folded, 1);
@@ -318,15 +231,15 @@ START_TEST(test_bn_standalone_to_conv)
 	int in[5], a, y, conv;
 	struct npuc_pass_stats st = { 0 };
 
-	fill(x, 48, 6);
-	in[0] = tensor("x", 4, xd);
-	a = tensor("a", -1, NULL);
-	y = tensor("y", -1, NULL);
-	node("Add", (int[]){ in[0], in[0] }, 2, &a, 1);
+	gb_fill(x, 48, 6);
+	in[0] = gb_tensor(g, "x", 4, xd);
+	a = gb_tensor(g, "a", -1, NULL);
+	y = gb_tensor(g, "y", -1, NULL);
+	gb_node(g, "Add", (int[]){ in[0], in[0] }, 2, &a, 1);
 	in[0] = a;
 	bn_consts(3, &in[1], &in[2], &in[3], &in[4], "bn");
-	node("BatchNormalization", in, 5, &y, 1);
-	set_io(1, (int[]){ 0 }, 1, &y);
+	gb_node(g, "BatchNormalization", in, 5, &y, 1);
+	gb_io(g, (int[]){ 0 }, 1, &y, 1);
 	infer();
 	check_pass(npuc_pass_fold_batchnorm, &st, x, 1e-5f);
 	ck_assert_int_eq(st.bn_to_conv, 1);
@@ -348,18 +261,18 @@ START_TEST(test_bn_not_folded_when_shared)
 	int in[5], mid, y, z;
 	struct npuc_pass_stats st = { 0 };
 
-	fill(x, 18, 7);
-	in[0] = tensor("x", 4, xd);
-	in[1] = cnst("w", 4, wd, w);
-	mid = tensor("mid", -1, NULL);
-	y = tensor("y", -1, NULL);
-	z = tensor("z", -1, NULL);
-	node("Conv", in, 2, &mid, 1);
+	gb_fill(x, 18, 7);
+	in[0] = gb_tensor(g, "x", 4, xd);
+	in[1] = gb_const(g, "w", 4, wd, w);
+	mid = gb_tensor(g, "mid", -1, NULL);
+	y = gb_tensor(g, "y", -1, NULL);
+	z = gb_tensor(g, "z", -1, NULL);
+	gb_node(g, "Conv", in, 2, &mid, 1);
 	in[0] = mid;
 	bn_consts(2, &in[1], &in[2], &in[3], &in[4], "bn");
-	node("BatchNormalization", in, 5, &y, 1);
-	node("Add", (int[]){ y, mid }, 2, &z, 1);
-	set_io(1, (int[]){ 0 }, 1, &z);
+	gb_node(g, "BatchNormalization", in, 5, &y, 1);
+	gb_node(g, "Add", (int[]){ y, mid }, 2, &z, 1);
+	gb_io(g, (int[]){ 0 }, 1, &z, 1);
 	infer();
 	check_pass(npuc_pass_fold_batchnorm, &st, x, 1e-5f);
 	ck_assert_int_eq(st.bn_folded, 0);
@@ -379,24 +292,24 @@ START_TEST(test_fold_constants)
 	int xt, wf, ws, wr, cy, sh, y, n, sc, wsc;
 	struct npuc_pass_stats st = { 0 };
 
-	fill(x, 32, 8);
-	fill(w, 36, 9);
-	xt = tensor("x", 4, xd);
-	wf = cnst("wflat", 1, wflat, w);
-	ws = cnst_t("wshape", NPUC_DT_I64, 1, shp, wshape);
-	sc = cnst("one", 1, sd, &one);
-	wr = tensor("wr", -1, NULL);
-	wsc = tensor("wsc", -1, NULL);
-	cy = tensor("cy", -1, NULL);
+	gb_fill(x, 32, 8);
+	gb_fill(w, 36, 9);
+	xt = gb_tensor(g, "x", 4, xd);
+	wf = gb_const(g, "wflat", 1, wflat, w);
+	ws = gb_const_t(g, "wshape", NPUC_DT_I64, 1, shp, wshape);
+	sc = gb_const(g, "one", 1, sd, &one);
+	wr = gb_tensor(g, "wr", -1, NULL);
+	wsc = gb_tensor(g, "wsc", -1, NULL);
+	cy = gb_tensor(g, "cy", -1, NULL);
 	sh = npuc_graph_add_tensor(g, "sh", NPUC_DT_UNDEF, -1, NULL, &d);
-	y = tensor("y", -1, NULL);
-	node("Reshape", (int[]){ wf, ws }, 2, &wr, 1);		/* constant weights */
-	node("Mul", (int[]){ wr, sc }, 2, &wsc, 1);		/* still constant */
-	n = node("Conv", (int[]){ xt, wsc }, 2, &cy, 1);
-	attr_ints(n, "pads", 4, pads);
-	node("Shape", &xt, 1, &sh, 1);				/* known shape */
-	node("Reshape", (int[]){ cy, sh }, 2, &y, 1);
-	set_io(1, &xt, 1, &y);
+	y = gb_tensor(g, "y", -1, NULL);
+	gb_node(g, "Reshape", (int[]){ wf, ws }, 2, &wr, 1);		/* constant weights */
+	gb_node(g, "Mul", (int[]){ wr, sc }, 2, &wsc, 1);		/* still constant */
+	n = gb_node(g, "Conv", (int[]){ xt, wsc }, 2, &cy, 1);
+	gb_attr_ints(g, n, "pads", 4, pads);
+	gb_node(g, "Shape", &xt, 1, &sh, 1);				/* known shape */
+	gb_node(g, "Reshape", (int[]){ cy, sh }, 2, &y, 1);
+	gb_io(g, &xt, 1, &y, 1);
 	infer();
 	check_pass(npuc_pass_fold_constants, &st, x, 0);
 	ck_assert_int_eq(st.folded, 3);
@@ -421,17 +334,17 @@ START_TEST(test_fold_keeps_dequantize_and_outputs)
 	float s = 0.5f, c3[1] = { 3.0f };
 	int w, sc, deq, x, y, c, cc;
 
-	w = cnst_t("wq", NPUC_DT_I8, 1, wd, wq);
-	sc = cnst("s", 0, NULL, &s);
-	deq = tensor("deq", -1, NULL);
-	x = tensor("x", 1, wd);
-	y = tensor("y", -1, NULL);
-	c = cnst("c", 1, sd, c3);
-	cc = tensor("cc", -1, NULL);
-	node("DequantizeLinear", (int[]){ w, sc }, 2, &deq, 1);
-	node("Add", (int[]){ x, deq }, 2, &y, 1);
-	node("Neg", &c, 1, &cc, 1);	/* constant, but a graph output: stays a node */
-	set_io(1, &x, 2, (int[]){ y, cc });
+	w = gb_const_t(g, "wq", NPUC_DT_I8, 1, wd, wq);
+	sc = gb_const(g, "s", 0, NULL, &s);
+	deq = gb_tensor(g, "deq", -1, NULL);
+	x = gb_tensor(g, "x", 1, wd);
+	y = gb_tensor(g, "y", -1, NULL);
+	c = gb_const(g, "c", 1, sd, c3);
+	cc = gb_tensor(g, "cc", -1, NULL);
+	gb_node(g, "DequantizeLinear", (int[]){ w, sc }, 2, &deq, 1);
+	gb_node(g, "Add", (int[]){ x, deq }, 2, &y, 1);
+	gb_node(g, "Neg", &c, 1, &cc, 1);	/* constant, but a graph output: stays a node */
+	gb_io(g, &x, 1, (int[]){ y, cc }, 2);
 	infer();
 	ck_assert_int_eq(npuc_pass_fold_constants(g, NULL, &d), 0);
 	ck_assert_int_eq(g->n_nodes, 3);
@@ -449,18 +362,18 @@ START_TEST(test_remove_identity_dropout)
 	int xt, a, b, y, y2, ident2;
 	struct npuc_pass_stats st = { 0 };
 
-	fill(x, 6, 10);
-	xt = tensor("x", 2, xd);
-	a = tensor("a", -1, NULL);
-	b = tensor("b", -1, NULL);
-	y = tensor("y", -1, NULL);
-	y2 = tensor("y2", -1, NULL);
-	node("Identity", &xt, 1, &a, 1);
-	node("Relu", &a, 1, &b, 1);
-	node("Dropout", &b, 1, &y, 1);		/* output named y keeps its name */
-	ident2 = node("Identity", &xt, 1, &y2, 1);	/* input -> output: must stay */
+	gb_fill(x, 6, 10);
+	xt = gb_tensor(g, "x", 2, xd);
+	a = gb_tensor(g, "a", -1, NULL);
+	b = gb_tensor(g, "b", -1, NULL);
+	y = gb_tensor(g, "y", -1, NULL);
+	y2 = gb_tensor(g, "y2", -1, NULL);
+	gb_node(g, "Identity", &xt, 1, &a, 1);
+	gb_node(g, "Relu", &a, 1, &b, 1);
+	gb_node(g, "Dropout", &b, 1, &y, 1);		/* output named y keeps its name */
+	ident2 = gb_node(g, "Identity", &xt, 1, &y2, 1);	/* input -> output: must stay */
 	(void)ident2;
-	set_io(1, &xt, 2, (int[]){ y, y2 });
+	gb_io(g, &xt, 1, (int[]){ y, y2 }, 2);
 	infer();
 	check_pass(npuc_pass_remove_identity, &st, x, 0);
 	ck_assert_int_eq(st.removed, 2);
@@ -480,11 +393,11 @@ START_TEST(test_dropout_mask_used_stays)
 	const int64_t xd[] = { 4 };
 	int xt, y, m;
 
-	xt = tensor("x", 1, xd);
-	y = tensor("y", -1, NULL);
+	xt = gb_tensor(g, "x", 1, xd);
+	y = gb_tensor(g, "y", -1, NULL);
 	m = npuc_graph_add_tensor(g, "m", NPUC_DT_BOOL, -1, NULL, &d);
-	node("Dropout", &xt, 1, (int[]){ y, m }, 2);
-	set_io(1, &xt, 2, (int[]){ y, m });
+	gb_node(g, "Dropout", &xt, 1, (int[]){ y, m }, 2);
+	gb_io(g, &xt, 1, (int[]){ y, m }, 2);
 	ck_assert_int_eq(npuc_pass_remove_identity(g, NULL, &d), 0);
 	ck_assert_int_eq(g->n_nodes, 1);
 }
@@ -503,31 +416,31 @@ START_TEST(test_fuse_activations)
 	int aout;
 	struct npuc_pass_stats st = { 0 };
 
-	fill(x, 32, 11);
-	fill(w, 6, 12);
-	fill(gw, 6, 13);
-	xt = tensor("x", 4, xd);
-	c = tensor("c", -1, NULL);
-	r = tensor("r", -1, NULL);
-	p = tensor("p", -1, NULL);
-	pr = tensor("pr", -1, NULL);
-	t = tensor("t", -1, NULL);
-	fl = tensor("fl", -1, NULL);
-	ge = tensor("ge", -1, NULL);
-	gy = tensor("gy", -1, NULL);
-	cmin = cnst("cmin", 0, NULL, &lo);
-	cmax = cnst("cmax", 0, NULL, &hi);
-	gc = cnst("gw", 2, gd, gw);
-	conv = node("Conv", (int[]){ xt, cnst("w", 4, wd, w), cnst("b", 1, bd, b) }, 3, &c, 1);
-	relu = node("Relu", &c, 1, &r, 1);			/* fused into the Conv */
-	add = node("Add", (int[]){ r, r }, 2, &p, 1);
-	relu2 = node("Relu", &p, 1, &pr, 1);			/* fused into the Add */
-	node("GlobalAveragePool", &pr, 1, &t, 1);
-	node("Flatten", &t, 1, &fl, 1);
-	gemm = node("Gemm", (int[]){ fl, gc }, 2, &ge, 1);
-	clip = node("Clip", (int[]){ ge, cmin, cmax }, 3, &gy, 1);	/* ReLU6 on the Gemm */
+	gb_fill(x, 32, 11);
+	gb_fill(w, 6, 12);
+	gb_fill(gw, 6, 13);
+	xt = gb_tensor(g, "x", 4, xd);
+	c = gb_tensor(g, "c", -1, NULL);
+	r = gb_tensor(g, "r", -1, NULL);
+	p = gb_tensor(g, "p", -1, NULL);
+	pr = gb_tensor(g, "pr", -1, NULL);
+	t = gb_tensor(g, "t", -1, NULL);
+	fl = gb_tensor(g, "fl", -1, NULL);
+	ge = gb_tensor(g, "ge", -1, NULL);
+	gy = gb_tensor(g, "gy", -1, NULL);
+	cmin = gb_const(g, "cmin", 0, NULL, &lo);
+	cmax = gb_const(g, "cmax", 0, NULL, &hi);
+	gc = gb_const(g, "gw", 2, gd, gw);
+	conv = gb_node(g, "Conv", (int[]){ xt, gb_const(g, "w", 4, wd, w), gb_const(g, "b", 1, bd, b) }, 3, &c, 1);
+	relu = gb_node(g, "Relu", &c, 1, &r, 1);			/* fused into the Conv */
+	add = gb_node(g, "Add", (int[]){ r, r }, 2, &p, 1);
+	relu2 = gb_node(g, "Relu", &p, 1, &pr, 1);			/* fused into the Add */
+	gb_node(g, "GlobalAveragePool", &pr, 1, &t, 1);
+	gb_node(g, "Flatten", &t, 1, &fl, 1);
+	gemm = gb_node(g, "Gemm", (int[]){ fl, gc }, 2, &ge, 1);
+	clip = gb_node(g, "Clip", (int[]){ ge, cmin, cmax }, 3, &gy, 1);	/* ReLU6 on the Gemm */
 	cl = relu;
-	set_io(1, &xt, 1, &gy);
+	gb_io(g, &xt, 1, &gy, 1);
 	infer();
 	check_pass(npuc_pass_fuse, &st, x, 0);
 	ck_assert_int_eq(st.fused, 3);
@@ -560,29 +473,28 @@ START_TEST(test_fuse_refused)
 	float amin, amax;
 	int aout;
 
-	fill(x, 6, 14);
-	xt = tensor("x", 2, xd);
-	a = tensor("a", -1, NULL);
-	r = tensor("r", -1, NULL);
-	y = tensor("y", -1, NULL);
-	m = tensor("m", -1, NULL);
-	r2 = tensor("r2", -1, NULL);
-	s = tensor("s", -1, NULL);
-	r3 = tensor("r3", -1, NULL);
-	cmin = tensor("cmin_dyn", -1, NULL);	/* a computed Clip bound */
-	node("Add", (int[]){ xt, xt }, 2, &a, 1);
-	node("Relu", &a, 1, &r, 1);		/* a is also read below: no fusion */
-	node("Add", (int[]){ r, a }, 2, &y, 1);
-	node("Mul", (int[]){ xt, xt }, 2, &m, 1);	/* m is a graph output: no fusion */
-	node("Relu", &m, 1, &r2, 1);
-	node("Sigmoid", &xt, 1, &s, 1);		/* not a fusable producer */
-	node("Relu", &s, 1, &r3, 1);
-	rm = node("ReduceMax", &xt, 1, &cmin, 1);
-	attr_i(rm, "keepdims", 0);
-	clip_in = node("Sub", (int[]){ xt, xt }, 2, &(int){ tensor("sb", -1, NULL) }, 1);
-	node("Clip", (int[]){ g->nodes[clip_in].out[0], cmin }, 2, &(int){ tensor("cl", -1, NULL) },
-	     1);
-	set_io(1, &xt, 5, (int[]){ y, m, r2, r3, npuc_graph_find(g, "cl") });
+	gb_fill(x, 6, 14);
+	xt = gb_tensor(g, "x", 2, xd);
+	a = gb_tensor(g, "a", -1, NULL);
+	r = gb_tensor(g, "r", -1, NULL);
+	y = gb_tensor(g, "y", -1, NULL);
+	m = gb_tensor(g, "m", -1, NULL);
+	r2 = gb_tensor(g, "r2", -1, NULL);
+	s = gb_tensor(g, "s", -1, NULL);
+	r3 = gb_tensor(g, "r3", -1, NULL);
+	cmin = gb_tensor(g, "cmin_dyn", -1, NULL);	/* a computed Clip bound */
+	gb_node(g, "Add", (int[]){ xt, xt }, 2, &a, 1);
+	gb_node(g, "Relu", &a, 1, &r, 1);		/* a is also read below: no fusion */
+	gb_node(g, "Add", (int[]){ r, a }, 2, &y, 1);
+	gb_node(g, "Mul", (int[]){ xt, xt }, 2, &m, 1);	/* m is a graph output: no fusion */
+	gb_node(g, "Relu", &m, 1, &r2, 1);
+	gb_node(g, "Sigmoid", &xt, 1, &s, 1);		/* not a fusable producer */
+	gb_node(g, "Relu", &s, 1, &r3, 1);
+	rm = gb_node(g, "ReduceMax", &xt, 1, &cmin, 1);
+	gb_attr_i(g, rm, "keepdims", 0);
+	clip_in = gb_node(g, "Sub", (int[]){ xt, xt }, 2, &(int){ gb_tensor(g, "sb", -1, NULL) }, 1);
+	gb_node(g, "Clip", (int[]){ g->nodes[clip_in].out[0], cmin }, 2, &(int){ gb_tensor(g, "cl", -1, NULL) }, 1);
+	gb_io(g, &xt, 1, (int[]){ y, m, r2, r3, npuc_graph_find(g, "cl") }, 5);
 	infer();
 	check_pass(npuc_pass_fuse, &st, x, 0);
 	ck_assert_int_eq(st.fused, 0);
@@ -599,14 +511,14 @@ START_TEST(test_remove_nodes_and_uses)
 	int xt, a, b, c, uses[8];
 	unsigned char dead[3] = { 0, 1, 0 };
 
-	xt = tensor("x", 1, xd);
-	a = tensor("a", -1, NULL);
-	b = tensor("b", -1, NULL);
-	c = tensor("c", -1, NULL);
-	node("Neg", &xt, 1, &a, 1);
-	node("Abs", &xt, 1, &b, 1);
-	node("Add", (int[]){ a, xt }, 2, &c, 1);
-	set_io(1, &xt, 1, &c);
+	xt = gb_tensor(g, "x", 1, xd);
+	a = gb_tensor(g, "a", -1, NULL);
+	b = gb_tensor(g, "b", -1, NULL);
+	c = gb_tensor(g, "c", -1, NULL);
+	gb_node(g, "Neg", &xt, 1, &a, 1);
+	gb_node(g, "Abs", &xt, 1, &b, 1);
+	gb_node(g, "Add", (int[]){ a, xt }, 2, &c, 1);
+	gb_io(g, &xt, 1, &c, 1);
 	npuc_tensor_uses(g, uses);
 	ck_assert_int_eq(uses[xt], 3);
 	ck_assert_int_eq(uses[a], 1);
@@ -635,32 +547,32 @@ START_TEST(test_passes_run_pipeline)
 	float *before, *after;
 	struct npuc_pass_stats st = { 0 };
 
-	fill(x, 108, 15);
-	fill(w, 108, 16);
-	fill(w2, 16, 17);
-	xt = tensor("x", 4, xd);
-	c1 = tensor("c1", -1, NULL);
-	b1 = tensor("b1", -1, NULL);
-	r1 = tensor("r1", -1, NULL);
-	i1 = tensor("i1", -1, NULL);
-	w2r = tensor("w2r", -1, NULL);
-	c2 = tensor("c2", -1, NULL);
-	y = tensor("y", -1, NULL);
-	w2f = cnst("w2flat", 1, w2flat, w2);
-	w2sh = cnst_t("w2shape", NPUC_DT_I64, 1, shp, w2s);
-	n = node("Conv", (int[]){ xt, cnst("w", 4, wd, w) }, 2, &c1, 1);
-	attr_ints(n, "pads", 4, (int64_t[]){ 1, 1, 1, 1 });
+	gb_fill(x, 108, 15);
+	gb_fill(w, 108, 16);
+	gb_fill(w2, 16, 17);
+	xt = gb_tensor(g, "x", 4, xd);
+	c1 = gb_tensor(g, "c1", -1, NULL);
+	b1 = gb_tensor(g, "b1", -1, NULL);
+	r1 = gb_tensor(g, "r1", -1, NULL);
+	i1 = gb_tensor(g, "i1", -1, NULL);
+	w2r = gb_tensor(g, "w2r", -1, NULL);
+	c2 = gb_tensor(g, "c2", -1, NULL);
+	y = gb_tensor(g, "y", -1, NULL);
+	w2f = gb_const(g, "w2flat", 1, w2flat, w2);
+	w2sh = gb_const_t(g, "w2shape", NPUC_DT_I64, 1, shp, w2s);
+	n = gb_node(g, "Conv", (int[]){ xt, gb_const(g, "w", 4, wd, w) }, 2, &c1, 1);
+	gb_attr_ints(g, n, "pads", 4, (int64_t[]){ 1, 1, 1, 1 });
 	in[0] = c1;
 	bn_consts(4, &in[1], &in[2], &in[3], &in[4], "bna");
-	node("BatchNormalization", in, 5, &b1, 1);
-	node("Relu", &b1, 1, &r1, 1);
-	node("Identity", &r1, 1, &i1, 1);
-	node("Reshape", (int[]){ w2f, w2sh }, 2, &w2r, 1);
-	node("Conv", (int[]){ i1, w2r }, 2, &c2, 1);
+	gb_node(g, "BatchNormalization", in, 5, &b1, 1);
+	gb_node(g, "Relu", &b1, 1, &r1, 1);
+	gb_node(g, "Identity", &r1, 1, &i1, 1);
+	gb_node(g, "Reshape", (int[]){ w2f, w2sh }, 2, &w2r, 1);
+	gb_node(g, "Conv", (int[]){ i1, w2r }, 2, &c2, 1);
 	in[0] = c2;
 	bn_consts(4, &in[1], &in[2], &in[3], &in[4], "bnb");
-	node("BatchNormalization", in, 5, &y, 1);
-	set_io(1, &xt, 1, &y);
+	gb_node(g, "BatchNormalization", in, 5, &y, 1);
+	gb_io(g, &xt, 1, &y, 1);
 	infer();
 	before = run(x, &n0);
 	ck_assert_msg(npuc_passes_run(g, &st, &d) == 0, "%s", d.msg);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "../../compiler/src/ir.h"
+#include "util/graph_build.h"
 #include "../../compiler/src/lower.h"
 #include "../../compiler/src/npub.h"
 #include "../../compiler/src/npub_exec.h"
@@ -58,38 +59,16 @@ static unsigned int rnd(void)
 	return seed >> 8;
 }
 
-static int tensor(const char *name, enum npuc_dtype dt, int rank, const int64_t *dims)
-{
-	int t = npuc_graph_add_tensor(g, name, dt, rank, dims, &d);
-
-	ck_assert_msg(t >= 0, "%s", d.msg);
-	return t;
-}
-
-static int cnst(const char *name, enum npuc_dtype dt, int rank, const int64_t *dims,
-		const void *vals)
-{
-	int t = tensor(name, dt, rank, dims);
-	int64_t n = npuc_tensor_numel(&g->t[t]);
-	size_t nb = (size_t)n * npuc_dtype_size(dt);
-	void *p = malloc(nb ? nb : 1);
-
-	ck_assert_ptr_nonnull(p);
-	memcpy(p, vals, nb);
-	ck_assert_msg(npuc_tensor_set_data(g, t, p, nb, &d) == 0, "%s", d.msg);
-	return t;
-}
-
 static int cf(const char *name, float v)
 {
-	return cnst(name, NPUC_DT_F32, 0, NULL, &v);
+	return gb_const_t(g, name, NPUC_DT_F32, 0, NULL, &v);
 }
 
 static int c8(const char *name, enum npuc_dtype dt, int v)
 {
 	uint8_t b = (uint8_t)v;
 
-	return cnst(name, dt, 0, NULL, &b);
+	return gb_const_t(g, name, dt, 0, NULL, &b);
 }
 
 /* Constant of n random 8-bit values. */
@@ -99,61 +78,13 @@ static int crand8(const char *name, enum npuc_dtype dt, int rank, const int64_t 
 
 	for (int i = 0; i < 4096; i++)
 		buf[i] = (uint8_t)rnd();
-	return cnst(name, dt, rank, dims, buf);
-}
-
-static int node(const char *op, const int *in, int n_in, int out)
-{
-	char name[32];
-	int n;
-
-	snprintf(name, sizeof(name), "n%d_%s", g->n_nodes, op);
-	n = npuc_graph_add_node(g, name, op, "", in, n_in, &out, 1, &d);
-	ck_assert_msg(n >= 0, "%s", d.msg);
-	return n;
-}
-
-static void attr_i(int n, const char *name, int64_t v)
-{
-	struct npuc_attr a = { .name = strdup(name), .type = NPUC_ATTR_INT, .i = v };
-
-	ck_assert_int_eq(npuc_node_add_attr(g, n, &a, &d), 0);
-}
-
-static void attr_f(int n, const char *name, float v)
-{
-	struct npuc_attr a = { .name = strdup(name), .type = NPUC_ATTR_FLOAT, .f = v };
-
-	ck_assert_int_eq(npuc_node_add_attr(g, n, &a, &d), 0);
-}
-
-static void attr_ints(int n, const char *name, int cnt, const int64_t *v)
-{
-	struct npuc_attr a = { .name = strdup(name), .type = NPUC_ATTR_INTS, .n = cnt };
-
-	a.ints = malloc(sizeof(int64_t) * (size_t)cnt);
-	memcpy(a.ints, v, sizeof(int64_t) * (size_t)cnt);
-	ck_assert_int_eq(npuc_node_add_attr(g, n, &a, &d), 0);
-}
-
-static void set_io(int n_in, const int *in, int n_out, const int *out)
-{
-	g->inputs = malloc(sizeof(int) * (size_t)(n_in + 1));
-	g->outputs = malloc(sizeof(int) * (size_t)(n_out + 1));
-	memcpy(g->inputs, in, sizeof(int) * (size_t)n_in);
-	memcpy(g->outputs, out, sizeof(int) * (size_t)n_out);
-	g->n_inputs = n_in;
-	g->n_outputs = n_out;
-	for (int i = 0; i < n_in; i++)
-		g->t[in[i]].flags |= NPUC_T_INPUT;
-	for (int i = 0; i < n_out; i++)
-		g->t[out[i]].flags |= NPUC_T_OUTPUT;
+	return gb_const_t(g, name, dt, rank, dims, buf);
 }
 
 /* A tensor of unknown shape (filled by shape inference). */
 static int tmp(const char *name, enum npuc_dtype dt)
 {
-	return tensor(name, dt, -1, NULL);
+	return gb_tensor_t(g, name, dt, -1, NULL);
 }
 
 /* QuantizeLinear of float tensor x with constant parameters. */
@@ -168,7 +99,7 @@ static int quant(const char *name, int x, float s, int zp, enum npuc_dtype dt)
 	snprintf(b, sizeof(b), "%s_zp", name);
 	in[2] = c8(b, dt, zp);
 	y = tmp(name, dt);
-	node("QuantizeLinear", in, 3, y);
+	gb_node1(g, "QuantizeLinear", in, 3, y);
 	return y;
 }
 
@@ -183,7 +114,7 @@ static int dequant(const char *name, int x, float s, int zp)
 	snprintf(b, sizeof(b), "%s_zp", name);
 	in[2] = c8(b, g->t[x].dtype, zp);
 	y = tmp(name, NPUC_DT_F32);
-	node("DequantizeLinear", in, 3, y);
+	gb_node1(g, "DequantizeLinear", in, 3, y);
 	return y;
 }
 
@@ -197,12 +128,12 @@ static int dequant_axis(const char *name, int w, int axis, int n, const float *s
 
 	snprintf(b, sizeof(b), "%s_s", name);
 	in[0] = w;
-	in[1] = cnst(b, NPUC_DT_F32, 1, &dn, s);
+	in[1] = gb_const_t(g, b, NPUC_DT_F32, 1, &dn, s);
 	snprintf(b, sizeof(b), "%s_zp", name);
-	in[2] = cnst(b, g->t[w].dtype, 1, &dn, zero);
+	in[2] = gb_const_t(g, b, g->t[w].dtype, 1, &dn, zero);
 	y = tmp(name, NPUC_DT_F32);
-	nd = node("DequantizeLinear", in, g->t[w].dtype == NPUC_DT_I32 ? 2 : 3, y);
-	attr_i(nd, "axis", axis);
+	nd = gb_node1(g, "DequantizeLinear", in, g->t[w].dtype == NPUC_DT_I32 ? 2 : 3, y);
+	gb_attr_i(g, nd, "axis", axis);
 	return y;
 }
 
@@ -368,22 +299,22 @@ static void build_qlinearconv(const uint8_t *wzp)
 	int64_t k3[2] = { 3, 3 };
 	float ws[4] = { 0.01f, 0.02f, 0.004f, 0.03f };
 	int32_t bias[4] = { 100, -2000, 0, 12345 };
-	int x = tensor("x", NPUC_DT_U8, 4, xd), in[9], y, n;
+	int x = gb_tensor_t(g, "x", NPUC_DT_U8, 4, xd), in[9], y, n;
 
 	in[0] = x;
 	in[1] = cf("xs", 0.02f);
 	in[2] = c8("xzp", NPUC_DT_U8, 130);
 	in[3] = crand8("w", NPUC_DT_U8, 4, wd);
-	in[4] = cnst("ws", NPUC_DT_F32, 1, &four, ws);
-	in[5] = cnst("wzp", NPUC_DT_U8, 1, &four, wzp);
+	in[4] = gb_const_t(g, "ws", NPUC_DT_F32, 1, &four, ws);
+	in[5] = gb_const_t(g, "wzp", NPUC_DT_U8, 1, &four, wzp);
 	in[6] = cf("ys", 0.05f);
 	in[7] = c8("yzp", NPUC_DT_U8, 120);
-	in[8] = cnst("b", NPUC_DT_I32, 1, &four, bias);
+	in[8] = gb_const_t(g, "b", NPUC_DT_I32, 1, &four, bias);
 	y = tmp("y", NPUC_DT_U8);
-	n = node("QLinearConv", in, 9, y);
-	attr_ints(n, "pads", 4, pads);
-	attr_ints(n, "kernel_shape", 2, k3);
-	set_io(1, &x, 1, &y);
+	n = gb_node1(g, "QLinearConv", in, 9, y);
+	gb_attr_ints(g, n, "pads", 4, pads);
+	gb_attr_ints(g, n, "kernel_shape", 2, k3);
+	gb_io(g, &x, 1, &y, 1);
 }
 
 START_TEST(test_qlinearconv_exact_params)
@@ -459,7 +390,7 @@ END_TEST
 START_TEST(test_qlinearmatmul_const_and_activation_b)
 {
 	int64_t ad[2] = { 3, 8 }, bd[2] = { 8, 5 }, ycount;
-	int a = tensor("a", NPUC_DT_I8, 2, ad), b = tensor("b", NPUC_DT_I8, 2, bd);
+	int a = gb_tensor_t(g, "a", NPUC_DT_I8, 2, ad), b = gb_tensor_t(g, "b", NPUC_DT_I8, 2, bd);
 	int in[8], y1, y2, ins[2];
 	const struct npuq_node *c;
 	struct cmp r;
@@ -474,19 +405,19 @@ START_TEST(test_qlinearmatmul_const_and_activation_b)
 	in[6] = cf("y1s", 0.2f);
 	in[7] = c8("y1zp", NPUC_DT_I8, 10);
 	y1 = tmp("y1", NPUC_DT_I8);
-	node("QLinearMatMul", in, 8, y1);
+	gb_node1(g, "QLinearMatMul", in, 8, y1);
 	in[3] = b;
 	in[4] = cf("bs", 0.02f);
 	in[5] = c8("bzp", NPUC_DT_I8, -1);
 	in[6] = cf("y2s", 0.5f);
 	in[7] = c8("y2zp", NPUC_DT_I8, 0);
 	y2 = tmp("y2", NPUC_DT_I8);
-	node("QLinearMatMul", in, 8, y2);
+	gb_node1(g, "QLinearMatMul", in, 8, y2);
 	ins[0] = a;
 	ins[1] = b;
 	in[0] = y1;
 	in[1] = y2;
-	set_io(2, ins, 2, in);
+	gb_io(g, ins, 2, in, 2);
 	import_ok();
 	ck_assert_int_eq(count_op(NPUQ_CONV), 1);
 	ck_assert_int_eq(count_op(NPUQ_MATMUL), 1);
@@ -510,7 +441,7 @@ START_TEST(test_integer_ops_requant_chain)
 	int64_t xd[4] = { 1, 2, 4, 4 }, wd[4] = { 3, 2, 3, 3 }, sd[4] = { 1, 3, 1, 1 };
 	int64_t ad[2] = { 2, 6 }, bd[2] = { 6, 4 };
 	float sc[3] = { 0.001f, 0.002f, 0.0005f }, bi[3] = { 0.5f, -0.25f, 1.0f };
-	int x = tensor("x", NPUC_DT_U8, 4, xd), a = tensor("a", NPUC_DT_U8, 2, ad);
+	int x = gb_tensor_t(g, "x", NPUC_DT_U8, 4, xd), a = gb_tensor_t(g, "a", NPUC_DT_U8, 2, ad);
 	int in[4], acc, f, m, bb, y, acc2, ins[2], outs[2];
 	const struct npuq_node *c;
 	int n;
@@ -520,30 +451,30 @@ START_TEST(test_integer_ops_requant_chain)
 	in[2] = c8("xzp", NPUC_DT_U8, 100);
 	in[3] = c8("wzp", NPUC_DT_U8, 128);
 	acc = tmp("acc", NPUC_DT_I32);
-	node("ConvInteger", in, 4, acc);
+	gb_node1(g, "ConvInteger", in, 4, acc);
 	f = tmp("accf", NPUC_DT_F32);
-	n = node("Cast", &acc, 1, f);
-	attr_i(n, "to", 1);
+	n = gb_node1(g, "Cast", &acc, 1, f);
+	gb_attr_i(g, n, "to", 1);
 	in[0] = f;
-	in[1] = cnst("scale", NPUC_DT_F32, 4, sd, sc);
+	in[1] = gb_const_t(g, "scale", NPUC_DT_F32, 4, sd, sc);
 	m = tmp("scaled", NPUC_DT_F32);
-	node("Mul", in, 2, m);
-	in[0] = cnst("bias", NPUC_DT_F32, 4, sd, bi);
+	gb_node1(g, "Mul", in, 2, m);
+	in[0] = gb_const_t(g, "bias", NPUC_DT_F32, 4, sd, bi);
 	in[1] = m;
 	bb = tmp("biased", NPUC_DT_F32);
-	node("Add", in, 2, bb);
+	gb_node1(g, "Add", in, 2, bb);
 	y = quant("y", bb, 0.05f, 128, NPUC_DT_U8);
 	/* MatMulInteger without requantisation: int32 graph output */
 	in[0] = a;
 	in[1] = crand8("B", NPUC_DT_U8, 2, bd);
 	in[2] = c8("azp", NPUC_DT_U8, 7);
 	acc2 = tmp("acc2", NPUC_DT_I32);
-	node("MatMulInteger", in, 3, acc2);
+	gb_node1(g, "MatMulInteger", in, 3, acc2);
 	ins[0] = x;
 	ins[1] = a;
 	outs[0] = y;
 	outs[1] = acc2;
-	set_io(2, ins, 2, outs);
+	gb_io(g, ins, 2, outs, 2);
 	import_ok();
 	c = first_op(NPUQ_CONV);
 	ck_assert_int_eq(count_op(NPUQ_CONV), 1);
@@ -573,7 +504,7 @@ START_TEST(test_qdq_conv_relu_fused)
 	int64_t st[2] = { 2, 2 }, pads[4] = { 1, 0, 1, 1 };
 	float ws[6] = { 0.01f, 0.02f, 0.015f, 0.005f, 0.03f, 0.008f }, bs[6];
 	int32_t bias[6] = { 50, -50, 400, -4000, 0, 77 };
-	int x = tensor("x", NPUC_DT_I8, 4, xd), in[3], cv, r, y, n;
+	int x = gb_tensor_t(g, "x", NPUC_DT_I8, 4, xd), in[3], cv, r, y, n;
 	const struct npuq_node *c;
 	struct cmp res;
 
@@ -581,15 +512,15 @@ START_TEST(test_qdq_conv_relu_fused)
 		bs[i] = 0.04f * ws[i];
 	in[0] = dequant("xdq", x, 0.04f, -3);
 	in[1] = dequant_axis("wdq", crand8("w", NPUC_DT_I8, 4, wd), 0, 6, ws);
-	in[2] = dequant_axis("bdq", cnst("b", NPUC_DT_I32, 1, &six, bias), 0, 6, bs);
+	in[2] = dequant_axis("bdq", gb_const_t(g, "b", NPUC_DT_I32, 1, &six, bias), 0, 6, bs);
 	cv = tmp("conv", NPUC_DT_F32);
-	n = node("Conv", in, 3, cv);
-	attr_ints(n, "strides", 2, st);
-	attr_ints(n, "pads", 4, pads);
+	n = gb_node1(g, "Conv", in, 3, cv);
+	gb_attr_ints(g, n, "strides", 2, st);
+	gb_attr_ints(g, n, "pads", 4, pads);
 	r = tmp("relu", NPUC_DT_F32);
-	node("Relu", &cv, 1, r);
+	gb_node1(g, "Relu", &cv, 1, r);
 	y = quant("y", r, 0.1f, -20, NPUC_DT_I8);
-	set_io(1, &x, 1, &y);
+	gb_io(g, &x, 1, &y, 1);
 	import_ok();
 	ck_assert_int_eq(q->n_nodes, 1);	/* DQs absorbed, Relu fused, Q absorbed */
 	c = first_op(NPUQ_CONV);
@@ -612,26 +543,26 @@ END_TEST
 START_TEST(test_qdq_depthwise_clip)
 {
 	int64_t xd[4] = { 1, 5, 6, 6 }, wd[4] = { 5, 1, 3, 3 };
-	int x = tensor("x", NPUC_DT_U8, 4, xd), in[3], cv, cl, y, n;
+	int x = gb_tensor_t(g, "x", NPUC_DT_U8, 4, xd), in[3], cv, cl, y, n;
 	const struct npuq_node *c;
 
 	in[0] = dequant("xdq", x, 0.05f, 128);
 	in[1] = dequant("wdq", crand8("w", NPUC_DT_I8, 4, wd), 0.02f, 0);
 	cv = tmp("conv", NPUC_DT_F32);
-	n = node("Conv", in, 2, cv);
-	attr_i(n, "group", 5);
+	n = gb_node1(g, "Conv", in, 2, cv);
+	gb_attr_i(g, n, "group", 5);
 	{
 		int64_t p[4] = { 1, 1, 1, 1 };
 
-		attr_ints(n, "pads", 4, p);
+		gb_attr_ints(g, n, "pads", 4, p);
 	}
 	in[0] = cv;
 	in[1] = cf("lo", 0.0f);
 	in[2] = cf("hi", 6.0f);
 	cl = tmp("clip", NPUC_DT_F32);
-	node("Clip", in, 3, cl);
+	gb_node1(g, "Clip", in, 3, cl);
 	y = quant("y", cl, 0.03f, 0, NPUC_DT_U8);
-	set_io(1, &x, 1, &y);
+	gb_io(g, &x, 1, &y, 1);
 	import_ok();
 	c = first_op(NPUQ_CONV);
 	ck_assert_int_eq(q->n_nodes, 1);
@@ -648,7 +579,7 @@ START_TEST(test_qdq_gemm_and_matmul)
 {
 	int64_t ad[2] = { 4, 10 }, bd[2] = { 7, 10 }, cd[1] = { 7 }, md[2] = { 10, 3 };
 	float ws[7] = { 0.01f, 0.02f, 0.03f, 0.04f, 0.05f, 0.06f, 0.07f }, cb[7];
-	int a = tensor("a", NPUC_DT_I8, 2, ad), b = tensor("b", NPUC_DT_I8, 2, md);
+	int a = gb_tensor_t(g, "a", NPUC_DT_I8, 2, ad), b = gb_tensor_t(g, "b", NPUC_DT_I8, 2, md);
 	int in[3], gm, mm, y1, y2, ins[2], outs[2], n;
 	const struct npuq_node *c;
 	struct cmp r;
@@ -657,22 +588,22 @@ START_TEST(test_qdq_gemm_and_matmul)
 		cb[i] = 0.1f * (float)i - 0.3f;
 	in[0] = dequant("adq", a, 0.02f, 4);
 	in[1] = dequant_axis("wdq", crand8("w", NPUC_DT_I8, 2, bd), 0, 7, ws);
-	in[2] = cnst("c", NPUC_DT_F32, 1, cd, cb);
+	in[2] = gb_const_t(g, "c", NPUC_DT_F32, 1, cd, cb);
 	gm = tmp("gemm", NPUC_DT_F32);
-	n = node("Gemm", in, 3, gm);
-	attr_i(n, "transB", 1);
-	attr_f(n, "alpha", 0.5f);
-	attr_f(n, "beta", 2.0f);
+	n = gb_node1(g, "Gemm", in, 3, gm);
+	gb_attr_i(g, n, "transB", 1);
+	gb_attr_f(g, n, "alpha", 0.5f);
+	gb_attr_f(g, n, "beta", 2.0f);
 	y1 = quant("y1", gm, 0.25f, 0, NPUC_DT_I8);
 	in[1] = dequant("bdq", b, 0.03f, -7);
 	mm = tmp("mm", NPUC_DT_F32);
-	node("MatMul", in, 2, mm);
+	gb_node1(g, "MatMul", in, 2, mm);
 	y2 = quant("y2", mm, 0.3f, 5, NPUC_DT_I8);
 	ins[0] = a;
 	ins[1] = b;
 	outs[0] = y1;
 	outs[1] = y2;
-	set_io(2, ins, 2, outs);
+	gb_io(g, ins, 2, outs, 2);
 	import_ok();
 	ck_assert_int_eq(count_op(NPUQ_CONV), 1);
 	ck_assert_int_eq(count_op(NPUQ_MATMUL), 1);
@@ -691,26 +622,26 @@ END_TEST
 START_TEST(test_qdq_eltwise)
 {
 	int64_t xd[4] = { 1, 3, 4, 4 }, cd[4] = { 1, 3, 1, 1 };
-	int a = tensor("a", NPUC_DT_U8, 4, xd), b = tensor("b", NPUC_DT_U8, 4, xd);
+	int a = gb_tensor_t(g, "a", NPUC_DT_U8, 4, xd), b = gb_tensor_t(g, "b", NPUC_DT_U8, 4, xd);
 	int in[2], s, m, y1, y2, ins[2], outs[2];
 	const struct npuq_node *c;
 
 	in[0] = dequant("adq", a, 0.02f, 128);
 	in[1] = dequant("bdq", b, 0.07f, 100);
 	s = tmp("sum", NPUC_DT_F32);
-	node("Add", in, 2, s);
+	gb_node1(g, "Add", in, 2, s);
 	y1 = quant("y1", s, 0.1f, 128, NPUC_DT_U8);
 	/* (not from y1: a 1 LSB difference there would be amplified by the Mul) */
 	in[0] = dequant("adq2", a, 0.02f, 128);
 	in[1] = dequant("kdq", crand8("k", NPUC_DT_I8, 4, cd), 0.01f, 0);
 	m = tmp("prod", NPUC_DT_F32);
-	node("Mul", in, 2, m);
+	gb_node1(g, "Mul", in, 2, m);
 	y2 = quant("y2", m, 0.02f, 128, NPUC_DT_U8);
 	ins[0] = a;
 	ins[1] = b;
 	outs[0] = y1;
 	outs[1] = y2;
-	set_io(2, ins, 2, outs);
+	gb_io(g, ins, 2, outs, 2);
 	import_ok();
 	ck_assert_int_eq(count_op(NPUQ_ELTWISE), 2);
 	c = &q->nodes[0];
@@ -732,33 +663,33 @@ END_TEST
 START_TEST(test_qdq_pools_reshape)
 {
 	int64_t xd[4] = { 1, 3, 7, 7 }, k3[2] = { 3, 3 }, s2[2] = { 2, 2 }, p1[4] = { 1, 1, 1, 1 };
-	int x = tensor("x", NPUC_DT_I8, 4, xd), mp, ap, gp, fl, y1, y2, y3, outs[3], n, t;
+	int x = gb_tensor_t(g, "x", NPUC_DT_I8, 4, xd), mp, ap, gp, fl, y1, y2, y3, outs[3], n, t;
 	const struct npuq_node *c;
 
 	t = dequant("xdq", x, 0.05f, 10);
 	mp = tmp("mp", NPUC_DT_F32);
-	n = node("MaxPool", &t, 1, mp);
-	attr_ints(n, "kernel_shape", 2, k3);
-	attr_ints(n, "strides", 2, s2);
-	attr_ints(n, "pads", 4, p1);
+	n = gb_node1(g, "MaxPool", &t, 1, mp);
+	gb_attr_ints(g, n, "kernel_shape", 2, k3);
+	gb_attr_ints(g, n, "strides", 2, s2);
+	gb_attr_ints(g, n, "pads", 4, p1);
 	y1 = quant("y1", mp, 0.05f, 10, NPUC_DT_I8);
 	ap = tmp("ap", NPUC_DT_F32);
-	n = node("AveragePool", &t, 1, ap);
-	attr_ints(n, "kernel_shape", 2, s2);
-	attr_ints(n, "strides", 2, s2);
-	attr_i(n, "ceil_mode", 1);
+	n = gb_node1(g, "AveragePool", &t, 1, ap);
+	gb_attr_ints(g, n, "kernel_shape", 2, s2);
+	gb_attr_ints(g, n, "strides", 2, s2);
+	gb_attr_i(g, n, "ceil_mode", 1);
 	y2 = quant("y2", ap, 0.04f, -2, NPUC_DT_I8);
 	gp = tmp("gp", NPUC_DT_F32);
-	node("GlobalAveragePool", &t, 1, gp);
+	gb_node1(g, "GlobalAveragePool", &t, 1, gp);
 	t = quant("gpq", gp, 0.01f, 0, NPUC_DT_I8);
 	t = dequant("gpdq", t, 0.01f, 0);
 	fl = tmp("flat", NPUC_DT_F32);
-	node("Flatten", &t, 1, fl);
+	gb_node1(g, "Flatten", &t, 1, fl);
 	y3 = quant("y3", fl, 0.01f, 0, NPUC_DT_I8);
 	outs[0] = y1;
 	outs[1] = y2;
 	outs[2] = y3;
-	set_io(1, &x, 3, outs);
+	gb_io(g, &x, 1, outs, 3);
 	import_ok();
 	ck_assert_int_eq(count_op(NPUQ_POOL), 3);
 	ck_assert_int_eq(count_op(NPUQ_RESHAPE), 1);
@@ -782,32 +713,32 @@ END_TEST
 START_TEST(test_qdq_lut_cpu_concat)
 {
 	int64_t xd[4] = { 1, 2, 3, 3 };
-	int x = tensor("x", NPUC_DT_I8, 4, xd), t, sg, lr, sm, cc, y1, y2, y3, in[2], outs[3], n;
+	int x = gb_tensor_t(g, "x", NPUC_DT_I8, 4, xd), t, sg, lr, sm, cc, y1, y2, y3, in[2], outs[3], n;
 	const struct npuq_node *c;
 
 	t = dequant("xdq", x, 0.05f, 0);
 	sg = tmp("sig", NPUC_DT_F32);
-	node("Sigmoid", &t, 1, sg);
+	gb_node1(g, "Sigmoid", &t, 1, sg);
 	y1 = quant("y1", sg, 1.0f / 256, -128, NPUC_DT_I8);
 	lr = tmp("lrelu", NPUC_DT_F32);
-	n = node("LeakyRelu", &t, 1, lr);
-	attr_f(n, "alpha", 0.1f);
+	n = gb_node1(g, "LeakyRelu", &t, 1, lr);
+	gb_attr_f(g, n, "alpha", 0.1f);
 	y2 = quant("y2", lr, 0.03f, -100, NPUC_DT_I8);
 	in[0] = dequant("y1dq", y1, 1.0f / 256, -128);
 	in[1] = dequant("y2dq", y2, 0.03f, -100);
 	cc = tmp("cat", NPUC_DT_F32);
-	n = node("Concat", in, 2, cc);
-	attr_i(n, "axis", 1);
+	n = gb_node1(g, "Concat", in, 2, cc);
+	gb_attr_i(g, n, "axis", 1);
 	t = quant("y3q", cc, 0.03f, -100, NPUC_DT_I8);
 	t = dequant("y3dq", t, 0.03f, -100);
 	sm = tmp("softmax", NPUC_DT_F32);
-	n = node("Softmax", &t, 1, sm);
-	attr_i(n, "axis", 1);
+	n = gb_node1(g, "Softmax", &t, 1, sm);
+	gb_attr_i(g, n, "axis", 1);
 	y3 = quant("y3", sm, 1.0f / 255, -128, NPUC_DT_I8);
 	outs[0] = y1;
 	outs[1] = y2;
 	outs[2] = y3;
-	set_io(1, &x, 3, outs);
+	gb_io(g, &x, 1, outs, 3);
 	import_ok();
 	ck_assert_int_eq(count_op(NPUQ_LUT), 2);
 	ck_assert_int_eq(count_op(NPUQ_CONCAT), 1);
@@ -838,7 +769,7 @@ static int node_ms(const char *op, const int *in, int n_in, int out)
 START_TEST(test_com_microsoft_qlinear_ops)
 {
 	int64_t xd[4] = { 1, 2, 3, 3 };
-	int a = tensor("a", NPUC_DT_U8, 4, xd), b = tensor("b", NPUC_DT_U8, 4, xd);
+	int a = gb_tensor_t(g, "a", NPUC_DT_U8, 4, xd), b = gb_tensor_t(g, "b", NPUC_DT_U8, 4, xd);
 	int in[8], s, sg, gp, cc, ins[2], outs[2], n;
 	struct npuc_value qi[2], qo[2];
 	const struct npuq_node *c;
@@ -878,12 +809,12 @@ START_TEST(test_com_microsoft_qlinear_ops)
 	in[7] = c8("gzp3", NPUC_DT_U8, 0);
 	cc = tmp("cat", NPUC_DT_UNDEF);
 	n = node_ms("QLinearConcat", in, 8, cc);
-	attr_i(n, "axis", 1);
+	gb_attr_i(g, n, "axis", 1);
 	ins[0] = a;
 	ins[1] = b;
 	outs[0] = gp;
 	outs[1] = cc;
-	set_io(2, ins, 2, outs);
+	gb_io(g, ins, 2, outs, 2);
 	import_ok();
 	ck_assert_int_eq(count_op(NPUQ_CPU), 0);
 	ck_assert_int_eq(count_op(NPUQ_ELTWISE), 1);
@@ -926,15 +857,15 @@ END_TEST
 START_TEST(test_cpu_conv_with_dq_weights)
 {
 	int64_t xd[4] = { 1, 2, 4, 4 }, wd[4] = { 3, 2, 1, 1 };
-	int x = tensor("x", NPUC_DT_I8, 4, xd), in[2], y;
+	int x = gb_tensor_t(g, "x", NPUC_DT_I8, 4, xd), in[2], y;
 	const struct npuq_node *c;
 	struct cmp r;
 
 	in[0] = dequant("xdq", x, 0.1f, 2);
 	in[1] = dequant("wdq", crand8("w", NPUC_DT_I8, 4, wd), 0.01f, 0);
 	y = tmp("y", NPUC_DT_F32);
-	node("Conv", in, 2, y);
-	set_io(1, &x, 1, &y);
+	gb_node1(g, "Conv", in, 2, y);
+	gb_io(g, &x, 1, &y, 1);
 	import_ok();
 	ck_assert_int_eq(count_op(NPUQ_DEQUANTIZE), 1);
 	ck_assert_int_eq(count_op(NPUQ_CPU), 2);	/* DQ of the weights, the Conv */
@@ -952,7 +883,7 @@ END_TEST
 START_TEST(test_boundaries_and_requant)
 {
 	int64_t xd[2] = { 4, 6 };
-	int x = tensor("x", NPUC_DT_F32, 2, xd), a, b, y;
+	int x = gb_tensor_t(g, "x", NPUC_DT_F32, 2, xd), a, b, y;
 	const struct npuq_node *c;
 	struct cmp r;
 
@@ -960,7 +891,7 @@ START_TEST(test_boundaries_and_requant)
 	a = dequant("adq", a, 0.02f, 3);
 	b = quant("b", a, 0.05f, 128, NPUC_DT_U8);
 	y = dequant("y", b, 0.05f, 128);
-	set_io(1, &x, 1, &y);
+	gb_io(g, &x, 1, &y, 1);
 	ck_assert_int_eq(npuc_qdq_is_quantized(g), 1);
 	import_ok();
 	ck_assert_int_eq(q->n_nodes, 3);
@@ -985,19 +916,19 @@ START_TEST(test_fallbacks)
 	int64_t xd[4] = { 1, 3, 4, 4 }, three = 3, wd[4] = { 2, 3, 1, 1 };
 	float sc[3] = { 0.1f, 0.2f, 0.3f };
 	uint8_t zp[3] = { 1, 2, 3 };
-	int x = tensor("x", NPUC_DT_U8, 4, xd), in[9], xf, t, y1, y2, outs[2], n;
+	int x = gb_tensor_t(g, "x", NPUC_DT_U8, 4, xd), in[9], xf, t, y1, y2, outs[2], n;
 	const struct npuq_node *c;
 
 	/* per-axis DequantizeLinear of an activation */
 	in[0] = x;
-	in[1] = cnst("s", NPUC_DT_F32, 1, &three, sc);
-	in[2] = cnst("z", NPUC_DT_U8, 1, &three, zp);
+	in[1] = gb_const_t(g, "s", NPUC_DT_F32, 1, &three, sc);
+	in[2] = gb_const_t(g, "z", NPUC_DT_U8, 1, &three, zp);
 	xf = tmp("xf", NPUC_DT_F32);
-	n = node("DequantizeLinear", in, 3, xf);
-	attr_i(n, "axis", 1);
+	n = gb_node1(g, "DequantizeLinear", in, 3, xf);
+	gb_attr_i(g, n, "axis", 1);
 	/* a float op with no quantised output */
 	t = tmp("e", NPUC_DT_F32);
-	node("Exp", &xf, 1, t);
+	gb_node1(g, "Exp", &xf, 1, t);
 	y1 = t;
 	/* QLinearConv whose x_scale is not a constant (a graph tensor) */
 	in[0] = x;
@@ -1009,10 +940,10 @@ START_TEST(test_fallbacks)
 	in[6] = cf("ys", 0.1f);
 	in[7] = c8("yzp", NPUC_DT_U8, 0);
 	y2 = tmp("y2", NPUC_DT_U8);
-	node("QLinearConv", in, 8, y2);
+	gb_node1(g, "QLinearConv", in, 8, y2);
 	outs[0] = y1;
 	outs[1] = y2;
-	set_io(1, &x, 2, outs);
+	gb_io(g, &x, 1, outs, 2);
 	ck_assert_int_eq(npuc_shape_infer(g, &d), 0);
 	g->t[xf].rank = 0;	/* a scalar x_scale shape, but not constant */
 	ck_assert_msg(npuc_qdq_import(g, &q, &d) == 0, "%s", d.msg);
@@ -1037,13 +968,71 @@ END_TEST
  * qref equals ref_float exactly; the lowered .npub (tensor types INT32 and
  * NPUB_T_U8) equals qref on libnpusim.
  */
+/* DynamicQuantizeLinear: a CPU node with typed outputs (uint8, float, uint8). */
+START_TEST(test_dynamic_quantize)
+{
+	static const float xv[6] = { -1, 0, 1, 2, 3, 4 };
+	static const int8_t want[6] = { -128, -77, -26, 25, 76, 127 };	/* u8 0..255 ^ 0x80 */
+	int64_t xd[2] = { 2, 3 };
+	int x = gb_tensor_t(g, "x", NPUC_DT_F32, 2, xd), outs[3], n;
+	struct npuc_value in, out[3], so[3];
+	struct npub_model *m = NULL;
+	struct npul_options opt;
+
+	/* shapes given: shape inference does not know DynamicQuantizeLinear */
+	outs[0] = gb_tensor_t(g, "y", NPUC_DT_U8, 2, xd);
+	outs[1] = gb_tensor_t(g, "y_scale", NPUC_DT_F32, 0, NULL);
+	outs[2] = gb_tensor_t(g, "y_zp", NPUC_DT_U8, 0, NULL);
+	n = npuc_graph_add_node(g, "dql", "DynamicQuantizeLinear", "", &x, 1, outs, 3, &d);
+	ck_assert_msg(n >= 0, "%s", d.msg);
+	gb_io(g, &x, 1, outs, 3);
+	ck_assert_int_eq(npuc_qdq_is_quantized(g), 1);
+	import_ok();
+	ck_assert_int_eq(count_op(NPUQ_CPU), 1);
+	ck_assert_int_eq(q->n_nodes, 1);
+	ck_assert_int_eq(npuq_tensor_dtype(&q->t[q->outputs[0]]), NPUC_DT_U8);
+	ck_assert_int_eq(npuq_tensor_dtype(&q->t[q->outputs[1]]), NPUC_DT_F32);
+	ck_assert_int_eq(npuq_tensor_dtype(&q->t[q->outputs[2]]), NPUC_DT_U8);
+	for (int i = 0; i < q->n_t; i++)
+		ck_assert_int_eq(npuq_tensor_dtype(&q->t[i]), npuc_qdq_onnx_dtype(q, i));
+	ck_assert_int_eq(npuc_value_wrap(&in, NPUC_DT_F32, 2, xd, (void *)xv, &d), 0);
+	memset(out, 0, sizeof(out));
+	ck_assert_msg(npuq_ref_run(q, &in, out, NULL, &d) == 0, "%s", d.msg);
+	/* scale (4 - -1) / 255, zero point rint(1 / scale) = 51 */
+	ck_assert_int_eq(out[0].dtype, NPUC_DT_I8);
+	ck_assert_int_eq(out[0].numel, 6);
+	for (int i = 0; i < 6; i++)
+		ck_assert_int_eq(((int8_t *)out[0].data)[i], want[i]);
+	ck_assert_int_eq(out[1].dtype, NPUC_DT_F32);
+	ck_assert_float_eq_tol(((float *)out[1].data)[0], 5.0f / 255.0f, 1e-8f);
+	ck_assert_int_eq(out[2].dtype, NPUC_DT_I8);
+	ck_assert_int_eq(((int8_t *)out[2].data)[0], 51 - 128);
+
+	/* Lowered and run as .npub: the same bytes. */
+	npul_options_default(&opt);
+	opt.estimate = 0;
+	ck_assert_msg(npul_lower(q, &opt, &m, &d) == 0, "%s", d.msg);
+	memset(so, 0, sizeof(so));
+	ck_assert_msg(npub_run_sim(m, NULL, &in, so, NULL, &d) == 0, "%s", d.msg);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(so[i].dtype, out[i].dtype);
+		ck_assert_int_eq(so[i].numel, out[i].numel);
+		ck_assert_mem_eq(so[i].data, out[i].data,
+				 (size_t)out[i].numel * npuc_dtype_size(out[i].dtype));
+		npuc_value_free(&so[i]);
+		npuc_value_free(&out[i]);
+	}
+	npub_model_free(m);
+}
+END_TEST
+
 START_TEST(test_integer_cpu_nodes)
 {
 	int64_t xd[4] = { 1, 2, 4, 4 }, wd[4] = { 3, 2, 3, 3 }, ad[2] = { 3, 4 };
 	int64_t bd[2] = { 4, 2 }, two = 2, pads[4] = { 1, 1, 1, 1 };
 	float sc[2] = { 0.5f, 0.25f }, sq[2] = { 0.25f, 1.0f };
 	uint8_t zp[2] = { 120, 7 }, zq[2] = { 3, 200 };
-	int x = tensor("x", NPUC_DT_U8, 4, xd), a = tensor("a", NPUC_DT_I8, 2, ad);
+	int x = gb_tensor_t(g, "x", NPUC_DT_U8, 4, xd), a = gb_tensor_t(g, "a", NPUC_DT_I8, 2, ad);
 	int in[4], y32, m32, xf, xq, outs[4], n;
 	struct npuc_value qi[2], qo[4], so[4];
 	struct npub_model *m = NULL, *m2 = NULL;
@@ -1057,29 +1046,29 @@ START_TEST(test_integer_cpu_nodes)
 	in[2] = c8("xzp", NPUC_DT_U8, 5);
 	in[3] = c8("wzp", NPUC_DT_U8, 2);
 	y32 = tmp("y32", NPUC_DT_I32);
-	n = node("ConvInteger", in, 4, y32);
-	attr_ints(n, "pads", 4, pads);
+	n = gb_node1(g, "ConvInteger", in, 4, y32);
+	gb_attr_ints(g, n, "pads", 4, pads);
 	in[0] = a;
 	in[1] = crand8("b", NPUC_DT_I8, 2, bd);
 	m32 = tmp("m32", NPUC_DT_I32);
-	node("MatMulInteger", in, 2, m32);
+	gb_node1(g, "MatMulInteger", in, 2, m32);
 	in[0] = x;
-	in[1] = cnst("dqs", NPUC_DT_F32, 1, &two, sc);
-	in[2] = cnst("dqz", NPUC_DT_U8, 1, &two, zp);
+	in[1] = gb_const_t(g, "dqs", NPUC_DT_F32, 1, &two, sc);
+	in[2] = gb_const_t(g, "dqz", NPUC_DT_U8, 1, &two, zp);
 	xf = tmp("xf", NPUC_DT_F32);
-	attr_i(node("DequantizeLinear", in, 3, xf), "axis", 1);
+	gb_attr_i(g, gb_node1(g, "DequantizeLinear", in, 3, xf), "axis", 1);
 	in[0] = xf;
-	in[1] = cnst("qs", NPUC_DT_F32, 1, &two, sq);
-	in[2] = cnst("qz", NPUC_DT_U8, 1, &two, zq);
+	in[1] = gb_const_t(g, "qs", NPUC_DT_F32, 1, &two, sq);
+	in[2] = gb_const_t(g, "qz", NPUC_DT_U8, 1, &two, zq);
 	xq = tmp("xq", NPUC_DT_U8);
-	attr_i(node("QuantizeLinear", in, 3, xq), "axis", 1);
+	gb_attr_i(g, gb_node1(g, "QuantizeLinear", in, 3, xq), "axis", 1);
 	outs[0] = y32;
 	outs[1] = m32;
 	outs[2] = xf;
 	outs[3] = xq;
 	in[0] = x;
 	in[1] = a;
-	set_io(2, in, 4, outs);
+	gb_io(g, in, 2, outs, 4);
 	import_ok();
 	ck_assert_int_eq(count_op(NPUQ_CPU), 4);
 	ck_assert_int_eq(q->n_nodes, 4);
@@ -1177,15 +1166,15 @@ END_TEST
 START_TEST(test_errors)
 {
 	int64_t xd[2] = { 2, 2 };
-	int x = tensor("x", NPUC_DT_F32, 2, xd), y;
+	int x = gb_tensor_t(g, "x", NPUC_DT_F32, 2, xd), y;
 	struct npuc_graph *plain;
 
 	ck_assert_int_eq(npuc_qdq_import(NULL, &q, &d), -1);
 	ck_assert_ptr_null(q);
 	/* unknown shape of a tensor the qgraph needs: clear error, src kept */
 	y = tmp("y", NPUC_DT_F32);
-	node("NoSuchOp", &x, 1, y);
-	set_io(1, &x, 1, &y);
+	gb_node1(g, "NoSuchOp", &x, 1, y);
+	gb_io(g, &x, 1, &y, 1);
 	ck_assert_int_eq(npuc_qdq_is_quantized(g), 0);
 	ck_assert_int_eq(npuc_qdq_import(g, &q, &d), -1);
 	ck_assert_ptr_null(q);
@@ -1228,6 +1217,7 @@ Suite *suite_qdq_import(void)
 	tcase_add_test(tc, test_boundaries_and_requant);
 	tcase_add_test(tc, test_fallbacks);
 	tcase_add_test(tc, test_integer_cpu_nodes);
+	tcase_add_test(tc, test_dynamic_quantize);
 	tcase_add_test(tc, test_errors);
 	suite_add_tcase(s, tc);
 	return s;

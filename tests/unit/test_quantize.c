@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "../../compiler/src/ir.h"
+#include "util/graph_build.h"
 #include "../../compiler/src/onnx_import.h"
 #include "../../compiler/src/passes.h"
 #include "../../compiler/src/qref.h"
@@ -52,40 +53,11 @@ static void teardown(void)
 
 /* ---- graph building ---- */
 
-static int tensor(const char *name, int rank, const int64_t *dims)
-{
-	int t = npuc_graph_add_tensor(g, name, NPUC_DT_F32, rank, dims, &d);
-
-	ck_assert_msg(t >= 0, "%s", d.msg);
-	return t;
-}
-
-static int cnst_t(const char *name, enum npuc_dtype dt, int rank, const int64_t *dims,
-		  const void *vals)
-{
-	int t = npuc_graph_add_tensor(g, name, dt, rank, dims, &d);
-	size_t nb;
-	void *p;
-
-	ck_assert_msg(t >= 0, "%s", d.msg);
-	nb = (size_t)npuc_tensor_numel(&g->t[t]) * npuc_dtype_size(dt);
-	p = malloc(nb ? nb : 1);
-	memcpy(p, vals, nb);
-	ck_assert_msg(npuc_tensor_set_data(g, t, p, nb, &d) == 0, "%s", d.msg);
-	return t;
-}
-
-static int cnst(const char *name, int rank, const int64_t *dims, const float *vals)
-{
-	return cnst_t(name, NPUC_DT_F32, rank, dims, vals);
-}
-
 static unsigned int rng = 1;
 
 static float frand(void)
 {
-	rng = rng * 1103515245u + 12345u;
-	return (float)((rng >> 8) & 0xffff) / 32768.0f - 1.0f;
+	return gb_frand(&rng);
 }
 
 /* A constant of random values in [-amp, amp). */
@@ -100,81 +72,26 @@ static int crand(const char *name, int rank, const int64_t *dims, float amp)
 	v = malloc(sizeof(float) * (size_t)n + 1);
 	for (int64_t i = 0; i < n; i++)
 		v[i] = amp * frand();
-	t = cnst(name, rank, dims, v);
+	t = gb_const(g, name, rank, dims, v);
 	free(v);
 	return t;
-}
-
-static int node(const char *op, const int *in, int n_in, const int *out, int n_out)
-{
-	char name[32];
-	int n;
-
-	snprintf(name, sizeof(name), "n%d", g->n_nodes);
-	n = npuc_graph_add_node(g, name, op, "", in, n_in, out, n_out, &d);
-	ck_assert_msg(n >= 0, "%s", d.msg);
-	return n;
 }
 
 /* One-input one-output node creating its output tensor. */
 static int op1(const char *op, int x, const char *yname)
 {
-	int y = tensor(yname, -1, NULL);
+	int y = gb_tensor(g, yname, -1, NULL);
 
-	node(op, &x, 1, &y, 1);
+	gb_node(g, op, &x, 1, &y, 1);
 	return y;
 }
 
 static int op2(const char *op, int a, int b, const char *yname)
 {
-	int y = tensor(yname, -1, NULL);
+	int y = gb_tensor(g, yname, -1, NULL);
 
-	node(op, (int[]){ a, b }, 2, &y, 1);
+	gb_node(g, op, (int[]){ a, b }, 2, &y, 1);
 	return y;
-}
-
-static void attr_i(int n, const char *name, int64_t v)
-{
-	struct npuc_attr a = { .name = strdup(name), .type = NPUC_ATTR_INT, .i = v };
-
-	ck_assert_int_eq(npuc_node_add_attr(g, n, &a, &d), 0);
-}
-
-static void attr_f(int n, const char *name, float v)
-{
-	struct npuc_attr a = { .name = strdup(name), .type = NPUC_ATTR_FLOAT, .f = v };
-
-	ck_assert_int_eq(npuc_node_add_attr(g, n, &a, &d), 0);
-}
-
-static void attr_s(int n, const char *name, const char *v)
-{
-	struct npuc_attr a = { .name = strdup(name), .type = NPUC_ATTR_STRING, .s = strdup(v) };
-
-	ck_assert_int_eq(npuc_node_add_attr(g, n, &a, &d), 0);
-}
-
-static void attr_ints(int n, const char *name, int cnt, const int64_t *v)
-{
-	struct npuc_attr a = { .name = strdup(name), .type = NPUC_ATTR_INTS, .n = cnt };
-
-	a.ints = malloc(sizeof(int64_t) * (size_t)cnt);
-	memcpy(a.ints, v, sizeof(int64_t) * (size_t)cnt);
-	ck_assert_int_eq(npuc_node_add_attr(g, n, &a, &d), 0);
-}
-
-static void set_io(int n_in, const int *in, int n_out, const int *out)
-{
-	g->inputs = malloc(sizeof(int) * (size_t)(n_in + 1));
-	g->outputs = malloc(sizeof(int) * (size_t)(n_out + 1));
-	memcpy(g->inputs, in, sizeof(int) * (size_t)n_in);
-	memcpy(g->outputs, out, sizeof(int) * (size_t)n_out);
-	g->n_inputs = n_in;
-	g->n_outputs = n_out;
-	for (int i = 0; i < n_in; i++)
-		g->t[in[i]].flags |= NPUC_T_INPUT;
-	for (int i = 0; i < n_out; i++)
-		g->t[out[i]].flags |= NPUC_T_OUTPUT;
 }
 
 /* ---- running ---- */
@@ -421,18 +338,17 @@ static int conv_graph(const struct conv_cfg *c, int *conv_node)
 	const int64_t xd[] = { 1, c->c, c->h, c->w };
 	const int64_t wd[] = { c->oc, c->c / c->groups, c->k, c->k };
 	const int64_t bd[] = { c->oc };
-	int x = tensor("x", 4, xd), y = tensor("y", -1, NULL), n;
+	int x = gb_tensor(g, "x", 4, xd), y = gb_tensor(g, "y", -1, NULL), n;
 
-	n = node("Conv", (int[]){ x, crand("w", 4, wd, 0.5f), crand("b", 1, bd, 0.2f) }, 3, &y,
-		 1);
-	attr_ints(n, "strides", 2, (int64_t[]){ c->s, c->s });
-	attr_ints(n, "dilations", 2, (int64_t[]){ c->dil, c->dil });
-	attr_i(n, "group", c->groups);
+	n = gb_node(g, "Conv", (int[]){ x, crand("w", 4, wd, 0.5f), crand("b", 1, bd, 0.2f) }, 3, &y, 1);
+	gb_attr_ints(g, n, "strides", 2, (int64_t[]){ c->s, c->s });
+	gb_attr_ints(g, n, "dilations", 2, (int64_t[]){ c->dil, c->dil });
+	gb_attr_i(g, n, "group", c->groups);
 	if (c->auto_pad)
-		attr_s(n, "auto_pad", c->auto_pad);
+		gb_attr_s(g, n, "auto_pad", c->auto_pad);
 	else
-		attr_ints(n, "pads", 4, c->pads);
-	set_io(1, &x, 1, &y);
+		gb_attr_ints(g, n, "pads", 4, c->pads);
+	gb_io(g, &x, 1, &y, 1);
 	*conv_node = n;
 	return y;
 }
@@ -570,14 +486,14 @@ END_TEST
 START_TEST(test_conv_limits_cpu_fallback)
 {
 	const int64_t xd[] = { 1, 2, 40, 40 }, wd[] = { 2, 2, 33, 1 }, w2d[] = { 3, 2, 1, 1 };
-	int x = tensor("x", 4, xd), a = tensor("a", -1, NULL), y = tensor("y", -1, NULL), r;
+	int x = gb_tensor(g, "x", 4, xd), a = gb_tensor(g, "a", -1, NULL), y = gb_tensor(g, "y", -1, NULL), r;
 	const struct npuq_node *cpu;
 	int ncpu = 0;
 
-	node("Conv", (int[]){ x, crand("w", 4, wd, 0.1f) }, 2, &a, 1);
+	gb_node(g, "Conv", (int[]){ x, crand("w", 4, wd, 0.1f) }, 2, &a, 1);
 	r = op1("Relu", a, "r");	/* fused into a CPU Conv: becomes a LUT again */
-	node("Conv", (int[]){ r, crand("w2", 4, w2d, 0.5f) }, 2, &y, 1);
-	set_io(1, &x, 1, &y);
+	gb_node(g, "Conv", (int[]){ r, crand("w2", 4, w2d, 0.5f) }, 2, &y, 1);
+	gb_io(g, &x, 1, &y, 1);
 	ck_assert_int_eq(npuc_shape_infer(g, &d), 0);
 	ck_assert_int_eq(npuc_pass_fuse(g, NULL, &d), 0);
 	ck_assert_int_eq(npuc_attr_int(&g->nodes[1], NPUC_ATTR_FUSED, 0), 1);
@@ -602,7 +518,7 @@ static void gemm_case(int trans_b, int bias_kind)
 {
 	const int64_t xd[] = { 3, 10 }, bn[] = { 10, 6 }, bt[] = { 6, 10 }, cd[] = { 6 };
 	const int64_t c2[] = { 1, 6 };
-	int x = tensor("x", 2, xd), y = tensor("y", -1, NULL), n, in[3];
+	int x = gb_tensor(g, "x", 2, xd), y = gb_tensor(g, "y", -1, NULL), n, in[3];
 
 	in[0] = x;
 	in[1] = crand("B", 2, trans_b ? bt : bn, 0.4f);
@@ -612,11 +528,11 @@ static void gemm_case(int trans_b, int bias_kind)
 		in[2] = crand("C", 2, c2, 0.3f);
 	else if (bias_kind == 3)
 		in[2] = crand("C", 0, NULL, 0.3f);
-	n = node("Gemm", in, bias_kind ? 3 : 2, &y, 1);
-	attr_i(n, "transB", trans_b);
-	attr_f(n, "alpha", 0.5f);
-	attr_f(n, "beta", 1.5f);
-	set_io(1, &x, 1, &y);
+	n = gb_node(g, "Gemm", in, bias_kind ? 3 : 2, &y, 1);
+	gb_attr_i(g, n, "transB", trans_b);
+	gb_attr_f(g, n, "alpha", 0.5f);
+	gb_attr_f(g, n, "beta", 1.5f);
+	gb_io(g, &x, 1, &y, 1);
 	quantize_and_check(1.0f, 2.0);
 	ck_assert_int_eq(count_qop(NPUQ_CPU), 0);
 	ck_assert_int_eq(count_qop(NPUQ_CONV), 1);
@@ -638,11 +554,11 @@ END_TEST
 START_TEST(test_gemm_cpu_cases)
 {
 	const int64_t xd[] = { 10, 3 }, bd[] = { 10, 6 }, cd[] = { 3, 6 };
-	int x = tensor("x", 2, xd), y = tensor("y", -1, NULL), n;
+	int x = gb_tensor(g, "x", 2, xd), y = gb_tensor(g, "y", -1, NULL), n;
 
-	n = node("Gemm", (int[]){ x, crand("B", 2, bd, 0.4f), crand("C", 2, cd, 0.1f) }, 3, &y, 1);
-	attr_i(n, "transA", 1);
-	set_io(1, &x, 1, &y);
+	n = gb_node(g, "Gemm", (int[]){ x, crand("B", 2, bd, 0.4f), crand("C", 2, cd, 0.1f) }, 3, &y, 1);
+	gb_attr_i(g, n, "transA", 1);
+	gb_io(g, &x, 1, &y, 1);
 	quantize_and_check(1.0f, 2.0);
 	ck_assert_int_eq(count_qop(NPUQ_CPU), 1);
 	ck_assert_ptr_nonnull(strstr(find_qop(NPUQ_CPU)->u.cpu.reason, "transA"));
@@ -653,10 +569,10 @@ END_TEST
 START_TEST(test_matmul_const_rank3)
 {
 	const int64_t xd[] = { 2, 4, 8 }, bd[] = { 8, 5 };
-	int x = tensor("x", 3, xd), y;
+	int x = gb_tensor(g, "x", 3, xd), y;
 
 	y = op2("MatMul", x, crand("B", 2, bd, 0.5f), "y");
-	set_io(1, &x, 1, &y);
+	gb_io(g, &x, 1, &y, 1);
 	quantize_and_check(1.0f, 2.0);
 	ck_assert_int_eq(count_qop(NPUQ_CONV), 1);
 	ck_assert_int_eq(count_qop(NPUQ_CPU), 0);
@@ -669,12 +585,12 @@ END_TEST
 START_TEST(test_matmul_two_activations)
 {
 	const int64_t ad[] = { 2, 3, 6 }, bd[] = { 2, 6, 4 };
-	int a = tensor("a", 3, ad), b = tensor("b", 3, bd), y;
+	int a = gb_tensor(g, "a", 3, ad), b = gb_tensor(g, "b", 3, bd), y;
 	const struct npuq_node *mm;
 	uint32_t mult, shift;
 
 	y = op2("MatMul", a, b, "y");
-	set_io(2, (int[]){ a, b }, 1, &y);
+	gb_io(g, (int[]){ a, b }, 2, &y, 1);
 	quantize_and_check(1.0f, 2.0);
 	mm = find_qop(NPUQ_MATMUL);
 	ck_assert_ptr_nonnull(mm);
@@ -695,18 +611,18 @@ END_TEST
 START_TEST(test_flatten_gemm_permutes_weights)
 {
 	const int64_t xd[] = { 1, 3, 4, 5 }, wd[] = { 4, 3, 3, 3 }, gd[] = { 7, 80 };
-	int x = tensor("x", 4, xd), c, r, f, y, n;
+	int x = gb_tensor(g, "x", 4, xd), c, r, f, y, n;
 	const struct npuq_node *fc = NULL, *rs;
 
-	c = tensor("c", -1, NULL);
-	n = node("Conv", (int[]){ x, crand("w", 4, wd, 0.4f) }, 2, &c, 1);
-	attr_ints(n, "pads", 4, (int64_t[]){ 1, 1, 1, 1 });
+	c = gb_tensor(g, "c", -1, NULL);
+	n = gb_node(g, "Conv", (int[]){ x, crand("w", 4, wd, 0.4f) }, 2, &c, 1);
+	gb_attr_ints(g, n, "pads", 4, (int64_t[]){ 1, 1, 1, 1 });
 	r = op1("Relu", c, "r");
 	f = op1("Flatten", r, "f");
-	y = tensor("y", -1, NULL);
-	n = node("Gemm", (int[]){ f, crand("G", 2, gd, 0.2f) }, 2, &y, 1);
-	attr_i(n, "transB", 1);
-	set_io(1, &x, 1, &y);
+	y = gb_tensor(g, "y", -1, NULL);
+	n = gb_node(g, "Gemm", (int[]){ f, crand("G", 2, gd, 0.2f) }, 2, &y, 1);
+	gb_attr_i(g, n, "transB", 1);
+	gb_io(g, &x, 1, &y, 1);
 	ck_assert_int_eq(npuc_shape_infer(g, &d), 0);
 	ck_assert_int_eq(npuc_passes_run(g, NULL, &d), 0);
 	quantize_and_check(1.0f, 2.5);
@@ -737,11 +653,11 @@ END_TEST
 START_TEST(test_flatten_output_cpu)
 {
 	const int64_t xd[] = { 1, 2, 3, 3 };
-	int x = tensor("x", 4, xd), a, f;
+	int x = gb_tensor(g, "x", 4, xd), a, f;
 
 	a = op2("Add", x, x, "a");
 	f = op1("Flatten", a, "f");
-	set_io(1, &x, 1, &f);
+	gb_io(g, &x, 1, &f, 1);
 	quantize_and_check(1.0f, 2.0);
 	ck_assert_int_eq(count_qop(NPUQ_CPU), 1);
 	ck_assert_ptr_nonnull(strstr(find_qop(NPUQ_CPU)->u.cpu.reason, "byte order"));
@@ -771,7 +687,7 @@ static void check_add_params(const struct npuq_node *n)
 START_TEST(test_eltwise_two_activations)
 {
 	const int64_t xd[] = { 1, 3, 4, 4 }, cd[] = { 1, 3, 1, 1 };
-	int a = tensor("a", 4, xd), b = tensor("b", 4, xd), c = tensor("c", 4, cd);
+	int a = gb_tensor(g, "a", 4, xd), b = gb_tensor(g, "b", 4, xd), c = gb_tensor(g, "c", 4, cd);
 	int s, m, u, v;
 	const struct npuq_node *n;
 
@@ -779,7 +695,7 @@ START_TEST(test_eltwise_two_activations)
 	m = op2("Mul", s, b, "m");
 	u = op2("Sub", m, c, "u");	/* per-channel activation broadcast */
 	v = op2("Add", c, u, "v");	/* broadcast operand first: swapped */
-	set_io(3, (int[]){ a, b, c }, 1, &v);
+	gb_io(g, (int[]){ a, b, c }, 3, &v, 1);
 	quantize_and_check(1.0f, 2.5);
 	ck_assert_int_eq(count_qop(NPUQ_ELTWISE), 4);
 	ck_assert_int_eq(count_qop(NPUQ_CPU), 0);
@@ -810,16 +726,16 @@ START_TEST(test_eltwise_constants)
 {
 	const int64_t xd[] = { 1, 3, 2, 4 }, cd[] = { 3, 1, 1 }, full[] = { 1, 3, 2, 4 };
 	float sc = 0.75f, dv = 4.0f;
-	int x = tensor("x", 4, xd), a, m, s, dd, f, sb;
+	int x = gb_tensor(g, "x", 4, xd), a, m, s, dd, f, sb;
 	int nconst = 0;
 
 	a = op2("Add", x, crand("pc", 3, cd, 1.0f), "a");		/* per channel */
-	m = op2("Mul", cnst("k", 0, NULL, &sc), a, "m");		/* scalar, swapped */
+	m = op2("Mul", gb_const(g, "k", 0, NULL, &sc), a, "m");		/* scalar, swapped */
 	s = op2("Sub", m, crand("full", 4, full, 1.0f), "s");	/* full, NCHW -> NHWC */
-	dd = op2("Div", s, cnst("dv", 0, NULL, &dv), "dd");		/* Mul by 1/4 */
-	sb = op2("Sub", cnst("k2", 0, NULL, &sc), dd, "sb");		/* const - x: LUT */
+	dd = op2("Div", s, gb_const(g, "dv", 0, NULL, &dv), "dd");		/* Mul by 1/4 */
+	sb = op2("Sub", gb_const(g, "k2", 0, NULL, &sc), dd, "sb");		/* const - x: LUT */
 	f = sb;
-	set_io(1, &x, 1, &f);
+	gb_io(g, &x, 1, &f, 1);
 	quantize_and_check(1.0f, 2.5);
 	ck_assert_int_eq(count_qop(NPUQ_CPU), 0);
 	ck_assert_int_eq(count_qop(NPUQ_ELTWISE), 4);
@@ -846,10 +762,10 @@ END_TEST
 START_TEST(test_eltwise_unsupported_broadcast)
 {
 	const int64_t ad[] = { 1, 3, 1, 4 }, bd[] = { 1, 1, 5, 1 };
-	int a = tensor("a", 4, ad), b = tensor("b", 4, bd), y;
+	int a = gb_tensor(g, "a", 4, ad), b = gb_tensor(g, "b", 4, bd), y;
 
 	y = op2("Add", a, b, "y");
-	set_io(2, (int[]){ a, b }, 1, &y);
+	gb_io(g, (int[]){ a, b }, 2, &y, 1);
 	quantize_and_check(1.0f, 2.0);
 	ck_assert_int_eq(count_qop(NPUQ_CPU), 1);
 	ck_assert_ptr_nonnull(strstr(find_qop(NPUQ_CPU)->u.cpu.reason, "broadcast"));
@@ -861,22 +777,22 @@ END_TEST
 static int pool_node(const char *op, int x, const int64_t *k, const int64_t *s,
 		     const int64_t *pads, int ceil, int count_pad, const char *yname)
 {
-	int y = tensor(yname, -1, NULL), n = node(op, &x, 1, &y, 1);
+	int y = gb_tensor(g, yname, -1, NULL), n = gb_node(g, op, &x, 1, &y, 1);
 
-	attr_ints(n, "kernel_shape", 2, k);
-	attr_ints(n, "strides", 2, s);
-	attr_ints(n, "pads", 4, pads);
+	gb_attr_ints(g, n, "kernel_shape", 2, k);
+	gb_attr_ints(g, n, "strides", 2, s);
+	gb_attr_ints(g, n, "pads", 4, pads);
 	if (ceil)
-		attr_i(n, "ceil_mode", 1);
+		gb_attr_i(g, n, "ceil_mode", 1);
 	if (count_pad)
-		attr_i(n, "count_include_pad", 1);
+		gb_attr_i(g, n, "count_include_pad", 1);
 	return y;
 }
 
 START_TEST(test_pools)
 {
 	const int64_t xd[] = { 1, 4, 9, 8 };
-	int x = tensor("x", 4, xd), mp, ap, ac, gp, out[4];
+	int x = gb_tensor(g, "x", 4, xd), mp, ap, ac, gp, out[4];
 	const struct npuq_node *n;
 
 	mp = pool_node("MaxPool", x, (int64_t[]){ 3, 3 }, (int64_t[]){ 2, 2 },
@@ -890,7 +806,7 @@ START_TEST(test_pools)
 	out[1] = ap;
 	out[2] = ac;
 	out[3] = gp;
-	set_io(1, &x, 4, out);
+	gb_io(g, &x, 1, out, 4);
 	quantize_and_check(1.0f, 1.5);
 	ck_assert_int_eq(count_qop(NPUQ_POOL), 4);
 	ck_assert_int_eq(count_qop(NPUQ_CPU), 0);
@@ -925,14 +841,14 @@ END_TEST
 START_TEST(test_pool_cpu_cases)
 {
 	const int64_t xd[] = { 1, 2, 6, 6 };
-	int x = tensor("x", 4, xd), mp, n, y;
+	int x = gb_tensor(g, "x", 4, xd), mp, n, y;
 
-	mp = tensor("mp", -1, NULL);
-	n = node("MaxPool", &x, 1, &mp, 1);
-	attr_ints(n, "kernel_shape", 2, (int64_t[]){ 2, 2 });
-	attr_ints(n, "dilations", 2, (int64_t[]){ 2, 2 });
+	mp = gb_tensor(g, "mp", -1, NULL);
+	n = gb_node(g, "MaxPool", &x, 1, &mp, 1);
+	gb_attr_ints(g, n, "kernel_shape", 2, (int64_t[]){ 2, 2 });
+	gb_attr_ints(g, n, "dilations", 2, (int64_t[]){ 2, 2 });
 	y = op2("Add", mp, mp, "y");
-	set_io(1, &x, 1, &y);
+	gb_io(g, &x, 1, &y, 1);
 	quantize_and_check(1.0f, 2.0);
 	ck_assert_int_eq(count_qop(NPUQ_CPU), 1);
 	ck_assert_ptr_nonnull(strstr(find_qop(NPUQ_CPU)->u.cpu.reason, "dilations"));
@@ -944,16 +860,16 @@ END_TEST
 START_TEST(test_lut_functions)
 {
 	const int64_t xd[] = { 1, 3, 4, 4 };
-	int x = tensor("x", 4, xd), s, t, l, h, r, n;
+	int x = gb_tensor(g, "x", 4, xd), s, t, l, h, r, n;
 
 	s = op1("Sigmoid", x, "s");
 	t = op1("Tanh", s, "t");
-	l = tensor("l", -1, NULL);
-	n = node("LeakyRelu", &t, 1, &l, 1);
-	attr_f(n, "alpha", 0.2f);
+	l = gb_tensor(g, "l", -1, NULL);
+	n = gb_node(g, "LeakyRelu", &t, 1, &l, 1);
+	gb_attr_f(g, n, "alpha", 0.2f);
 	h = op1("HardSwish", l, "h");
 	r = op1("Relu", x, "r");	/* standalone (graph input): LUT */
-	set_io(1, &x, 2, (int[]){ h, r });
+	gb_io(g, &x, 1, (int[]){ h, r }, 2);
 	quantize_and_check(3.0f, 1.5);
 	ck_assert_int_eq(count_qop(NPUQ_LUT), 5);
 	ck_assert_int_eq(count_qop(NPUQ_CPU), 0);
@@ -976,15 +892,15 @@ START_TEST(test_fused_relu_relu6)
 {
 	const int64_t xd[] = { 1, 2, 5, 5 }, wd[] = { 3, 2, 3, 3 }, w2d[] = { 4, 3, 1, 1 };
 	float lo = 0.0f, hi = 6.0f;
-	int x = tensor("x", 4, xd), c1, r1, c2, r2;
+	int x = gb_tensor(g, "x", 4, xd), c1, r1, c2, r2;
 	int nfused = 0;
 
 	c1 = op2("Conv", x, crand("w", 4, wd, 0.6f), "c1");
 	r1 = op1("Relu", c1, "r1");
 	c2 = op2("Conv", r1, crand("w2", 4, w2d, 2.0f), "c2");
-	r2 = tensor("r2", -1, NULL);
-	node("Clip", (int[]){ c2, cnst("lo", 0, NULL, &lo), cnst("hi", 0, NULL, &hi) }, 3, &r2, 1);
-	set_io(1, &x, 1, &r2);
+	r2 = gb_tensor(g, "r2", -1, NULL);
+	gb_node(g, "Clip", (int[]){ c2, gb_const(g, "lo", 0, NULL, &lo), gb_const(g, "hi", 0, NULL, &hi) }, 3, &r2, 1);
+	gb_io(g, &x, 1, &r2, 1);
 	ck_assert_int_eq(npuc_shape_infer(g, &d), 0);
 	ck_assert_int_eq(npuc_pass_fuse(g, NULL, &d), 0);
 	quantize_and_check(2.0f, 2.0);
@@ -1017,15 +933,15 @@ END_TEST
 START_TEST(test_concat_shares_quantisation)
 {
 	const int64_t xd[] = { 1, 2, 4, 4 }, w1[] = { 3, 2, 1, 1 }, w2[] = { 2, 2, 1, 1 };
-	int x = tensor("x", 4, xd), a, b, c, n;
+	int x = gb_tensor(g, "x", 4, xd), a, b, c, n;
 	const struct npuq_node *cc;
 
 	a = op2("Conv", x, crand("w1", 4, w1, 0.5f), "a");
 	b = op2("Conv", x, crand("w2", 4, w2, 3.0f), "b");
-	c = tensor("c", -1, NULL);
-	n = node("Concat", (int[]){ a, b, x }, 3, &c, 1);
-	attr_i(n, "axis", 1);
-	set_io(1, &x, 1, &c);
+	c = gb_tensor(g, "c", -1, NULL);
+	n = gb_node(g, "Concat", (int[]){ a, b, x }, 3, &c, 1);
+	gb_attr_i(g, n, "axis", 1);
+	gb_io(g, &x, 1, &c, 1);
 	quantize_and_check(1.0f, 2.0);
 	cc = find_qop(NPUQ_CONCAT);
 	ck_assert_ptr_nonnull(cc);
@@ -1042,13 +958,13 @@ END_TEST
 START_TEST(test_concat_other_axis_cpu)
 {
 	const int64_t xd[] = { 1, 2, 3, 4 };
-	int x = tensor("x", 4, xd), a, c, n;
+	int x = gb_tensor(g, "x", 4, xd), a, c, n;
 
 	a = op2("Add", x, x, "a");
-	c = tensor("c", -1, NULL);
-	n = node("Concat", (int[]){ a, x }, 2, &c, 1);
-	attr_i(n, "axis", 2);
-	set_io(1, &x, 1, &c);
+	c = gb_tensor(g, "c", -1, NULL);
+	n = gb_node(g, "Concat", (int[]){ a, x }, 2, &c, 1);
+	gb_attr_i(g, n, "axis", 2);
+	gb_io(g, &x, 1, &c, 1);
 	quantize_and_check(1.0f, 2.0);
 	ck_assert_int_eq(count_qop(NPUQ_CPU), 1);
 	ck_assert_ptr_nonnull(strstr(find_qop(NPUQ_CPU)->u.cpu.reason, "axis 2"));
@@ -1059,25 +975,24 @@ START_TEST(test_reshape_like)
 {
 	const int64_t xd[] = { 1, 6, 1, 1 }, shp[] = { 2, 3 }, sd[] = { 2 };
 	const int64_t yd[] = { 1, 2, 3, 4 };
-	int x = tensor("x", 4, xd), y4 = tensor("y4", 4, yd), a, sq, r, t, b, n, tr;
+	int x = gb_tensor(g, "x", 4, xd), y4 = gb_tensor(g, "y4", 4, yd), a, sq, r, t, b, n, tr;
 	const int64_t perm[] = { 0, 2, 3, 1 }, cd[] = { 1, 4, 1, 1 };
-	int ct = tensor("ct", 4, cd), ca, ctr;
+	int ct = gb_tensor(g, "ct", 4, cd), ca, ctr;
 
 	a = op2("Add", x, x, "a");
-	sq = tensor("sq", -1, NULL);
-	n = node("Squeeze", (int[]){ a, cnst_t("ax", NPUC_DT_I64, 1, (int64_t[]){ 2 },
-					       (int64_t[]){ 2, 3 }) }, 2, &sq, 1);
-	r = op2("Reshape", sq, cnst_t("shp", NPUC_DT_I64, 1, sd, shp), "r");	/* [2, 3] */
+	sq = gb_tensor(g, "sq", -1, NULL);
+	n = gb_node(g, "Squeeze", (int[]){ a, gb_const_t(g, "ax", NPUC_DT_I64, 1, (int64_t[]){ 2 }, (int64_t[]){ 2, 3 }) }, 2, &sq, 1);
+	r = op2("Reshape", sq, gb_const_t(g, "shp", NPUC_DT_I64, 1, sd, shp), "r");	/* [2, 3] */
 	t = op2("Add", r, r, "t");
 	b = op2("Add", y4, y4, "b");
-	tr = tensor("tr", -1, NULL);
-	n = node("Transpose", &b, 1, &tr, 1);	/* moves data: CPU */
-	attr_ints(n, "perm", 4, perm);
+	tr = gb_tensor(g, "tr", -1, NULL);
+	n = gb_node(g, "Transpose", &b, 1, &tr, 1);	/* moves data: CPU */
+	gb_attr_ints(g, n, "perm", 4, perm);
 	ca = op2("Add", ct, ct, "ca");
-	ctr = tensor("ctr", -1, NULL);
-	n = node("Transpose", &ca, 1, &ctr, 1);	/* (1,4,1,1) -> (1,1,1,4): same bytes */
-	attr_ints(n, "perm", 4, perm);
-	set_io(3, (int[]){ x, y4, ct }, 3, (int[]){ t, tr, ctr });
+	ctr = gb_tensor(g, "ctr", -1, NULL);
+	n = gb_node(g, "Transpose", &ca, 1, &ctr, 1);	/* (1,4,1,1) -> (1,1,1,4): same bytes */
+	gb_attr_ints(g, n, "perm", 4, perm);
+	gb_io(g, (int[]){ x, y4, ct }, 3, (int[]){ t, tr, ctr }, 3);
 	quantize_and_check(1.0f, 2.0);
 	ck_assert_int_eq(count_qop(NPUQ_RESHAPE), 3);
 	ck_assert_int_eq(count_qop(NPUQ_CPU), 1);
@@ -1090,15 +1005,15 @@ END_TEST
 START_TEST(test_softmax_cpu_island)
 {
 	const int64_t xd[] = { 1, 3, 2, 2 }, wd[] = { 4, 3, 1, 1 }, w2d[] = { 2, 4, 1, 1 };
-	int x = tensor("x", 4, xd), c, s, y, n;
+	int x = gb_tensor(g, "x", 4, xd), c, s, y, n;
 	const struct npuq_node *cpu;
 
 	c = op2("Conv", x, crand("w", 4, wd, 1.0f), "c");
-	s = tensor("s", -1, NULL);
-	n = node("Softmax", &c, 1, &s, 1);
-	attr_i(n, "axis", 1);
+	s = gb_tensor(g, "s", -1, NULL);
+	n = gb_node(g, "Softmax", &c, 1, &s, 1);
+	gb_attr_i(g, n, "axis", 1);
 	y = op2("Conv", s, crand("w2", 4, w2d, 1.0f), "y");
-	set_io(1, &x, 1, &y);
+	gb_io(g, &x, 1, &y, 1);
 	quantize_and_check(1.0f, 2.5);
 	cpu = find_qop(NPUQ_CPU);
 	ck_assert_ptr_nonnull(cpu);
@@ -1115,11 +1030,11 @@ END_TEST
 START_TEST(test_boundary)
 {
 	const int64_t xd[] = { 1, 3, 4, 5 };
-	int x = tensor("x", 4, xd), y;
+	int x = gb_tensor(g, "x", 4, xd), y;
 	const struct npuq_tensor *qi, *qo;
 
 	y = op1("Sigmoid", x, "y");
-	set_io(1, &x, 1, &y);
+	gb_io(g, &x, 1, &y, 1);
 	quantize_and_check(1.0f, 1.5);
 	ck_assert_int_eq(q->n_inputs, 1);
 	ck_assert_int_eq(q->n_outputs, 1);
@@ -1147,13 +1062,13 @@ END_TEST
 START_TEST(test_refine_shapes_by_run)
 {
 	const int64_t xd[] = { 1, 2, 3, 3 }, wd[] = { 3, 2, 1, 1 };
-	int x = tensor("x", 4, xd), c, s;
+	int x = gb_tensor(g, "x", 4, xd), c, s;
 	struct npuc_value in;
 	float xv[18] = { 0 };
 
 	c = op2("Conv", x, crand("w", 4, wd, 1.0f), "c");
 	s = op1("Sigmoid", c, "s");
-	set_io(1, &x, 1, &s);
+	gb_io(g, &x, 1, &s, 1);
 	ck_assert_int_eq(g->t[c].rank, -1);
 	ck_assert_int_eq(npuc_value_wrap(&in, NPUC_DT_F32, 4, xd, xv, &d), 0);
 	ck_assert_msg(npuc_refine_shapes_by_run(g, &in, &d) == 0, "%s", d.msg);
@@ -1169,7 +1084,7 @@ END_TEST
 START_TEST(test_errors_and_bias_hook)
 {
 	const int64_t xd[] = { 1, 2, 3, 3 }, wd[] = { 2, 2, 1, 1 };
-	int x = tensor("x", 4, xd), y;
+	int x = gb_tensor(g, "x", 4, xd), y;
 	struct npuc_act_ranges r;
 	struct npuq_graph *q2;
 	const struct npuq_node *cv;
@@ -1177,7 +1092,7 @@ START_TEST(test_errors_and_bias_hook)
 	double err[2] = { 0.0, 0.0 };
 
 	y = op2("Conv", x, crand("w", 4, wd, 1.0f), "y");
-	set_io(1, &x, 1, &y);
+	gb_io(g, &x, 1, &y, 1);
 	ck_assert_int_eq(npuc_shape_infer(g, &d), 0);
 	ck_assert_int_eq(npuc_act_ranges_init(&r, g->n_t, &d), 0);
 	npuc_act_ranges_merge(&r, x, -1.0f, 1.0f);

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "../../compiler/src/ir.h"
+#include "util/graph_build.h"
 #include "../../compiler/src/onnx_import.h"
 #include "../../compiler/src/ref_float.h"
 #include "../../compiler/src/shape_infer.h"
@@ -40,83 +41,6 @@ static void teardown(void)
 
 /* ---- graph building helpers ---- */
 
-static int tensor(const char *name, enum npuc_dtype dt, int rank, const int64_t *dims)
-{
-	int t = npuc_graph_add_tensor(g, name, dt, rank, dims, &d);
-
-	ck_assert_msg(t >= 0, "%s", d.msg);
-	return t;
-}
-
-static int cnst(const char *name, enum npuc_dtype dt, int rank, const int64_t *dims,
-		const void *vals)
-{
-	int t = tensor(name, dt, rank, dims);
-	int64_t n = npuc_tensor_numel(&g->t[t]);
-	size_t nb = (size_t)n * npuc_dtype_size(dt);
-	void *p = malloc(nb ? nb : 1);
-
-	ck_assert_ptr_nonnull(p);
-	memcpy(p, vals, nb);
-	ck_assert_msg(npuc_tensor_set_data(g, t, p, nb, &d) == 0, "%s", d.msg);
-	return t;
-}
-
-static int node(const char *op, const int *in, int n_in, const int *out, int n_out)
-{
-	char name[32];
-	int n;
-
-	snprintf(name, sizeof(name), "n%d", g->n_nodes);
-	n = npuc_graph_add_node(g, name, op, "", in, n_in, out, n_out, &d);
-	ck_assert_msg(n >= 0, "%s", d.msg);
-	return n;
-}
-
-static void attr_i(int n, const char *name, int64_t v)
-{
-	struct npuc_attr a = { .name = strdup(name), .type = NPUC_ATTR_INT, .i = v };
-
-	ck_assert_int_eq(npuc_node_add_attr(g, n, &a, &d), 0);
-}
-
-static void attr_f(int n, const char *name, float v)
-{
-	struct npuc_attr a = { .name = strdup(name), .type = NPUC_ATTR_FLOAT, .f = v };
-
-	ck_assert_int_eq(npuc_node_add_attr(g, n, &a, &d), 0);
-}
-
-static void attr_s(int n, const char *name, const char *v)
-{
-	struct npuc_attr a = { .name = strdup(name), .type = NPUC_ATTR_STRING, .s = strdup(v) };
-
-	ck_assert_int_eq(npuc_node_add_attr(g, n, &a, &d), 0);
-}
-
-static void attr_ints(int n, const char *name, int cnt, const int64_t *v)
-{
-	struct npuc_attr a = { .name = strdup(name), .type = NPUC_ATTR_INTS, .n = cnt };
-
-	a.ints = malloc(sizeof(int64_t) * (size_t)cnt);
-	memcpy(a.ints, v, sizeof(int64_t) * (size_t)cnt);
-	ck_assert_int_eq(npuc_node_add_attr(g, n, &a, &d), 0);
-}
-
-static void set_io(int n_in, const int *in, int n_out, const int *out)
-{
-	g->inputs = malloc(sizeof(int) * (size_t)(n_in + 1));
-	g->outputs = malloc(sizeof(int) * (size_t)(n_out + 1));
-	memcpy(g->inputs, in, sizeof(int) * (size_t)n_in);
-	memcpy(g->outputs, out, sizeof(int) * (size_t)n_out);
-	g->n_inputs = n_in;
-	g->n_outputs = n_out;
-	for (int i = 0; i < n_in; i++)
-		g->t[in[i]].flags |= NPUC_T_INPUT;
-	for (int i = 0; i < n_out; i++)
-		g->t[out[i]].flags |= NPUC_T_OUTPUT;
-}
-
 /* Runs a graph with one float input and one output; returns the output value. */
 static struct npuc_value run1(const float *x)
 {
@@ -126,18 +50,6 @@ static struct npuc_value run1(const float *x)
 	ck_assert_int_eq(npuc_value_wrap(&in, t->dtype, t->rank, t->dims, x, &d), 0);
 	ck_assert_msg(npuc_ref_run(g, &in, &out, NULL, &d) == 0, "%s", d.msg);
 	return out;
-}
-
-static float frand(unsigned int *s)
-{
-	*s = *s * 1103515245u + 12345u;
-	return (float)((*s >> 8) & 0xffff) / 32768.0f - 1.0f;
-}
-
-static void fill(float *p, int64_t n, unsigned int seed)
-{
-	for (int64_t i = 0; i < n; i++)
-		p[i] = frand(&seed);
 }
 
 static void assert_close(const float *got, const float *want, int64_t n, float tol)
@@ -204,19 +116,19 @@ static void conv_case(const struct nconv *q)
 	int in[3], out, n;
 	struct npuc_value y;
 
-	fill(x, nx, 1);
-	fill(w, nw, 2);
-	fill(b, q->M, 3);
-	in[0] = tensor("x", NPUC_DT_F32, 4, xd);
-	in[1] = cnst("w", NPUC_DT_F32, 4, wd, w);
-	in[2] = cnst("b", NPUC_DT_F32, 1, bd, b);
-	out = tensor("y", NPUC_DT_F32, -1, NULL);
-	n = node("Conv", in, 3, &out, 1);
-	attr_i(n, "group", q->G);
-	attr_ints(n, "strides", 2, st);
-	attr_ints(n, "dilations", 2, dl);
-	attr_ints(n, "pads", 4, pads);
-	set_io(1, in, 1, &out);
+	gb_fill(x, nx, 1);
+	gb_fill(w, nw, 2);
+	gb_fill(b, q->M, 3);
+	in[0] = gb_tensor_t(g, "x", NPUC_DT_F32, 4, xd);
+	in[1] = gb_const_t(g, "w", NPUC_DT_F32, 4, wd, w);
+	in[2] = gb_const_t(g, "b", NPUC_DT_F32, 1, bd, b);
+	out = gb_tensor_t(g, "y", NPUC_DT_F32, -1, NULL);
+	n = gb_node(g, "Conv", in, 3, &out, 1);
+	gb_attr_i(g, n, "group", q->G);
+	gb_attr_ints(g, n, "strides", 2, st);
+	gb_attr_ints(g, n, "dilations", 2, dl);
+	gb_attr_ints(g, n, "pads", 4, pads);
+	gb_io(g, in, 1, &out, 1);
 	y = run1(x);
 	ck_assert_int_eq(y.rank, 4);
 	ck_assert_int_eq(y.dims[1], q->M);
@@ -263,12 +175,12 @@ START_TEST(test_conv_auto_pad_same)
 
 		teardown();
 		setup();
-		in[0] = tensor("x", NPUC_DT_F32, 3, xd);
-		in[1] = cnst("w", NPUC_DT_F32, 3, wd, w);
-		out = tensor("y", NPUC_DT_F32, -1, NULL);
-		n = node("Conv", in, 2, &out, 1);
-		attr_s(n, "auto_pad", modes[i]);
-		set_io(1, in, 1, &out);
+		in[0] = gb_tensor_t(g, "x", NPUC_DT_F32, 3, xd);
+		in[1] = gb_const_t(g, "w", NPUC_DT_F32, 3, wd, w);
+		out = gb_tensor_t(g, "y", NPUC_DT_F32, -1, NULL);
+		n = gb_node(g, "Conv", in, 2, &out, 1);
+		gb_attr_s(g, n, "auto_pad", modes[i]);
+		gb_io(g, in, 1, &out, 1);
 		y = run1(x);
 		ck_assert_int_eq(y.dims[2], 5);
 		assert_close(y.data, want[i], 5, 0);
@@ -285,9 +197,9 @@ START_TEST(test_gemm_trans_broadcast_c)
 	int in[3], out, n;
 	struct npuc_value y;
 
-	fill(a, 6, 4);
-	fill(b, 12, 5);
-	fill(cv, 4, 6);
+	gb_fill(a, 6, 4);
+	gb_fill(b, 12, 5);
+	gb_fill(cv, 4, 6);
 	for (int i = 0; i < 2; i++)
 		for (int j = 0; j < 4; j++) {
 			double acc = 0;
@@ -296,16 +208,16 @@ START_TEST(test_gemm_trans_broadcast_c)
 				acc += a[k * 2 + i] * b[j * 3 + k];
 			want[i * 4 + j] = (float)(0.5 * acc + 2.0 * cv[j]);
 		}
-	in[0] = tensor("a", NPUC_DT_F32, 2, ad);
-	in[1] = cnst("b", NPUC_DT_F32, 2, bd, b);
-	in[2] = cnst("c", NPUC_DT_F32, 1, cd, cv);
-	out = tensor("y", NPUC_DT_F32, 2, (const int64_t[]){ 2, 4 });
-	n = node("Gemm", in, 3, &out, 1);
-	attr_i(n, "transA", 1);
-	attr_i(n, "transB", 1);
-	attr_f(n, "alpha", 0.5f);
-	attr_f(n, "beta", 2.0f);
-	set_io(1, in, 1, &out);
+	in[0] = gb_tensor_t(g, "a", NPUC_DT_F32, 2, ad);
+	in[1] = gb_const_t(g, "b", NPUC_DT_F32, 2, bd, b);
+	in[2] = gb_const_t(g, "c", NPUC_DT_F32, 1, cd, cv);
+	out = gb_tensor_t(g, "y", NPUC_DT_F32, 2, (const int64_t[]){ 2, 4 });
+	n = gb_node(g, "Gemm", in, 3, &out, 1);
+	gb_attr_i(g, n, "transA", 1);
+	gb_attr_i(g, n, "transB", 1);
+	gb_attr_f(g, n, "alpha", 0.5f);
+	gb_attr_f(g, n, "beta", 2.0f);
+	gb_io(g, in, 1, &out, 1);
 	y = run1(a);
 	assert_close(y.data, want, 8, 1e-5f);
 	npuc_value_free(&y);
@@ -320,8 +232,8 @@ START_TEST(test_matmul_batch_broadcast)
 	int in[2], out;
 	struct npuc_value y;
 
-	fill(a, 12, 7);
-	fill(b, 18, 8);
+	gb_fill(a, 12, 7);
+	gb_fill(b, 18, 8);
 	for (int p = 0; p < 2; p++)
 		for (int q = 0; q < 3; q++)
 			for (int i = 0; i < 2; i++)
@@ -333,11 +245,11 @@ START_TEST(test_matmul_batch_broadcast)
 						acc += ar[k] * bc[k * 2];
 					want[((p * 3 + q) * 2 + i) * 2 + j] = (float)acc;
 				}
-	in[0] = tensor("a", NPUC_DT_F32, 4, ad);
-	in[1] = cnst("b", NPUC_DT_F32, 3, bd, b);
-	out = tensor("y", NPUC_DT_F32, -1, NULL);
-	node("MatMul", in, 2, &out, 1);
-	set_io(1, in, 1, &out);
+	in[0] = gb_tensor_t(g, "a", NPUC_DT_F32, 4, ad);
+	in[1] = gb_const_t(g, "b", NPUC_DT_F32, 3, bd, b);
+	out = gb_tensor_t(g, "y", NPUC_DT_F32, -1, NULL);
+	gb_node(g, "MatMul", in, 2, &out, 1);
+	gb_io(g, in, 1, &out, 1);
 	y = run1(a);
 	ck_assert_int_eq(y.rank, 4);
 	ck_assert_int_eq(y.dims[1], 3);
@@ -357,11 +269,11 @@ START_TEST(test_matmul_vector_operands)
 
 	for (int i = 0; i < 24; i++)
 		b[i] = (float)i;
-	in[0] = tensor("a", NPUC_DT_F32, 1, ad);
-	in[1] = cnst("b", NPUC_DT_F32, 3, bd, b);
-	out = tensor("y", NPUC_DT_F32, -1, NULL);
-	node("MatMul", in, 2, &out, 1);
-	set_io(1, in, 1, &out);
+	in[0] = gb_tensor_t(g, "a", NPUC_DT_F32, 1, ad);
+	in[1] = gb_const_t(g, "b", NPUC_DT_F32, 3, bd, b);
+	out = gb_tensor_t(g, "y", NPUC_DT_F32, -1, NULL);
+	gb_node(g, "MatMul", in, 2, &out, 1);
+	gb_io(g, in, 1, &out, 1);
 	y = run1(a);
 	ck_assert_int_eq(y.rank, 2);
 	ck_assert_int_eq(y.dims[0], 2);
@@ -379,17 +291,17 @@ static struct npuc_value pool_run(const char *op, const int64_t *xd, const float
 {
 	int in, out, n;
 
-	in = tensor("x", NPUC_DT_F32, 4, xd);
-	out = tensor("y", NPUC_DT_F32, -1, NULL);
-	n = node(op, &in, 1, &out, 1);
-	attr_ints(n, "kernel_shape", 2, k);
-	attr_ints(n, "strides", 2, s);
+	in = gb_tensor_t(g, "x", NPUC_DT_F32, 4, xd);
+	out = gb_tensor_t(g, "y", NPUC_DT_F32, -1, NULL);
+	n = gb_node(g, op, &in, 1, &out, 1);
+	gb_attr_ints(g, n, "kernel_shape", 2, k);
+	gb_attr_ints(g, n, "strides", 2, s);
 	if (p)
-		attr_ints(n, "pads", 4, p);
-	attr_i(n, "ceil_mode", ceil);
+		gb_attr_ints(g, n, "pads", 4, p);
+	gb_attr_i(g, n, "ceil_mode", ceil);
 	if (cip >= 0)
-		attr_i(n, "count_include_pad", cip);
-	set_io(1, &in, 1, &out);
+		gb_attr_i(g, n, "count_include_pad", cip);
+	gb_io(g, &in, 1, &out, 1);
 	return run1(x);
 }
 
@@ -446,10 +358,10 @@ START_TEST(test_global_pools)
 	struct npuc_value y;
 	int in, out;
 
-	in = tensor("x", NPUC_DT_F32, 4, xd);
-	out = tensor("y", NPUC_DT_F32, 4, (const int64_t[]){ 1, 2, 1, 1 });
-	node("GlobalAveragePool", &in, 1, &out, 1);
-	set_io(1, &in, 1, &out);
+	in = gb_tensor_t(g, "x", NPUC_DT_F32, 4, xd);
+	out = gb_tensor_t(g, "y", NPUC_DT_F32, 4, (const int64_t[]){ 1, 2, 1, 1 });
+	gb_node(g, "GlobalAveragePool", &in, 1, &out, 1);
+	gb_io(g, &in, 1, &out, 1);
 	y = run1(x);
 	ck_assert_float_eq(((float *)y.data)[0], 2.5f);
 	ck_assert_float_eq(((float *)y.data)[1], -2.75f);
@@ -473,11 +385,11 @@ START_TEST(test_add_broadcast_and_uint8_wrap)
 	struct npuc_value y, uin[1], uout[1];
 	int in[2], out;
 
-	in[0] = tensor("a", NPUC_DT_F32, 3, ad);
-	in[1] = cnst("b", NPUC_DT_F32, 1, bd, b);
-	out = tensor("y", NPUC_DT_F32, 3, (const int64_t[]){ 2, 3, 4 });
-	node("Add", in, 2, &out, 1);
-	set_io(1, in, 1, &out);
+	in[0] = gb_tensor_t(g, "a", NPUC_DT_F32, 3, ad);
+	in[1] = gb_const_t(g, "b", NPUC_DT_F32, 1, bd, b);
+	out = gb_tensor_t(g, "y", NPUC_DT_F32, 3, (const int64_t[]){ 2, 3, 4 });
+	gb_node(g, "Add", in, 2, &out, 1);
+	gb_io(g, in, 1, &out, 1);
 	y = run1(a);
 	ck_assert_int_eq(y.numel, 24);
 	ck_assert_float_eq(((float *)y.data)[4 * 4 + 2], 43.0f);
@@ -485,11 +397,11 @@ START_TEST(test_add_broadcast_and_uint8_wrap)
 
 	teardown();
 	setup();
-	in[0] = tensor("a", NPUC_DT_U8, 1, ud);
-	in[1] = cnst("b", NPUC_DT_U8, 1, ud, ub);
-	out = tensor("y", NPUC_DT_U8, 1, ud);
-	node("Sub", in, 2, &out, 1);
-	set_io(1, in, 1, &out);
+	in[0] = gb_tensor_t(g, "a", NPUC_DT_U8, 1, ud);
+	in[1] = gb_const_t(g, "b", NPUC_DT_U8, 1, ud, ub);
+	out = gb_tensor_t(g, "y", NPUC_DT_U8, 1, ud);
+	gb_node(g, "Sub", in, 2, &out, 1);
+	gb_io(g, in, 1, &out, 1);
 	ck_assert_int_eq(npuc_value_wrap(&uin[0], NPUC_DT_U8, 1, ud, ua, &d), 0);
 	ck_assert_msg(npuc_ref_run(g, uin, uout, NULL, &d) == 0, "%s", d.msg);
 	ck_assert_int_eq(((uint8_t *)uout[0].data)[0], 240);
@@ -507,16 +419,16 @@ static float act1(const char *op, float x, int64_t opset)
 	teardown();
 	setup();
 	g->opset = opset;
-	in = tensor("x", NPUC_DT_F32, 0, NULL);
-	out = tensor("y", NPUC_DT_F32, 0, NULL);
-	n = node(op, &in, 1, &out, 1);
+	in = gb_tensor_t(g, "x", NPUC_DT_F32, 0, NULL);
+	out = gb_tensor_t(g, "y", NPUC_DT_F32, 0, NULL);
+	n = gb_node(g, op, &in, 1, &out, 1);
 	if (!strcmp(op, "Clip") && opset < 11) {
-		attr_f(n, "min", -1.0f);
-		attr_f(n, "max", 2.0f);
+		gb_attr_f(g, n, "min", -1.0f);
+		gb_attr_f(g, n, "max", 2.0f);
 	}
 	if (!strcmp(op, "LeakyRelu"))
-		attr_f(n, "alpha", 0.1f);
-	set_io(1, &in, 1, &out);
+		gb_attr_f(g, n, "alpha", 0.1f);
+	gb_io(g, &in, 1, &out, 1);
 	y = run1(&x);
 	r = *(float *)y.data;
 	npuc_value_free(&y);
@@ -550,12 +462,12 @@ START_TEST(test_clip_inputs)
 	struct npuc_value y;
 
 	g->opset = 11;
-	in[0] = tensor("x", NPUC_DT_F32, 1, xd);
-	in[1] = cnst("lo", NPUC_DT_F32, 0, NULL, &lo);
-	in[2] = cnst("hi", NPUC_DT_F32, 0, NULL, &hi);
-	out = tensor("y", NPUC_DT_F32, 1, xd);
-	node("Clip", in, 3, &out, 1);
-	set_io(1, in, 1, &out);
+	in[0] = gb_tensor_t(g, "x", NPUC_DT_F32, 1, xd);
+	in[1] = gb_const_t(g, "lo", NPUC_DT_F32, 0, NULL, &lo);
+	in[2] = gb_const_t(g, "hi", NPUC_DT_F32, 0, NULL, &hi);
+	out = gb_tensor_t(g, "y", NPUC_DT_F32, 1, xd);
+	gb_node(g, "Clip", in, 3, &out, 1);
+	gb_io(g, in, 1, &out, 1);
 	y = run1(x);
 	ck_assert_float_eq(((float *)y.data)[0], 0.0f);
 	ck_assert_float_eq(((float *)y.data)[1], 3.0f);
@@ -580,16 +492,16 @@ START_TEST(test_softmax_axis_semantics)
 	int in, out, n;
 	const float *v;
 
-	fill(x, 12, 9);
+	gb_fill(x, 12, 9);
 	for (int pass = 0; pass < 2; pass++) {
 		teardown();
 		setup();
 		g->opset = pass ? 13 : 11;
-		in = tensor("x", NPUC_DT_F32, 3, xd);
-		out = tensor("y", NPUC_DT_F32, 3, xd);
-		n = node("Softmax", &in, 1, &out, 1);
-		attr_i(n, "axis", 1);
-		set_io(1, &in, 1, &out);
+		in = gb_tensor_t(g, "x", NPUC_DT_F32, 3, xd);
+		out = gb_tensor_t(g, "y", NPUC_DT_F32, 3, xd);
+		n = gb_node(g, "Softmax", &in, 1, &out, 1);
+		gb_attr_i(g, n, "axis", 1);
+		gb_io(g, &in, 1, &out, 1);
 		y = run1(x);
 		v = y.data;
 		if (pass == 0) {	/* sums over the 6 trailing elements */
@@ -625,15 +537,15 @@ START_TEST(test_quantize_rounding_saturation)
 	for (int pass = 0; pass < 2; pass++) {
 		teardown();
 		setup();
-		in[0] = tensor("x", NPUC_DT_F32, 1, xd);
-		in[1] = cnst("s", NPUC_DT_F32, 0, NULL, &sc);
+		in[0] = gb_tensor_t(g, "x", NPUC_DT_F32, 1, xd);
+		in[1] = gb_const_t(g, "s", NPUC_DT_F32, 0, NULL, &sc);
 		if (pass)
-			in[2] = cnst("z", NPUC_DT_I8, 0, NULL, &iz);
+			in[2] = gb_const_t(g, "z", NPUC_DT_I8, 0, NULL, &iz);
 		else
-			in[2] = cnst("z", NPUC_DT_U8, 0, NULL, &uz);
-		out = tensor("y", pass ? NPUC_DT_I8 : NPUC_DT_U8, 1, xd);
-		node("QuantizeLinear", in, 3, &out, 1);
-		set_io(1, in, 1, &out);
+			in[2] = gb_const_t(g, "z", NPUC_DT_U8, 0, NULL, &uz);
+		out = gb_tensor_t(g, "y", pass ? NPUC_DT_I8 : NPUC_DT_U8, 1, xd);
+		gb_node(g, "QuantizeLinear", in, 3, &out, 1);
+		gb_io(g, in, 1, &out, 1);
 		y = run1(x);
 		for (int i = 0; i < 6; i++) {
 			if (pass)
@@ -655,19 +567,19 @@ START_TEST(test_quant_dequant_per_axis)
 	int in[3], q, dq, in2[3], n;
 	struct npuc_value y[2], iv;
 
-	in[0] = tensor("x", NPUC_DT_F32, 2, xd);
-	in[1] = cnst("s", NPUC_DT_F32, 1, ad, sc);
-	in[2] = cnst("z", NPUC_DT_I8, 1, ad, zp);
-	q = tensor("q", NPUC_DT_I8, 2, xd);
-	n = node("QuantizeLinear", in, 3, &q, 1);
-	attr_i(n, "axis", -1);
+	in[0] = gb_tensor_t(g, "x", NPUC_DT_F32, 2, xd);
+	in[1] = gb_const_t(g, "s", NPUC_DT_F32, 1, ad, sc);
+	in[2] = gb_const_t(g, "z", NPUC_DT_I8, 1, ad, zp);
+	q = gb_tensor_t(g, "q", NPUC_DT_I8, 2, xd);
+	n = gb_node(g, "QuantizeLinear", in, 3, &q, 1);
+	gb_attr_i(g, n, "axis", -1);
 	in2[0] = q;
 	in2[1] = in[1];
 	in2[2] = in[2];
-	dq = tensor("dq", NPUC_DT_F32, 2, xd);
-	n = node("DequantizeLinear", in2, 3, &dq, 1);
-	attr_i(n, "axis", 1);
-	set_io(1, in, 1, &dq);
+	dq = gb_tensor_t(g, "dq", NPUC_DT_F32, 2, xd);
+	n = gb_node(g, "DequantizeLinear", in2, 3, &dq, 1);
+	gb_attr_i(g, n, "axis", 1);
+	gb_io(g, in, 1, &dq, 1);
 	free(g->outputs);
 	g->outputs = malloc(2 * sizeof(int));
 	g->outputs[0] = q;
@@ -703,18 +615,18 @@ START_TEST(test_qlinear_conv_matches_integer_formula)
 		x[i] = (uint8_t)(i * 37 % 256);
 	for (int i = 0; i < 16; i++)
 		w[i] = (int8_t)(i * 29 % 256 - 128);
-	in[0] = tensor("x", NPUC_DT_U8, 4, xd);
-	in[1] = cnst("xs", NPUC_DT_F32, 0, NULL, &xs);
-	in[2] = cnst("xz", NPUC_DT_U8, 0, NULL, &xz);
-	in[3] = cnst("w", NPUC_DT_I8, 4, wd, w);
-	in[4] = cnst("ws", NPUC_DT_F32, 1, cd, ws);
-	in[5] = cnst("wz", NPUC_DT_I8, 1, cd, wz);
-	in[6] = cnst("ys", NPUC_DT_F32, 0, NULL, &ys);
-	in[7] = cnst("yz", NPUC_DT_U8, 0, NULL, &yz);
-	in[8] = cnst("b", NPUC_DT_I32, 1, cd, bias);
-	out = tensor("y", NPUC_DT_U8, 4, (const int64_t[]){ 1, 2, 2, 2 });
-	node("QLinearConv", in, 9, &out, 1);
-	set_io(1, in, 1, &out);
+	in[0] = gb_tensor_t(g, "x", NPUC_DT_U8, 4, xd);
+	in[1] = gb_const_t(g, "xs", NPUC_DT_F32, 0, NULL, &xs);
+	in[2] = gb_const_t(g, "xz", NPUC_DT_U8, 0, NULL, &xz);
+	in[3] = gb_const_t(g, "w", NPUC_DT_I8, 4, wd, w);
+	in[4] = gb_const_t(g, "ws", NPUC_DT_F32, 1, cd, ws);
+	in[5] = gb_const_t(g, "wz", NPUC_DT_I8, 1, cd, wz);
+	in[6] = gb_const_t(g, "ys", NPUC_DT_F32, 0, NULL, &ys);
+	in[7] = gb_const_t(g, "yz", NPUC_DT_U8, 0, NULL, &yz);
+	in[8] = gb_const_t(g, "b", NPUC_DT_I32, 1, cd, bias);
+	out = gb_tensor_t(g, "y", NPUC_DT_U8, 4, (const int64_t[]){ 1, 2, 2, 2 });
+	gb_node(g, "QLinearConv", in, 9, &out, 1);
+	gb_io(g, in, 1, &out, 1);
 	ck_assert_int_eq(npuc_value_wrap(&iv, NPUC_DT_U8, 4, xd, x, &d), 0);
 	ck_assert_msg(npuc_ref_run(g, &iv, &y, NULL, &d) == 0, "%s", d.msg);
 	for (int i = 0; i < 8; i++) {
@@ -751,13 +663,13 @@ START_TEST(test_pad_modes)
 
 		teardown();
 		setup();
-		in[0] = tensor("x", NPUC_DT_F32, 1, xd);
-		in[1] = cnst("p", NPUC_DT_I64, 1, pd, pads);
-		in[2] = cnst("v", NPUC_DT_F32, 0, NULL, &cv);
-		out = tensor("y", NPUC_DT_F32, 1, (const int64_t[]){ 7 });
-		n = node("Pad", in, 3, &out, 1);
-		attr_s(n, "mode", modes[i]);
-		set_io(1, in, 1, &out);
+		in[0] = gb_tensor_t(g, "x", NPUC_DT_F32, 1, xd);
+		in[1] = gb_const_t(g, "p", NPUC_DT_I64, 1, pd, pads);
+		in[2] = gb_const_t(g, "v", NPUC_DT_F32, 0, NULL, &cv);
+		out = gb_tensor_t(g, "y", NPUC_DT_F32, 1, (const int64_t[]){ 7 });
+		n = gb_node(g, "Pad", in, 3, &out, 1);
+		gb_attr_s(g, n, "mode", modes[i]);
+		gb_io(g, in, 1, &out, 1);
 		y = run1(x);
 		assert_close(y.data, want[i], 7, 0);
 		npuc_value_free(&y);
@@ -773,21 +685,21 @@ START_TEST(test_transpose_reshape_concat)
 	int in, s, t, r, cat, n, ci[2];
 	struct npuc_value y;
 
-	in = tensor("x", NPUC_DT_F32, 2, xd);
-	s = cnst("s", NPUC_DT_I64, 1, sd, shp);
-	t = tensor("t", NPUC_DT_F32, -1, NULL);
-	r = tensor("r", NPUC_DT_F32, -1, NULL);
-	cat = tensor("cat", NPUC_DT_F32, 2, (const int64_t[]){ 6, 2 });
-	n = node("Transpose", &in, 1, &t, 1);
-	attr_ints(n, "perm", 2, perm);
+	in = gb_tensor_t(g, "x", NPUC_DT_F32, 2, xd);
+	s = gb_const_t(g, "s", NPUC_DT_I64, 1, sd, shp);
+	t = gb_tensor_t(g, "t", NPUC_DT_F32, -1, NULL);
+	r = gb_tensor_t(g, "r", NPUC_DT_F32, -1, NULL);
+	cat = gb_tensor_t(g, "cat", NPUC_DT_F32, 2, (const int64_t[]){ 6, 2 });
+	n = gb_node(g, "Transpose", &in, 1, &t, 1);
+	gb_attr_ints(g, n, "perm", 2, perm);
 	ci[0] = in;
 	ci[1] = s;
-	node("Reshape", ci, 2, &r, 1);
+	gb_node(g, "Reshape", ci, 2, &r, 1);
 	ci[0] = t;
 	ci[1] = r;
-	n = node("Concat", ci, 2, &cat, 1);
-	attr_i(n, "axis", 0);
-	set_io(1, &in, 1, &cat);
+	n = gb_node(g, "Concat", ci, 2, &cat, 1);
+	gb_attr_i(g, n, "axis", 0);
+	gb_io(g, &in, 1, &cat, 1);
 	y = run1(x);
 	assert_close(y.data, want, 12, 0);
 	npuc_value_free(&y);
@@ -822,11 +734,11 @@ static void chain_graph(int *x, int *a, int *b, int *c)
 	*a = tensor("a", NPUC_DT_F32, -1, NULL);
 	*b = tensor("b", NPUC_DT_F32, -1, NULL);
 	*c = tensor("c", NPUC_DT_F32, -1, NULL);
-	node("Relu", x, 1, a, 1);
-	node("Neg", a, 1, b, 1);
+	gb_node(g, "Relu", x, 1, a, 1);
+	gb_node(g, "Neg", a, 1, b, 1);
 	ab[0] = *a;
 	ab[1] = *b;
-	node("Sub", ab, 2, c, 1);
+	gb_node(g, "Sub", ab, 2, c, 1);
 }
 
 START_TEST(test_observer_and_lifetimes)
@@ -841,7 +753,7 @@ START_TEST(test_observer_and_lifetimes)
 	chain_graph(&x, &a, &b, &c);
 	oi[0] = c;
 	oi[1] = b;
-	set_io(1, &x, 2, oi);
+	gb_io(g, &x, 1, oi, 2);
 	ck_assert_msg(npuc_ref_float_run(g, ins, outs, &tr, &d) == 0, "%s", d.msg);
 	ck_assert_int_eq(o.n, 4);
 	ck_assert_int_eq(o.seen[0], x);
@@ -871,7 +783,7 @@ START_TEST(test_errors)
 	int x, a, b, c;
 
 	chain_graph(&x, &a, &b, &c);
-	set_io(1, &x, 1, &c);
+	gb_io(g, &x, 1, &c, 1);
 	/* unsupported op */
 	free(g->nodes[1].op);
 	g->nodes[1].op = strdup("NoSuchOp");
@@ -895,7 +807,7 @@ START_TEST(test_errors)
 	ck_assert_int_eq(npuc_ref_float_run(g, ins, outs, NULL, &d), -1);
 	g->t[a].dtype = NPUC_DT_F32;
 	/* a node reading a tensor nobody produced */
-	g->nodes[2].in[1] = tensor("ghost", NPUC_DT_F32, -1, NULL);
+	g->nodes[2].in[1] = gb_tensor_t(g, "ghost", NPUC_DT_F32, -1, NULL);
 	ck_assert_int_eq(npuc_ref_float_run(g, ins, outs, NULL, &d), -1);
 	ck_assert_ptr_nonnull(strstr(d.msg, "ghost"));
 	/* input value with a wrong shape */
@@ -922,28 +834,28 @@ START_TEST(test_hostile_attributes)
 	float *outs[1];
 	int in, out, n;
 
-	in = tensor("x", NPUC_DT_F32, 4, xd);
-	out = tensor("y", NPUC_DT_F32, -1, NULL);
-	n = node("MaxPool", &in, 1, &out, 1);
-	attr_ints(n, "kernel_shape", 2, k);
-	set_io(1, &in, 1, &out);
+	in = gb_tensor_t(g, "x", NPUC_DT_F32, 4, xd);
+	out = gb_tensor_t(g, "y", NPUC_DT_F32, -1, NULL);
+	n = gb_node(g, "MaxPool", &in, 1, &out, 1);
+	gb_attr_ints(g, n, "kernel_shape", 2, k);
+	gb_io(g, &in, 1, &out, 1);
 	ck_assert_int_eq(npuc_ref_float_run(g, ins, outs, NULL, &d), -1);
 	teardown();
 	setup();
-	in = tensor("x", NPUC_DT_F32, 4, xd);
-	out = tensor("y", NPUC_DT_F32, -1, NULL);
-	n = node("AveragePool", &in, 1, &out, 1);
-	attr_ints(n, "kernel_shape", 2, (const int64_t[]){ 2, 2 });
-	attr_ints(n, "strides", 2, st0);
-	set_io(1, &in, 1, &out);
+	in = gb_tensor_t(g, "x", NPUC_DT_F32, 4, xd);
+	out = gb_tensor_t(g, "y", NPUC_DT_F32, -1, NULL);
+	n = gb_node(g, "AveragePool", &in, 1, &out, 1);
+	gb_attr_ints(g, n, "kernel_shape", 2, (const int64_t[]){ 2, 2 });
+	gb_attr_ints(g, n, "strides", 2, st0);
+	gb_io(g, &in, 1, &out, 1);
 	ck_assert_int_eq(npuc_ref_float_run(g, ins, outs, NULL, &d), -1);
 	teardown();
 	setup();
-	in = tensor("x", NPUC_DT_F32, 4, xd);
-	out = tensor("y", NPUC_DT_F32, -1, NULL);
-	n = node("Transpose", &in, 1, &out, 1);
-	attr_ints(n, "perm", 4, perm);
-	set_io(1, &in, 1, &out);
+	in = gb_tensor_t(g, "x", NPUC_DT_F32, 4, xd);
+	out = gb_tensor_t(g, "y", NPUC_DT_F32, -1, NULL);
+	n = gb_node(g, "Transpose", &in, 1, &out, 1);
+	gb_attr_ints(g, n, "perm", 4, perm);
+	gb_io(g, &in, 1, &out, 1);
 	ck_assert_int_eq(npuc_ref_float_run(g, ins, outs, NULL, &d), -1);
 	ck_assert_ptr_nonnull(strstr(d.msg, "perm"));
 }

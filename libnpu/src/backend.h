@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libnpu backends: what a device is underneath. The runtime (npu.c,
+ * model.c) only talks to a device through this table; a backend provides
+ * device memory (buffer objects with a device VA and a host mapping) and
+ * runs one relocated command stream at a time.
+ */
+#ifndef LIBNPU_BACKEND_H
+#define LIBNPU_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "npu_hw.h"
+
+struct npu_backend;			/* backend-private device state */
+
+#define NPU_BE_BO_DEV_RO	(1u << 0)	/* the device may only read it */
+
+struct npu_be_bo {
+	uint64_t va;			/* device virtual address */
+	uint64_t size;
+	void *host;			/* host mapping, size bytes */
+	void *priv;
+};
+
+struct npu_backend_ops {
+	const char *name;
+	/* 0 or a negative npu_status with a message in msg. */
+	int (*open)(struct npu_backend **out, char *msg, size_t msg_len);
+	void (*close)(struct npu_backend *be);
+	uint32_t (*sram_bytes)(struct npu_backend *be);
+	uint32_t (*clock_khz)(struct npu_backend *be);
+	/* Zeroed memory, VA aligned to align (a power of 2). 0 or NPU_ERR_NOMEM. */
+	int (*bo_alloc)(struct npu_backend *be, uint64_t size, uint32_t align, uint32_t flags,
+			struct npu_be_bo **out);
+	void (*bo_free)(struct npu_backend *be, struct npu_be_bo *bo);
+	/*
+	 * Runs the stream at cmd_va (already relocated) to completion; fills
+	 * *rep. Returns rep->fault. May be called from several threads: the
+	 * backend queues jobs.
+	 */
+	int (*submit)(struct npu_backend *be, uint64_t cmd_va, uint32_t cmd_size,
+		      uint64_t watchdog_cycles, struct npu_job_report *rep);
+	/* Optional (NULL: NPU_ERR_UNSUPPORTED). 0 or -1 (errno). */
+	int (*trace_open)(struct npu_backend *be, const char *path);
+	int (*trace_close)(struct npu_backend *be);
+};
+
+extern const struct npu_backend_ops npu_backend_sim;
+
+#endif /* LIBNPU_BACKEND_H */

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: MIT
+/* libnpu: errors, the handle registry, devices and buffer objects. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static _Thread_local char err_msg[512];
+
+int npu_err(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err_msg, sizeof(err_msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void npu_err_clear(void)
+{
+	err_msg[0] = 0;
+}
+
+const char *npu_last_error(void)
+{
+	return err_msg;
+}
+
+const char *npu_status_name(int status)
+{
+	static const char *const names[] = {
+		"NPU_OK", "NPU_ERR_INVAL", "NPU_ERR_NOMEM", "NPU_ERR_NODEV", "NPU_ERR_IO",
+		"NPU_ERR_FORMAT", "NPU_ERR_BUSY", "NPU_ERR_TIMEOUT", "NPU_ERR_DEVICE",
+		"NPU_ERR_UNSUPPORTED", "NPU_ERR_STATE", "NPU_ERR_CPU",
+	};
+
+	if (status > 0 || -(long)status >= (long)(sizeof(names) / sizeof(names[0])))
+		return "NPU_ERR_UNKNOWN";
+	return names[-status];
+}
+
+/* ------------------------------------------------------------------ */
+/* Registry                                                            */
+/* ------------------------------------------------------------------ */
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct npu_obj **reg;
+static size_t reg_n, reg_cap;
+
+int npu_obj_register(struct npu_obj *o, int type, void (*destroy)(struct npu_obj *o))
+{
+	int rc = 0;
+
+	o->type = type;
+	o->refs = 1;
+	o->destroy = destroy;
+	pthread_mutex_lock(&reg_lock);
+	if (reg_n == reg_cap) {
+		size_t cap = reg_cap ? 2 * reg_cap : 64;
+		struct npu_obj **n = realloc(reg, cap * sizeof(*n));
+
+		if (n) {
+			reg = n;
+			reg_cap = cap;
+		}
+	}
+	if (reg_n < reg_cap)
+		reg[reg_n++] = o;
+	else
+		rc = npu_err(NPU_ERR_NOMEM, "out of memory registering a handle");
+	pthread_mutex_unlock(&reg_lock);
+	return rc;
+}
+
+/* Index of a live handle of that type, or reg_n. Registry lock held. */
+static size_t reg_find(const void *handle, int type)
+{
+	for (size_t i = 0; i < reg_n; i++)
+		if ((const void *)reg[i] == handle)
+			return reg[i]->type == type ? i : reg_n;
+	return reg_n;
+}
+
+struct npu_obj *npu_obj_get(const void *handle, int type, const char *what)
+{
+	struct npu_obj *o = NULL;
+	size_t i;
+
+	if (!handle) {
+		npu_err(NPU_ERR_INVAL, "%s is NULL", what);
+		return NULL;
+	}
+	pthread_mutex_lock(&reg_lock);
+	i = reg_find(handle, type);
+	if (i < reg_n) {
+		o = reg[i];
+		o->refs++;
+	}
+	pthread_mutex_unlock(&reg_lock);
+	if (!o)
+		npu_err(NPU_ERR_INVAL, "%s %p is not a live handle (freed, closed or never valid)",
+			what, handle);
+	return o;
+}
+
+void npu_obj_ref(struct npu_obj *o)
+{
+	pthread_mutex_lock(&reg_lock);
+	o->refs++;
+	pthread_mutex_unlock(&reg_lock);
+}
+
+void npu_obj_put(struct npu_obj *o)
+{
+	unsigned left;
+
+	if (!o)
+		return;
+	pthread_mutex_lock(&reg_lock);
+	left = --o->refs;
+	pthread_mutex_unlock(&reg_lock);
+	if (!left)
+		o->destroy(o);
+}
+
+int npu_obj_kill(const void *handle, int type, const char *what)
+{
+	struct npu_obj *o = NULL;
+	size_t i;
+
+	if (!handle)
+		return npu_err(NPU_ERR_INVAL, "%s is NULL", what);
+	pthread_mutex_lock(&reg_lock);
+	i = reg_find(handle, type);
+	if (i < reg_n) {
+		o = reg[i];
+		reg[i] = reg[--reg_n];
+	}
+	if (!reg_n) {
+		free(reg);
+		reg = NULL;
+		reg_cap = 0;
+	}
+	pthread_mutex_unlock(&reg_lock);
+	if (!o)
+		return npu_err(NPU_ERR_INVAL, "%s %p is not a live handle (already freed?)",
+			       what, handle);
+	npu_obj_put(o);
+	return NPU_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Devices                                                             */
+/* ------------------------------------------------------------------ */
+static void device_destroy(struct npu_obj *o)
+{
+	struct npu_device *dev = (struct npu_device *)o;
+
+	dev->ops->close(dev->be);
+	free(dev);
+}
+
+static int open_backend(const char *name, const struct npu_backend_ops **ops)
+{
+	if (!strcmp(name, "sim")) {
+		*ops = &npu_backend_sim;
+		return NPU_OK;
+	}
+	if (!strcmp(name, "drm"))
+		return npu_err(NPU_ERR_NODEV, "NPU_DEVICE=drm: this libnpu has no DRM (kernel "
+			       "driver) backend yet; use NPU_DEVICE=sim");
+	return npu_err(NPU_ERR_NODEV, "unknown NPU device '%s' (known: sim, drm)", name);
+}
+
+int npu_device_open(const char *name, npu_device **out)
+{
+	const struct npu_backend_ops *ops;
+	struct npu_device *dev;
+	char msg[256] = "";
+	int rc;
+
+	npu_err_clear();
+	if (!out)
+		return npu_err(NPU_ERR_INVAL, "npu_device_open: dev is NULL");
+	*out = NULL;
+	if (!name)
+		name = getenv("NPU_DEVICE");
+	/* No DRM backend yet: the default is the simulator. */
+	if (!name || !*name)
+		name = "sim";
+	rc = open_backend(name, &ops);
+	if (rc)
+		return rc;
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return npu_err(NPU_ERR_NOMEM, "out of memory");
+	dev->ops = ops;
+	rc = ops->open(&dev->be, msg, sizeof(msg));
+	if (rc) {
+		free(dev);
+		return npu_err(rc, "%s backend: %s", ops->name, msg);
+	}
+	rc = npu_obj_register(&dev->obj, NPU_OBJ_DEVICE, device_destroy);
+	if (rc) {
+		ops->close(dev->be);
+		free(dev);
+		return rc;
+	}
+	*out = dev;
+	return NPU_OK;
+}
+
+int npu_device_close(npu_device *dev)
+{
+	npu_err_clear();
+	return npu_obj_kill(dev, NPU_OBJ_DEVICE, "device");
+}
+
+int npu_device_backend(npu_device *dev, char *buf, size_t len)
+{
+	struct npu_obj *o;
+
+	npu_err_clear();
+	if (!buf || !len)
+		return npu_err(NPU_ERR_INVAL, "npu_device_backend: no buffer");
+	o = npu_obj_get(dev, NPU_OBJ_DEVICE, "device");
+	if (!o)
+		return NPU_ERR_INVAL;
+	snprintf(buf, len, "%s", dev->ops->name);
+	npu_obj_put(o);
+	return NPU_OK;
+}
+
+static int trace_call(npu_device *dev, const char *path)
+{
+	struct npu_obj *o = npu_obj_get(dev, NPU_OBJ_DEVICE, "device");
+	int rc = NPU_OK;
+
+	if (!o)
+		return NPU_ERR_INVAL;
+	if (!dev->ops->trace_open)
+		rc = npu_err(NPU_ERR_UNSUPPORTED, "the %s backend has no trace", dev->ops->name);
+	else if (path && dev->ops->trace_open(dev->be, path) < 0)
+		rc = npu_err(NPU_ERR_IO, "cannot write the trace to %s", path);
+	else if (!path && dev->ops->trace_close(dev->be) < 0)
+		rc = npu_err(NPU_ERR_IO, "error finishing the trace");
+	npu_obj_put(o);
+	return rc;
+}
+
+int npu_device_trace_open(npu_device *dev, const char *path)
+{
+	npu_err_clear();
+	if (!path)
+		return npu_err(NPU_ERR_INVAL, "npu_device_trace_open: path is NULL");
+	return trace_call(dev, path);
+}
+
+int npu_device_trace_close(npu_device *dev)
+{
+	npu_err_clear();
+	return trace_call(dev, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Buffer objects                                                      */
+/* ------------------------------------------------------------------ */
+static void bo_destroy(struct npu_obj *o)
+{
+	struct npu_bo *bo = (struct npu_bo *)o;
+
+	bo->dev->ops->bo_free(bo->dev->be, bo->b);
+	npu_obj_put(&bo->dev->obj);
+	free(bo);
+}
+
+int npu_bo_alloc(npu_device *dev, size_t size, uint32_t flags, npu_bo **out)
+{
+	struct npu_obj *o;
+	struct npu_bo *bo;
+	int rc;
+
+	npu_err_clear();
+	if (!out)
+		return npu_err(NPU_ERR_INVAL, "npu_bo_alloc: bo is NULL");
+	*out = NULL;
+	if (!size || flags)
+		return npu_err(NPU_ERR_INVAL, "npu_bo_alloc: size must be > 0 and flags 0 "
+			       "(size %zu, flags 0x%x)", size, flags);
+	o = npu_obj_get(dev, NPU_OBJ_DEVICE, "device");
+	if (!o)
+		return NPU_ERR_INVAL;
+	bo = calloc(1, sizeof(*bo));
+	if (!bo) {
+		npu_obj_put(o);
+		return npu_err(NPU_ERR_NOMEM, "out of memory");
+	}
+	bo->dev = dev;
+	rc = dev->ops->bo_alloc(dev->be, size, 4096, 0, &bo->b);
+	if (rc) {
+		free(bo);
+		npu_obj_put(o);
+		return npu_err(rc, "cannot allocate a %zu-byte buffer object", size);
+	}
+	rc = npu_obj_register(&bo->obj, NPU_OBJ_BO, bo_destroy);
+	if (rc) {
+		dev->ops->bo_free(dev->be, bo->b);
+		free(bo);
+		npu_obj_put(o);
+		return rc;
+	}
+	*out = bo;
+	return NPU_OK;
+}
+
+int npu_bo_map(npu_bo *bo, void **ptr)
+{
+	struct npu_obj *o;
+
+	npu_err_clear();
+	if (!ptr)
+		return npu_err(NPU_ERR_INVAL, "npu_bo_map: ptr is NULL");
+	o = npu_obj_get(bo, NPU_OBJ_BO, "buffer object");
+	if (!o)
+		return NPU_ERR_INVAL;
+	*ptr = bo->b->host;
+	npu_obj_put(o);
+	return NPU_OK;
+}
+
+int npu_bo_size(npu_bo *bo, size_t *size)
+{
+	struct npu_obj *o;
+
+	npu_err_clear();
+	if (!size)
+		return npu_err(NPU_ERR_INVAL, "npu_bo_size: size is NULL");
+	o = npu_obj_get(bo, NPU_OBJ_BO, "buffer object");
+	if (!o)
+		return NPU_ERR_INVAL;
+	*size = (size_t)bo->b->size;
+	npu_obj_put(o);
+	return NPU_OK;
+}
+
+int npu_bo_free(npu_bo *bo)
+{
+	npu_err_clear();
+	return npu_obj_kill(bo, NPU_OBJ_BO, "buffer object");
+}
