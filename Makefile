@@ -23,6 +23,7 @@ include firmware-sim/sim.mk
 include firmware-sim/tools/tools.mk
 include compiler/compiler.mk
 include compiler/tools/tools.mk
+include libnpu/libnpu.mk
 include tests/conformance/conformance.mk
 include models/models.mk
 include tests/unit/unit.mk

@@ -1390,10 +1390,6 @@ static int lut_eval(struct ex *e, const struct npuq_node *n, const struct npuc_n
 	if (!m || !in)
 		goto out;
 	m->opset = e->src ? e->src->opset : NPUC_EXPORT_MIN_OPSET;
-	m->inputs = malloc(sizeof(int));
-	m->outputs = malloc(sizeof(int));
-	if (!m->inputs || !m->outputs)
-		goto out;
 	for (int j = 0; j < sn->n_in; j++) {
 		if (j == xj)
 			in[j] = npuc_graph_add_tensor(m, "npuc.lut.x", NPUC_DT_F32, 1, &d256, &dd);
@@ -1403,12 +1399,9 @@ static int lut_eval(struct ex *e, const struct npuq_node *n, const struct npuc_n
 			goto out;
 	}
 	y = npuc_graph_add_tensor(m, "npuc.lut.y", NPUC_DT_UNDEF, -1, NULL, &dd);
-	if (y < 0 || chk_node(e, m, sn, in, y, &dd))
+	if (y < 0 || chk_node(e, m, sn, in, y, &dd) ||
+	    npuc_graph_set_io(m, &in[xj], 1, &y, 1, &dd))
 		goto out;
-	m->inputs[m->n_inputs++] = in[xj];
-	m->t[in[xj]].flags |= NPUC_T_INPUT;
-	m->outputs[m->n_outputs++] = y;
-	m->t[y].flags |= NPUC_T_OUTPUT;
 	if (npuc_value_wrap(&xv, NPUC_DT_F32, 1, &d256, xs, &dd) ||
 	    npuc_ref_run(m, &xv, &yv, NULL, &dd) || yv.dtype != NPUC_DT_F32 || yv.numel != 256)
 		goto out;

@@ -70,44 +70,6 @@ static int act_range(const struct npuc_graph *g, const struct npuc_node *n, floa
 	return !isnan(*lo) && !isnan(*hi) && *lo <= *hi;
 }
 
-static int add_attr_f(struct npuc_graph *g, int node, const char *name, float v,
-		      struct npuc_diag *d)
-{
-	struct npuc_attr a = { .name = strdup(name), .type = NPUC_ATTR_FLOAT, .f = v };
-
-	if (!a.name) {
-		npuc_diag_set(d, "out of memory");
-		return -1;
-	}
-	return npuc_node_add_attr(g, node, &a, d);
-}
-
-static int add_attr_i(struct npuc_graph *g, int node, const char *name, int64_t v,
-		      struct npuc_diag *d)
-{
-	struct npuc_attr a = { .name = strdup(name), .type = NPUC_ATTR_INT, .i = v };
-
-	if (!a.name) {
-		npuc_diag_set(d, "out of memory");
-		return -1;
-	}
-	return npuc_node_add_attr(g, node, &a, d);
-}
-
-static int add_attr_s(struct npuc_graph *g, int node, const char *name, const char *v,
-		      struct npuc_diag *d)
-{
-	struct npuc_attr a = { .name = strdup(name), .type = NPUC_ATTR_STRING, .s = strdup(v) };
-
-	if (!a.name || !a.s) {
-		free(a.name);
-		free(a.s);
-		npuc_diag_set(d, "out of memory");
-		return -1;
-	}
-	return npuc_node_add_attr(g, node, &a, d);
-}
-
 /* 1 fused, 0 not, -1 error. */
 static int fuse_one(struct npuc_graph *g, int ai, const int *uses, struct npuc_diag *d)
 {
@@ -124,11 +86,11 @@ static int fuse_one(struct npuc_graph *g, int ai, const int *uses, struct npuc_d
 	if (p < 0 || p >= g->n_nodes || !fusable_producer(&g->nodes[p]) ||
 	    g->nodes[p].out[0] != x)
 		return 0;
-	if (add_attr_f(g, p, NPUC_ATTR_ACT_MIN, lo, d) < 0 ||
-	    add_attr_f(g, p, NPUC_ATTR_ACT_MAX, hi, d) < 0 ||
-	    add_attr_i(g, p, NPUC_ATTR_ACT_OUT, y, d) < 0 ||
-	    add_attr_s(g, p, NPUC_ATTR_ACT_OP, g->nodes[ai].op, d) < 0 ||
-	    add_attr_i(g, ai, NPUC_ATTR_FUSED, 1, d) < 0)
+	if (npuc_node_set_float(g, p, NPUC_ATTR_ACT_MIN, lo, d) < 0 ||
+	    npuc_node_set_float(g, p, NPUC_ATTR_ACT_MAX, hi, d) < 0 ||
+	    npuc_node_set_int(g, p, NPUC_ATTR_ACT_OUT, y, d) < 0 ||
+	    npuc_node_set_string(g, p, NPUC_ATTR_ACT_OP, g->nodes[ai].op, d) < 0 ||
+	    npuc_node_set_int(g, ai, NPUC_ATTR_FUSED, 1, d) < 0)
 		return -1;
 	return 1;
 }

@@ -1446,17 +1446,10 @@ static int lut_eval(struct qz *z, const struct npuc_node *n, int xj, const float
 		if (n->out[j] >= 0 && out[j] < 0)
 			goto done;
 	}
-	m->inputs = malloc(sizeof(int));
-	m->outputs = malloc(sizeof(int));
-	if (!m->inputs || !m->outputs || out[0] < 0) {
+	if (out[0] < 0 || npuc_graph_set_io(m, &in[xj], 1, out, 1, z->d)) {
 		fail(z, "out of memory");
 		goto done;
 	}
-	m->inputs[0] = in[xj];
-	m->n_inputs = 1;
-	m->t[in[xj]].flags |= NPUC_T_INPUT;
-	m->outputs[0] = out[0];
-	m->n_outputs = 1;
 	node = npuc_graph_add_node(m, n->name, n->op, n->domain, in, n->n_in, out, n->n_out, z->d);
 	if (node < 0)
 		goto done;

@@ -101,10 +101,10 @@ static int sim_bo_alloc(struct npu_backend *be, uint64_t size, uint32_t align, u
 	uint64_t span = (size + SIM_PAGE - 1) & ~(SIM_PAGE - 1), va;
 	long slot;
 
-	if (!size || size > SIM_VA_END || align < SIM_PAGE)
-		align = SIM_PAGE;
 	if (!size || size > SIM_VA_END)
 		return NPU_ERR_NOMEM;
+	if (align < SIM_PAGE || (align & (align - 1)))
+		align = SIM_PAGE;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NPU_ERR_NOMEM;
@@ -123,7 +123,8 @@ static int sim_bo_alloc(struct npu_backend *be, uint64_t size, uint32_t align, u
 	}
 	slot = s->b.host && be->n < be->cap ? va_place(be, span, align, &va) : -1;
 	if (slot >= 0) {
-		memmove(&be->bos[slot + 1], &be->bos[slot], (be->n - (size_t)slot) * sizeof(*be->bos));
+		memmove(&be->bos[slot + 1], &be->bos[slot],
+			(be->n - (size_t)slot) * sizeof(*be->bos));
 		be->bos[slot] = s;
 		be->n++;
 		s->b.va = va;

@@ -63,4 +63,7 @@ struct npu_model {
 void npu_model_io_tensors(const struct npu_model *mo, int output, uint32_t i, uint32_t *t,
 			  uint32_t *q);
 
+void npu_model_fill_info(const struct npu_model *mo, int output, uint32_t i,
+			 struct npu_tensor_info *info);
+
 #endif /* LIBNPU_INTERNAL_H */

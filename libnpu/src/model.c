@@ -106,7 +106,7 @@ static int model_load(npu_device *dev, const void *buf, size_t len, const char *
 	mo->dev = dev;
 	rc = path ? npub_read_file(path, &mo->m, &d) : npub_read_mem(buf, len, &mo->m, &d);
 	if (rc) {
-		rc = npu_err(NPU_ERR_FORMAT, "%s: %s", path ? path : "model", d.msg);
+		rc = npu_err(NPU_ERR_FORMAT, "%s", d.msg);
 		goto fail;
 	}
 	if (mo->m->hdr.sram_bytes > dev->ops->sram_bytes(dev->be)) {
@@ -199,7 +199,7 @@ void npu_model_io_tensors(const struct npu_model *mo, int output, uint32_t i, ui
 			      m->operands[m->steps[step].out_first];
 }
 
-static void fill_info(const struct npu_model *mo, int output, uint32_t i,
+void npu_model_fill_info(const struct npu_model *mo, int output, uint32_t i,
 		      struct npu_tensor_info *info)
 {
 	const struct npub_model *m = mo->m;
@@ -249,7 +249,7 @@ int npu_model_tensor_info(npu_model *model, enum npu_io io, uint32_t i,
 		rc = npu_err(NPU_ERR_INVAL, "the model has %u %s, no index %u", n,
 			     io == NPU_INPUT ? "inputs" : "outputs", i);
 	else
-		fill_info(model, io == NPU_OUTPUT, i, info);
+		npu_model_fill_info(model, io == NPU_OUTPUT, i, info);
 	npu_obj_put(o);
 	return rc;
 }

@@ -307,6 +307,81 @@ START_TEST(test_empty_graph)
 }
 END_TEST
 
+/* Attribute constructors copy everything they are given; bad input leaves the node alone. */
+START_TEST(test_attr_constructors)
+{
+	struct npuc_graph *g = npuc_graph_new();
+	struct npuc_diag d = { { 0 } };
+	int64_t v[3] = { 4, -5, 6 };
+	char s[8] = "SAME";
+	const struct npuc_attr *a;
+	int n;
+
+	add_t(g, "x");
+	add_t(g, "y");
+	n = add_n(g, "n", "Conv", 0, 1);
+	ck_assert_int_eq(npuc_node_set_int(g, n, "group", -7, &d), 0);
+	ck_assert_int_eq(npuc_node_set_float(g, n, "alpha", 0.5f, &d), 0);
+	ck_assert_int_eq(npuc_node_set_ints(g, n, "pads", v, 3, &d), 0);
+	ck_assert_int_eq(npuc_node_set_ints(g, n, "none", NULL, 0, &d), 0);
+	ck_assert_int_eq(npuc_node_set_string(g, n, "auto_pad", s, &d), 0);
+	v[0] = 99;
+	s[0] = 'X';
+	ck_assert_int_eq(npuc_attr_int(&g->nodes[n], "group", 0), -7);
+	ck_assert(npuc_attr_float(&g->nodes[n], "alpha", 0.0f) == 0.5f);
+	a = npuc_node_attr(&g->nodes[n], "pads");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_int_eq(a->type, NPUC_ATTR_INTS);
+	ck_assert_int_eq(a->n, 3);
+	ck_assert(a->ints[0] == 4 && a->ints[1] == -5 && a->ints[2] == 6);
+	a = npuc_node_attr(&g->nodes[n], "none");
+	ck_assert(a && a->type == NPUC_ATTR_INTS && a->n == 0);
+	ck_assert_str_eq(npuc_attr_string(&g->nodes[n], "auto_pad", ""), "SAME");
+	/* Duplicates, bad nodes, bad counts and NULLs fail without attaching anything. */
+	ck_assert_int_eq(npuc_node_set_int(g, n, "group", 1, &d), -1);
+	ck_assert_int_eq(npuc_node_set_float(g, 5, "beta", 1.0f, &d), -1);
+	ck_assert_int_eq(npuc_node_set_ints(g, n, "k", v, -1, &d), -1);
+	ck_assert_int_eq(npuc_node_set_ints(g, n, "k", NULL, 2, &d), -1);
+	ck_assert_int_eq(npuc_node_set_string(g, n, "mode", NULL, &d), -1);
+	ck_assert_int_eq(npuc_node_set_int(g, n, NULL, 1, &d), -1);
+	ck_assert_int_eq(npuc_node_set_int(g, n, "", 1, &d), -1);
+	ck_assert_int_eq(g->nodes[n].n_attrs, 5);
+	npuc_graph_free(g);
+}
+END_TEST
+
+/* set_io replaces the lists and the flags; invalid indices change nothing. */
+START_TEST(test_set_io)
+{
+	struct npuc_graph *g = npuc_graph_new();
+	struct npuc_diag d = { { 0 } };
+	int a = add_t(g, "a"), b = add_t(g, "b"), c = add_t(g, "c");
+
+	ck_assert_int_eq(npuc_graph_set_io(g, (int[]){ a, b }, 2, &c, 1, &d), 0);
+	ck_assert_int_eq(g->n_inputs, 2);
+	ck_assert_int_eq(g->n_outputs, 1);
+	ck_assert(g->inputs[0] == a && g->inputs[1] == b && g->outputs[0] == c);
+	ck_assert_uint_eq(g->t[a].flags, NPUC_T_INPUT);
+	ck_assert_uint_eq(g->t[c].flags, NPUC_T_OUTPUT);
+	ck_assert_int_eq(npuc_graph_set_io(g, &c, 1, (int[]){ a, 3 }, 2, &d), -1);
+	ck_assert_ptr_nonnull(strstr(d.msg, "out of range"));
+	ck_assert_int_eq(npuc_graph_set_io(g, &c, -1, &a, 1, &d), -1);
+	ck_assert_int_eq(npuc_graph_set_io(g, NULL, 1, &a, 1, &d), -1);
+	ck_assert_int_eq(g->n_inputs, 2);
+	ck_assert_uint_eq(g->t[b].flags, NPUC_T_INPUT);
+	/* Replacing: b is no longer an input, a is both. */
+	ck_assert_int_eq(npuc_graph_set_io(g, &a, 1, (int[]){ a, c }, 2, &d), 0);
+	ck_assert_int_eq(g->n_inputs, 1);
+	ck_assert_int_eq(g->n_outputs, 2);
+	ck_assert_uint_eq(g->t[a].flags, NPUC_T_INPUT | NPUC_T_OUTPUT);
+	ck_assert_uint_eq(g->t[b].flags, 0);
+	ck_assert_int_eq(npuc_graph_set_io(g, NULL, 0, NULL, 0, &d), 0);
+	ck_assert_int_eq(g->n_inputs + g->n_outputs, 0);
+	ck_assert_uint_eq(g->t[a].flags, 0);
+	npuc_graph_free(g);
+}
+END_TEST
+
 Suite *suite_ir(void);
 Suite *suite_ir(void)
 {
@@ -322,6 +397,8 @@ Suite *suite_ir(void)
 	tcase_add_test(tc, test_cycle);
 	tcase_add_test(tc, test_self_loop_and_undefined);
 	tcase_add_test(tc, test_empty_graph);
+	tcase_add_test(tc, test_attr_constructors);
+	tcase_add_test(tc, test_set_io);
 	suite_add_tcase(s, tc);
 	return s;
 }

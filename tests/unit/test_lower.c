@@ -20,6 +20,7 @@
 #include "lower.h"
 #include "npub_exec.h"
 #include "qref.h"
+#include "util/graph_build.h"
 
 /* ------------------------------------------------------------------ */
 /* Graph building helpers                                              */
@@ -592,7 +593,6 @@ static void add_cpu_tail(struct npuq_graph *g, int deq)
 	struct npuc_graph *s = npuc_graph_new();
 	int64_t dims[2] = { 1, 10 };
 	int t_deq, t_sm, t_k, t_prob, n0, n1, in2[2], sm, prob;
-	struct npuc_attr axis;
 	struct npuq_cpu cpu;
 	float *k = malloc(40);
 
@@ -608,11 +608,7 @@ static void add_cpu_tail(struct npuq_graph *g, int deq)
 	ck_assert_int_eq(npuc_tensor_set_data(s, t_k, k, 40, &d), 0);
 	n0 = npuc_graph_add_node(s, "softmax", "Softmax", "", &t_deq, 1, &t_sm, 1, &d);
 	ck_assert_int_ge(n0, 0);
-	memset(&axis, 0, sizeof(axis));
-	axis.name = strdup("axis");
-	axis.type = NPUC_ATTR_INT;
-	axis.i = -1;
-	ck_assert_int_eq(npuc_node_add_attr(s, n0, &axis, &d), 0);
+	gb_attr_i(s, n0, "axis", -1);
 	in2[0] = t_sm;
 	in2[1] = t_k;
 	n1 = npuc_graph_add_node(s, "scale", "Mul", "", in2, 2, &t_prob, 1, &d);

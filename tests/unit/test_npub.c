@@ -18,6 +18,7 @@
 #include "lower.h"
 #include "npub_exec.h"
 #include "qref.h"
+#include "util/graph_build.h"
 
 static uint64_t rs;
 
@@ -77,7 +78,6 @@ static struct npuq_graph *small_graph(void)
 	struct npuc_graph *s = npuc_graph_new();
 	struct npuq_conv p;
 	struct npuq_cpu cpu;
-	struct npuc_attr a;
 	int64_t dims[2] = { 1, 4 };
 	int x, q, c1, c2, r, f, l1, y, st[4], in2[2], n0, n1;
 	float *k = malloc(16);
@@ -113,11 +113,7 @@ static struct npuq_graph *small_graph(void)
 		k[i] = 0.25f * (float)i - 0.3f;
 	ck_assert_int_eq(npuc_tensor_set_data(s, st[2], k, 16, &d), 0);
 	n0 = npuc_graph_add_node(s, "leaky", "LeakyRelu", "", &st[0], 1, &st[1], 1, &d);
-	memset(&a, 0, sizeof(a));
-	a.name = strdup("alpha");
-	a.type = NPUC_ATTR_FLOAT;
-	a.f = 0.125f;
-	ck_assert_int_eq(npuc_node_add_attr(s, n0, &a, &d), 0);
+	gb_attr_f(s, n0, "alpha", 0.125f);
 	in2[0] = st[1];
 	in2[1] = st[2];
 	n1 = npuc_graph_add_node(s, "bias", "Add", "", in2, 2, &st[3], 1, &d);

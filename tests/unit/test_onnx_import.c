@@ -20,6 +20,7 @@
 #include "onnx_import.h"
 #include "shape_infer.h"
 #include "tensor_pb.h"
+#include "util/graph_build.h"
 
 #define NODE_DIR "/usr/include/onnx/backend/test/data/node"
 
@@ -1234,15 +1235,9 @@ static int sg_in(struct npuc_graph *g, const char *name, int rank, const int64_t
 
 static int sg_i64(struct npuc_graph *g, const char *name, int n, const int64_t *v)
 {
-	struct npuc_diag d = { { 0 } };
 	int64_t dim = n;
-	int t = npuc_graph_add_tensor(g, name, NPUC_DT_I64, 1, &dim, &d);
-	int64_t *data = malloc(n ? (size_t)n * 8 : 1);
 
-	ck_assert_int_ge(t, 0);
-	memcpy(data, v, (size_t)n * 8);
-	ck_assert_int_eq(npuc_tensor_set_data(g, t, data, (size_t)n * 8, &d), 0);
-	return t;
+	return gb_const_t(g, name, NPUC_DT_I64, 1, &dim, v);
 }
 
 /* Adds op(in...) -> out (a new tensor); returns the node index. */
@@ -1255,36 +1250,6 @@ static int sg_node(struct npuc_graph *g, const char *op, const int *in, int nin,
 
 	ck_assert_msg(n >= 0, "%s", d.msg);
 	return n;
-}
-
-static void sg_ints(struct npuc_graph *g, int n, const char *name, int cnt, const int64_t *v)
-{
-	struct npuc_diag d = { { 0 } };
-	struct npuc_attr a = { .type = NPUC_ATTR_INTS, .n = cnt };
-
-	a.name = strdup(name);
-	a.ints = malloc((size_t)(cnt ? cnt : 1) * 8);
-	memcpy(a.ints, v, (size_t)cnt * 8);
-	ck_assert_int_eq(npuc_node_add_attr(g, n, &a, &d), 0);
-}
-
-static void sg_int(struct npuc_graph *g, int n, const char *name, int64_t v)
-{
-	struct npuc_diag d = { { 0 } };
-	struct npuc_attr a = { .type = NPUC_ATTR_INT, .i = v };
-
-	a.name = strdup(name);
-	ck_assert_int_eq(npuc_node_add_attr(g, n, &a, &d), 0);
-}
-
-static void sg_str(struct npuc_graph *g, int n, const char *name, const char *v)
-{
-	struct npuc_diag d = { { 0 } };
-	struct npuc_attr a = { .type = NPUC_ATTR_STRING };
-
-	a.name = strdup(name);
-	a.s = strdup(v);
-	ck_assert_int_eq(npuc_node_add_attr(g, n, &a, &d), 0);
 }
 
 /* Asserts tensor name has the shape v[0..rank) (NPUC_DIM_UNKNOWN allowed). */
@@ -1343,15 +1308,15 @@ START_TEST(test_si_reshape_squeeze)
 	x = sg_in(g, "x", 4, xd);
 	in[0] = x;
 	in[1] = sg_i64(g, "s2", 2, s2);
-	sg_int(g, sg_node(g, "Reshape", in, 2, "r2"), "allowzero", 1);
+	gb_attr_i(g, sg_node(g, "Reshape", in, 2, "r2"), "allowzero", 1);
 	sg_infer_fails(g, "cannot reshape 24 elements into 0");
 	npuc_graph_free(g);
 
 	/* Opset 11: axes are attributes; squeezing a dim of 3 fails. */
 	g = sg_new(11);
 	x = sg_in(g, "x", 4, xd);
-	sg_ints(g, sg_node(g, "Unsqueeze", &x, 1, "u"), "axes", 2, (const int64_t[]){ 0, 5 });
-	sg_ints(g, sg_node(g, "Squeeze", &x, 1, "s"), "axes", 1, (const int64_t[]){ 1 });
+	gb_attr_ints(g, sg_node(g, "Unsqueeze", &x, 1, "u"), "axes", 2, (const int64_t[]){ 0, 5 });
+	gb_attr_ints(g, sg_node(g, "Squeeze", &x, 1, "s"), "axes", 1, (const int64_t[]){ 1 });
 	sg_infer_fails(g, "cannot squeeze axis 1 of size 3");
 	sg_expect(g, "u", 6, e3);
 	npuc_graph_free(g);
@@ -1365,23 +1330,23 @@ START_TEST(test_si_pool_windows)
 	int x = sg_in(g, "x", 4, xd), n;
 
 	n = sg_node(g, "MaxPool", &x, 1, "p1");	/* ceil: (17 + 1 - 3) / 2 -> 8.5 -> 9 */
-	sg_ints(g, n, "kernel_shape", 2, (const int64_t[]){ 3, 3 });
-	sg_ints(g, n, "strides", 2, (const int64_t[]){ 2, 2 });
-	sg_ints(g, n, "pads", 4, (const int64_t[]){ 0, 0, 1, 1 });
-	sg_int(g, n, "ceil_mode", 1);
+	gb_attr_ints(g, n, "kernel_shape", 2, (const int64_t[]){ 3, 3 });
+	gb_attr_ints(g, n, "strides", 2, (const int64_t[]){ 2, 2 });
+	gb_attr_ints(g, n, "pads", 4, (const int64_t[]){ 0, 0, 1, 1 });
+	gb_attr_i(g, n, "ceil_mode", 1);
 	n = sg_node(g, "AveragePool", &x, 1, "p2");
-	sg_ints(g, n, "kernel_shape", 2, (const int64_t[]){ 4, 2 });
-	sg_ints(g, n, "strides", 2, (const int64_t[]){ 3, 2 });
-	sg_str(g, n, "auto_pad", "SAME_LOWER");
+	gb_attr_ints(g, n, "kernel_shape", 2, (const int64_t[]){ 4, 2 });
+	gb_attr_ints(g, n, "strides", 2, (const int64_t[]){ 3, 2 });
+	gb_attr_s(g, n, "auto_pad", "SAME_LOWER");
 	n = sg_node(g, "MaxPool", &x, 1, "p3");	/* dilated: 17 - (2*(3-1)+1) + 1 = 13 */
-	sg_ints(g, n, "kernel_shape", 2, (const int64_t[]){ 3, 1 });
-	sg_ints(g, n, "dilations", 2, (const int64_t[]){ 2, 1 });
+	gb_attr_ints(g, n, "kernel_shape", 2, (const int64_t[]){ 3, 1 });
+	gb_attr_ints(g, n, "dilations", 2, (const int64_t[]){ 2, 1 });
 	/* ceil: 10 windows, but the last would start in the end padding: dropped. */
 	n = sg_node(g, "MaxPool", &x, 1, "p4");
-	sg_ints(g, n, "kernel_shape", 2, (const int64_t[]){ 2, 2 });
-	sg_ints(g, n, "strides", 2, (const int64_t[]){ 2, 2 });
-	sg_ints(g, n, "pads", 4, (const int64_t[]){ 1, 1, 1, 1 });
-	sg_int(g, n, "ceil_mode", 1);
+	gb_attr_ints(g, n, "kernel_shape", 2, (const int64_t[]){ 2, 2 });
+	gb_attr_ints(g, n, "strides", 2, (const int64_t[]){ 2, 2 });
+	gb_attr_ints(g, n, "pads", 4, (const int64_t[]){ 1, 1, 1, 1 });
+	gb_attr_i(g, n, "ceil_mode", 1);
 	n = sg_node(g, "GlobalAveragePool", &x, 1, "gp");
 	sg_infer(g);
 	sg_expect(g, "p1", 4, (const int64_t[]){ 1, 8, 9, 9 });
@@ -1415,11 +1380,11 @@ START_TEST(test_si_broadcast_matmul_misc)
 	in[0] = a;
 	in[1] = npuc_graph_find(g, "s");
 	n = sg_node(g, "Concat", in, 2, "cat");	/* axis 1: [N,1+4,5] */
-	sg_int(g, n, "axis", -2);
+	gb_attr_i(g, n, "axis", -2);
 	n = sg_node(g, "Transpose", &a, 1, "tr");
-	sg_ints(g, n, "perm", 3, (const int64_t[]){ 2, 0, 1 });
+	gb_attr_ints(g, n, "perm", 3, (const int64_t[]){ 2, 0, 1 });
 	n = sg_node(g, "Flatten", &a, 1, "fl");
-	sg_int(g, n, "axis", -1);
+	gb_attr_i(g, n, "axis", -1);
 	in[0] = a;
 	in[1] = sg_i64(g, "pads", 6, (const int64_t[]){ 0, 1, 2, 0, 3, -1 });
 	sg_node(g, "Pad", in, 2, "pd");
@@ -1451,7 +1416,7 @@ START_TEST(test_si_broadcast_matmul_misc)
 
 	g = sg_new(13);
 	in[0] = sg_in(g, "a", 2, (const int64_t[]){ 3, 4 });
-	sg_ints(g, sg_node(g, "Transpose", in, 1, "t"), "perm", 2, (const int64_t[]){ 1, 1 });
+	gb_attr_ints(g, sg_node(g, "Transpose", in, 1, "t"), "perm", 2, (const int64_t[]){ 1, 1 });
 	sg_infer_fails(g, "perm is not a permutation");
 	npuc_graph_free(g);
 }

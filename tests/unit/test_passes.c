@@ -118,10 +118,10 @@ static void bn_consts(int c, int *sc, int *bi, int *mean, int *var, const char *
 	}
 	for (int i = 0; i < 4; i++)
 		snprintf(nm[i], sizeof(nm[i]), "%s%d", pfx, i);
-	*sc = cnst(nm[0], 1, cd, s);
-	*bi = cnst(nm[1], 1, cd, b);
-	*mean = cnst(nm[2], 1, cd, m);
-	*var = cnst(nm[3], 1, cd, v);
+	*sc = gb_const(g, nm[0], 1, cd, s);
+	*bi = gb_const(g, nm[1], 1, cd, b);
+	*mean = gb_const(g, nm[2], 1, cd, m);
+	*var = gb_const(g, nm[3], 1, cd, v);
 }
 
 /* ---- BatchNormalization ---- */
@@ -431,14 +431,16 @@ START_TEST(test_fuse_activations)
 	cmin = gb_const(g, "cmin", 0, NULL, &lo);
 	cmax = gb_const(g, "cmax", 0, NULL, &hi);
 	gc = gb_const(g, "gw", 2, gd, gw);
-	conv = gb_node(g, "Conv", (int[]){ xt, gb_const(g, "w", 4, wd, w), gb_const(g, "b", 1, bd, b) }, 3, &c, 1);
+	conv = gb_node(g, "Conv", (int[]){ xt, gb_const(g, "w", 4, wd, w),
+					    gb_const(g, "b", 1, bd, b) }, 3, &c, 1);
 	relu = gb_node(g, "Relu", &c, 1, &r, 1);			/* fused into the Conv */
 	add = gb_node(g, "Add", (int[]){ r, r }, 2, &p, 1);
 	relu2 = gb_node(g, "Relu", &p, 1, &pr, 1);			/* fused into the Add */
 	gb_node(g, "GlobalAveragePool", &pr, 1, &t, 1);
 	gb_node(g, "Flatten", &t, 1, &fl, 1);
 	gemm = gb_node(g, "Gemm", (int[]){ fl, gc }, 2, &ge, 1);
-	clip = gb_node(g, "Clip", (int[]){ ge, cmin, cmax }, 3, &gy, 1);	/* ReLU6 on the Gemm */
+	/* ReLU6 on the Gemm */
+	clip = gb_node(g, "Clip", (int[]){ ge, cmin, cmax }, 3, &gy, 1);
 	cl = relu;
 	gb_io(g, &xt, 1, &gy, 1);
 	infer();
@@ -492,8 +494,10 @@ START_TEST(test_fuse_refused)
 	gb_node(g, "Relu", &s, 1, &r3, 1);
 	rm = gb_node(g, "ReduceMax", &xt, 1, &cmin, 1);
 	gb_attr_i(g, rm, "keepdims", 0);
-	clip_in = gb_node(g, "Sub", (int[]){ xt, xt }, 2, &(int){ gb_tensor(g, "sb", -1, NULL) }, 1);
-	gb_node(g, "Clip", (int[]){ g->nodes[clip_in].out[0], cmin }, 2, &(int){ gb_tensor(g, "cl", -1, NULL) }, 1);
+	clip_in = gb_node(g, "Sub", (int[]){ xt, xt }, 2,
+			  &(int){ gb_tensor(g, "sb", -1, NULL) }, 1);
+	gb_node(g, "Clip", (int[]){ g->nodes[clip_in].out[0], cmin }, 2,
+		&(int){ gb_tensor(g, "cl", -1, NULL) }, 1);
 	gb_io(g, &xt, 1, (int[]){ y, m, r2, r3, npuc_graph_find(g, "cl") }, 5);
 	infer();
 	check_pass(npuc_pass_fuse, &st, x, 0);

@@ -713,7 +713,8 @@ END_TEST
 START_TEST(test_qdq_lut_cpu_concat)
 {
 	int64_t xd[4] = { 1, 2, 3, 3 };
-	int x = gb_tensor_t(g, "x", NPUC_DT_I8, 4, xd), t, sg, lr, sm, cc, y1, y2, y3, in[2], outs[3], n;
+	int x = gb_tensor_t(g, "x", NPUC_DT_I8, 4, xd);
+	int t, sg, lr, sm, cc, y1, y2, y3, in[2], outs[3], n;
 	const struct npuq_node *c;
 
 	t = dequant("xdq", x, 0.05f, 0);

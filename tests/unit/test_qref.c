@@ -17,6 +17,7 @@
 #include "npu_arith.h"
 #include "qir.h"
 #include "qref.h"
+#include "util/graph_build.h"
 #include "util/stream.h"
 
 static struct npuq_graph *g;
@@ -669,7 +670,6 @@ START_TEST(test_cpu_integer_operands)
 	static const float qs = 4.0f;
 	struct npuc_graph *s = npuc_graph_new();
 	struct npuq_cpu c0 = { .src_node = 0 }, c1 = { .src_node = 1 }, c2 = { .src_node = 2 };
-	struct npuc_attr to = { .type = NPUC_ATTR_INT, .i = 1 };	/* TensorProto FLOAT */
 	int sa, sy, syf, sq, qa, qy, qyf, qq, outs[2];
 	int64_t da[2] = { 2, 3 };
 	int32_t want_y[4];
@@ -686,8 +686,7 @@ START_TEST(test_cpu_integer_operands)
 		sa, src_typed(s, "B", NPUC_DT_U8, 2, 3, 2, b),
 		src_typed(s, "azp", NPUC_DT_U8, 0, 1, 1, &azp) }, 3, &sy, 1, &d), 0);
 	ck_assert_int_ge(npuc_graph_add_node(s, "cast", "Cast", "", &sy, 1, &syf, 1, &d), 0);
-	to.name = strdup("to");
-	ck_assert_int_eq(npuc_node_add_attr(s, 1, &to, &d), 0);
+	gb_attr_i(s, 1, "to", 1);	/* TensorProto FLOAT */
 	ck_assert_int_ge(npuc_graph_add_node(s, "q", "QuantizeLinear", "", (int[]){
 		syf, src_typed(s, "qs", NPUC_DT_F32, 0, 1, 1, &qs),
 		src_typed(s, "qzp", NPUC_DT_U8, 0, 1, 1, &qzp) }, 3, &sq, 1, &d), 0);

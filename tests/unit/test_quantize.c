@@ -340,7 +340,8 @@ static int conv_graph(const struct conv_cfg *c, int *conv_node)
 	const int64_t bd[] = { c->oc };
 	int x = gb_tensor(g, "x", 4, xd), y = gb_tensor(g, "y", -1, NULL), n;
 
-	n = gb_node(g, "Conv", (int[]){ x, crand("w", 4, wd, 0.5f), crand("b", 1, bd, 0.2f) }, 3, &y, 1);
+	n = gb_node(g, "Conv", (int[]){ x, crand("w", 4, wd, 0.5f), crand("b", 1, bd, 0.2f) },
+		    3, &y, 1);
 	gb_attr_ints(g, n, "strides", 2, (int64_t[]){ c->s, c->s });
 	gb_attr_ints(g, n, "dilations", 2, (int64_t[]){ c->dil, c->dil });
 	gb_attr_i(g, n, "group", c->groups);
@@ -486,7 +487,8 @@ END_TEST
 START_TEST(test_conv_limits_cpu_fallback)
 {
 	const int64_t xd[] = { 1, 2, 40, 40 }, wd[] = { 2, 2, 33, 1 }, w2d[] = { 3, 2, 1, 1 };
-	int x = gb_tensor(g, "x", 4, xd), a = gb_tensor(g, "a", -1, NULL), y = gb_tensor(g, "y", -1, NULL), r;
+	int x = gb_tensor(g, "x", 4, xd), a = gb_tensor(g, "a", -1, NULL);
+	int y = gb_tensor(g, "y", -1, NULL), r;
 	const struct npuq_node *cpu;
 	int ncpu = 0;
 
@@ -556,7 +558,8 @@ START_TEST(test_gemm_cpu_cases)
 	const int64_t xd[] = { 10, 3 }, bd[] = { 10, 6 }, cd[] = { 3, 6 };
 	int x = gb_tensor(g, "x", 2, xd), y = gb_tensor(g, "y", -1, NULL), n;
 
-	n = gb_node(g, "Gemm", (int[]){ x, crand("B", 2, bd, 0.4f), crand("C", 2, cd, 0.1f) }, 3, &y, 1);
+	n = gb_node(g, "Gemm", (int[]){ x, crand("B", 2, bd, 0.4f), crand("C", 2, cd, 0.1f) },
+		    3, &y, 1);
 	gb_attr_i(g, n, "transA", 1);
 	gb_io(g, &x, 1, &y, 1);
 	quantize_and_check(1.0f, 2.0);
@@ -687,7 +690,8 @@ static void check_add_params(const struct npuq_node *n)
 START_TEST(test_eltwise_two_activations)
 {
 	const int64_t xd[] = { 1, 3, 4, 4 }, cd[] = { 1, 3, 1, 1 };
-	int a = gb_tensor(g, "a", 4, xd), b = gb_tensor(g, "b", 4, xd), c = gb_tensor(g, "c", 4, cd);
+	int a = gb_tensor(g, "a", 4, xd), b = gb_tensor(g, "b", 4, xd);
+	int c = gb_tensor(g, "c", 4, cd);
 	int s, m, u, v;
 	const struct npuq_node *n;
 
@@ -733,7 +737,7 @@ START_TEST(test_eltwise_constants)
 	m = op2("Mul", gb_const(g, "k", 0, NULL, &sc), a, "m");		/* scalar, swapped */
 	s = op2("Sub", m, crand("full", 4, full, 1.0f), "s");	/* full, NCHW -> NHWC */
 	dd = op2("Div", s, gb_const(g, "dv", 0, NULL, &dv), "dd");		/* Mul by 1/4 */
-	sb = op2("Sub", gb_const(g, "k2", 0, NULL, &sc), dd, "sb");		/* const - x: LUT */
+	sb = op2("Sub", gb_const(g, "k2", 0, NULL, &sc), dd, "sb");	/* const - x: LUT */
 	f = sb;
 	gb_io(g, &x, 1, &f, 1);
 	quantize_and_check(1.0f, 2.5);
@@ -899,7 +903,8 @@ START_TEST(test_fused_relu_relu6)
 	r1 = op1("Relu", c1, "r1");
 	c2 = op2("Conv", r1, crand("w2", 4, w2d, 2.0f), "c2");
 	r2 = gb_tensor(g, "r2", -1, NULL);
-	gb_node(g, "Clip", (int[]){ c2, gb_const(g, "lo", 0, NULL, &lo), gb_const(g, "hi", 0, NULL, &hi) }, 3, &r2, 1);
+	gb_node(g, "Clip", (int[]){ c2, gb_const(g, "lo", 0, NULL, &lo),
+				    gb_const(g, "hi", 0, NULL, &hi) }, 3, &r2, 1);
 	gb_io(g, &x, 1, &r2, 1);
 	ck_assert_int_eq(npuc_shape_infer(g, &d), 0);
 	ck_assert_int_eq(npuc_pass_fuse(g, NULL, &d), 0);
@@ -981,8 +986,10 @@ START_TEST(test_reshape_like)
 
 	a = op2("Add", x, x, "a");
 	sq = gb_tensor(g, "sq", -1, NULL);
-	n = gb_node(g, "Squeeze", (int[]){ a, gb_const_t(g, "ax", NPUC_DT_I64, 1, (int64_t[]){ 2 }, (int64_t[]){ 2, 3 }) }, 2, &sq, 1);
-	r = op2("Reshape", sq, gb_const_t(g, "shp", NPUC_DT_I64, 1, sd, shp), "r");	/* [2, 3] */
+	n = gb_node(g, "Squeeze", (int[]){ a, gb_const_t(g, "ax", NPUC_DT_I64, 1, (int64_t[]){ 2 },
+							  (int64_t[]){ 2, 3 }) }, 2, &sq, 1);
+	/* [2, 3] */
+	r = op2("Reshape", sq, gb_const_t(g, "shp", NPUC_DT_I64, 1, sd, shp), "r");
 	t = op2("Add", r, r, "t");
 	b = op2("Add", y4, y4, "b");
 	tr = gb_tensor(g, "tr", -1, NULL);
@@ -990,7 +997,8 @@ START_TEST(test_reshape_like)
 	gb_attr_ints(g, n, "perm", 4, perm);
 	ca = op2("Add", ct, ct, "ca");
 	ctr = gb_tensor(g, "ctr", -1, NULL);
-	n = gb_node(g, "Transpose", &ca, 1, &ctr, 1);	/* (1,4,1,1) -> (1,1,1,4): same bytes */
+	/* (1,4,1,1) -> (1,1,1,4): same bytes */
+	n = gb_node(g, "Transpose", &ca, 1, &ctr, 1);
 	gb_attr_ints(g, n, "perm", 4, perm);
 	gb_io(g, (int[]){ x, y4, ct }, 3, (int[]){ t, tr, ctr }, 3);
 	quantize_and_check(1.0f, 2.0);

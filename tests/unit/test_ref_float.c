@@ -730,10 +730,10 @@ static void chain_graph(int *x, int *a, int *b, int *c)
 {
 	int ab[2];
 
-	*x = tensor("x", NPUC_DT_F32, 1, (const int64_t[]){ 2 });
-	*a = tensor("a", NPUC_DT_F32, -1, NULL);
-	*b = tensor("b", NPUC_DT_F32, -1, NULL);
-	*c = tensor("c", NPUC_DT_F32, -1, NULL);
+	*x = gb_tensor_t(g, "x", NPUC_DT_F32, 1, (const int64_t[]){ 2 });
+	*a = gb_tensor_t(g, "a", NPUC_DT_F32, -1, NULL);
+	*b = gb_tensor_t(g, "b", NPUC_DT_F32, -1, NULL);
+	*c = gb_tensor_t(g, "c", NPUC_DT_F32, -1, NULL);
 	gb_node(g, "Relu", x, 1, a, 1);
 	gb_node(g, "Neg", a, 1, b, 1);
 	ab[0] = *a;

@@ -1,0 +1,61 @@
+# libnpu: the runtime library (static, shared, pkg-config) and npu-run.
+# Included by the top Makefile after compiler/tools/tools.mk (uses
+# BASE_CFLAGS, OPT, SAN_FLAGS, NPUC_INC, LIBNPUC_*, LIBNPUSIM_*, NPUC_LDLIBS)
+# and before tests/unit/unit.mk.
+LIBNPU_SRCS := $(wildcard libnpu/src/*.c)
+LIBNPU_HDRS := libnpu/include/npu.h $(wildcard libnpu/src/*.h) $(NPUC_HDRS)
+LIBNPU_INC  := -Ilibnpu/include -Ilibnpu/src $(NPUC_INC)
+
+LIBNPU_OPT_OBJS := $(LIBNPU_SRCS:%.c=$(BUILD)/opt/%.o)
+LIBNPU_SAN_OBJS := $(LIBNPU_SRCS:%.c=$(BUILD)/san/%.o)
+
+LIBNPU_A   := $(BUILD)/lib/libnpu.a
+LIBNPU_SO  := $(BUILD)/lib/libnpu.so
+LIBNPU_SAN := $(BUILD)/san/lib/libnpu.a
+LIBNPU_PC  := $(BUILD)/lib/pkgconfig/npu.pc
+NPU_RUN    := $(BUILD)/opt/npu-run
+LIBNPU_LDLIBS := $(NPUC_LDLIBS) -lm -pthread
+
+$(LIBNPU_OPT_OBJS): $(BUILD)/opt/%.o: %.c $(LIBNPU_HDRS) | $(NPUC_GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(OPT) $(LIBNPU_INC) -c $< -o $@
+
+$(LIBNPU_SAN_OBJS): $(BUILD)/san/%.o: %.c $(LIBNPU_HDRS) | $(NPUC_GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) $(LIBNPU_INC) -c $< -o $@
+
+$(LIBNPU_A): $(LIBNPU_OPT_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBNPU_SAN): $(LIBNPU_SAN_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# The shared library carries the compiler's executors and the simulator.
+$(LIBNPU_SO): $(LIBNPU_OPT_OBJS) $(LIBNPUC_A) $(LIBNPUSIM_A)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,libnpu.so -o $@ $(LIBNPU_OPT_OBJS) $(LIBNPUC_A) $(LIBNPUSIM_A) \
+		$(LIBNPU_LDLIBS)
+
+$(LIBNPU_PC):
+	@mkdir -p $(dir $@)
+	@printf '%s\n' 'prefix=$(abspath $(BUILD))' 'libdir=$${prefix}/lib' \
+		'includedir=$(abspath libnpu/include)' '' 'Name: npu' \
+		'Description: runtime of the npu-v1 int8 NPU (simulator backend)' \
+		'Version: 0.1.0' 'Libs: -L$${libdir} -lnpu' \
+		'Libs.private: -lnpuc -lnpusim -lprotobuf-c -lz -lnettle -lm -pthread' \
+		'Cflags: -I$${includedir}' > $@
+
+$(NPU_RUN): libnpu/tools/npu_run.c $(LIBNPU_A) $(LIBNPUC_A) $(LIBNPUSIM_A) $(LIBNPU_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(OPT) $(LIBNPU_INC) $< $(LIBNPU_A) $(LIBNPUC_A) $(LIBNPUSIM_A) \
+		$(LIBNPU_LDLIBS) -o $@
+
+lib: $(LIBNPU_A) $(LIBNPU_SO) $(LIBNPU_PC)
+tools: $(NPU_RUN)
+
+# Link order: libnpu needs libnpuc and libnpusim, so it goes first.
+UNIT_LIBS_OPT  := $(LIBNPU_A) $(UNIT_LIBS_OPT)
+UNIT_LIBS_SAN  := $(LIBNPU_SAN) $(UNIT_LIBS_SAN)
+UNIT_EXTRA_INC += -Ilibnpu/include -Ilibnpu/src

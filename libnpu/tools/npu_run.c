@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: MIT
+/*
+ * npu-run: runs a compiled model (.npub) through libnpu on one sample and
+ * prints the top-k of output 0, timing and device counters.
+ *
+ *   npu-run MODEL.npub [--input FILE]... [--index N] [--scale S] [--int8]
+ *           [--output FILE] [--top-k K] [--repeat N] [--trace out.json]
+ *
+ * --input: one per graph input, in order: .npy or IDX (plain or gzip; any
+ * element type, converted to float and multiplied by --scale; sample
+ * --index of a file holding several), else raw bytes (float32, or int8 with
+ * --int8). No --input: zeros. --int8 binds inputs and outputs as raw int8.
+ * --output writes output 0 (.npy if the name ends in .npy, else raw).
+ * The device is the default one (NPU_DEVICE=sim|drm overrides).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "calib_data.h"
+#include "npu.h"
+
+#define MAX_IO 16
+
+struct opts {
+	const char *model, *inputs[MAX_IO], *output, *trace;
+	int n_inputs, topk, int8, repeat;
+	long index;
+	float scale;
+};
+
+static int fail(const char *what, int rc)
+{
+	fprintf(stderr, "npu-run: %s: %s (%s)\n", what, npu_last_error(), npu_status_name(rc));
+	return 1;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: npu-run MODEL.npub [--input FILE]... [--index N] [--scale S] "
+		"[--int8]\n               [--output FILE] [--top-k K] [--repeat N] "
+		"[--trace out.json]\n");
+	return 2;
+}
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->topk = 5;
+	o->repeat = 1;
+	o->scale = 1.0f;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "--int8")) {
+			o->int8 = 1;
+			continue;
+		}
+		if (a[0] != '-') {
+			if (o->model)
+				return -1;
+			o->model = a;
+			continue;
+		}
+		if (!v)
+			return -1;
+		i++;
+		if (!strcmp(a, "--input") && o->n_inputs < MAX_IO)
+			o->inputs[o->n_inputs++] = v;
+		else if (!strcmp(a, "--output"))
+			o->output = v;
+		else if (!strcmp(a, "--trace"))
+			o->trace = v;
+		else if (!strcmp(a, "--top-k"))
+			o->topk = atoi(v);
+		else if (!strcmp(a, "--repeat"))
+			o->repeat = atoi(v) > 0 ? atoi(v) : 1;
+		else if (!strcmp(a, "--index"))
+			o->index = atol(v);
+		else if (!strcmp(a, "--scale"))
+			o->scale = strtof(v, NULL);
+		else
+			return -1;
+	}
+	return o->model ? 0 : -1;
+}
+
+static int read_raw(const char *path, void *dst, size_t bytes)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n = f ? fread(dst, 1, bytes, f) : 0;
+
+	if (f)
+		fclose(f);
+	if (n != bytes) {
+		fprintf(stderr, "npu-run: %s: need %zu bytes of raw data\n", path, bytes);
+		return -1;
+	}
+	return 0;
+}
+
+/* Sample o->index of an array file, or raw bytes, into the bound buffer. */
+static int load_input(const struct opts *o, const char *path, const struct npu_tensor_info *ti,
+		      void *dst)
+{
+	struct npuc_diag d = { { 0 } };
+	struct npuc_array a;
+	float *x;
+	int64_t n = (int64_t)ti->count;
+
+	if (npuc_array_load(path, &a, &d) < 0)
+		return read_raw(path, dst, o->int8 ? ti->int8_bytes : ti->float_bytes);
+	if (o->index < 0 || a.numel < n * (o->index + 1)) {
+		fprintf(stderr, "npu-run: %s has %lld elements, sample %ld of %lld needs more\n",
+			path, (long long)a.numel, o->index, (long long)n);
+		npuc_array_free(&a);
+		return -1;
+	}
+	x = malloc((size_t)n * sizeof(float) + 1);
+	if (!x) {
+		npuc_array_free(&a);
+		return -1;
+	}
+	npuc_array_to_float(&a, n * o->index, n, x);
+	for (int64_t k = 0; k < n; k++) {
+		float v = x[k] * o->scale;
+
+		if (o->int8) {
+			v = v < -128 ? -128 : v > 127 ? 127 : v;
+			((int8_t *)dst)[k] = (int8_t)v;
+		} else {
+			((float *)dst)[k] = v;
+		}
+	}
+	free(x);
+	npuc_array_free(&a);
+	return 0;
+}
+
+static int write_output(const struct opts *o, const struct npu_tensor_info *ti, const void *y)
+{
+	size_t bytes = o->int8 ? ti->int8_bytes : ti->float_bytes, len = strlen(o->output);
+	FILE *f = fopen(o->output, "wb");
+	int ok = f != NULL;
+
+	if (ok && len > 4 && !strcmp(o->output + len - 4, ".npy")) {
+		char hdr[256];
+		int n = snprintf(hdr, sizeof(hdr), "{'descr': '%s', 'fortran_order': False, "
+				 "'shape': (", o->int8 ? "|i1" : "<f4");
+
+		for (int k = 0; k < ti->rank; k++)
+			n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, "%lld,%s",
+				      (long long)ti->dims[k], k + 1 < ti->rank ? " " : "");
+		n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, "), }");
+		while ((10 + n + 1) % 64)
+			hdr[n++] = ' ';
+		hdr[n++] = '\n';
+		ok = fwrite("\x93NUMPY\x01\x00", 1, 8, f) == 8 && fputc(n & 0xff, f) != EOF &&
+		     fputc(n >> 8, f) != EOF && fwrite(hdr, 1, (size_t)n, f) == (size_t)n;
+	}
+	if (ok)
+		ok = fwrite(y, 1, bytes, f) == bytes;
+	if (f && fclose(f))
+		ok = 0;
+	if (!ok)
+		fprintf(stderr, "npu-run: cannot write %s\n", o->output);
+	return ok ? 0 : -1;
+}
+
+static void print_topk(const struct npu_tensor_info *ti, const void *y, int int8, int k)
+{
+	uint64_t n = ti->count;
+	char *used = calloc(n + 1, 1);
+
+	for (int r = 0; r < k && (uint64_t)r < n && used; r++) {
+		uint64_t best = n;
+		float bv = 0;
+
+		for (uint64_t i = 0; i < n; i++) {
+			float v = int8 ? (float)((const int8_t *)y)[i] : ((const float *)y)[i];
+
+			if (!used[i] && (best == n || v > bv)) {
+				best = i;
+				bv = v;
+			}
+		}
+		used[best] = 1;
+		printf("top-%d: class %llu  %g\n", r + 1, (unsigned long long)best, bv);
+	}
+	free(used);
+}
+
+static void print_profile(const struct npu_profile *p, int repeat, uint64_t total_ns)
+{
+	printf("time: %.3f ms wall per run (%d runs), host steps %.3f ms, device %.3f ms "
+	       "(%llu cycles)\n", total_ns / 1e6 / repeat, repeat, p->host_ns / 1e6,
+	       p->device_ns / 1e6, (unsigned long long)p->device_cycles);
+	printf("counters: %u device jobs, %u host steps, %llu MACs, DRAM read %llu B, "
+	       "write %llu B\n", p->device_jobs, p->host_steps, (unsigned long long)p->macs,
+	       (unsigned long long)p->dram_read_bytes, (unsigned long long)p->dram_write_bytes);
+	printf("busy cycles: DMA %llu, MAC %llu, VEC %llu, dispatch %llu\n",
+	       (unsigned long long)p->busy_cycles[0], (unsigned long long)p->busy_cycles[1],
+	       (unsigned long long)p->busy_cycles[2], (unsigned long long)p->busy_cycles[3]);
+}
+
+struct rt {
+	npu_device *dev;
+	npu_model *model;
+	npu_context *ctx;
+	npu_bo *bos[2 * MAX_IO];
+	void *map[2 * MAX_IO];
+	struct npu_tensor_info info[2 * MAX_IO];
+	uint32_t ni, no;
+};
+
+static int setup(const struct opts *o, struct rt *r)
+{
+	int fmt = o->int8 ? NPU_FMT_INT8 : NPU_FMT_FLOAT32, rc;
+
+	if ((rc = npu_device_open(NULL, &r->dev)))
+		return fail("open", rc);
+	if ((rc = npu_model_load_file(r->dev, o->model, &r->model)))
+		return fail("load", rc);
+	if ((rc = npu_model_io_count(r->model, NPU_INPUT, &r->ni)) ||
+	    (rc = npu_model_io_count(r->model, NPU_OUTPUT, &r->no)) ||
+	    (rc = npu_context_create(r->model, &r->ctx)))
+		return fail("model", rc);
+	if (r->ni > MAX_IO || r->no > MAX_IO || !r->no || (uint32_t)o->n_inputs > r->ni) {
+		fprintf(stderr, "npu-run: the model has %u inputs, %u outputs\n", r->ni, r->no);
+		return 1;
+	}
+	for (uint32_t k = 0; k < r->ni + r->no; k++) {
+		int out = k >= r->ni;
+		uint32_t i = out ? k - r->ni : k;
+		struct npu_tensor_info *ti = &r->info[k];
+
+		if ((rc = npu_model_tensor_info(r->model, out ? NPU_OUTPUT : NPU_INPUT, i, ti)) ||
+		    (rc = npu_bo_alloc(r->dev, ti->float_bytes ? ti->float_bytes : 4, 0,
+				       &r->bos[k])) ||
+		    (rc = npu_bo_map(r->bos[k], &r->map[k])))
+			return fail("buffers", rc);
+		if (!out && (int)i < o->n_inputs && load_input(o, o->inputs[i], ti, r->map[k]))
+			return 1;
+		rc = out ? npu_bind_output(r->ctx, i, r->bos[k], 0, fmt) :
+		     npu_bind_input(r->ctx, i, r->bos[k], 0, fmt);
+		if (rc)
+			return fail("bind", rc);
+	}
+	return 0;
+}
+
+static void teardown(struct rt *r)
+{
+	for (uint32_t k = 0; k < 2 * MAX_IO; k++)
+		if (r->bos[k])
+			npu_bo_free(r->bos[k]);
+	if (r->ctx)
+		npu_context_free(r->ctx);
+	if (r->model)
+		npu_model_free(r->model);
+	if (r->dev)
+		npu_device_close(r->dev);
+}
+
+int main(int argc, char **argv)
+{
+	struct npu_profile p;
+	struct opts o;
+	struct rt r;
+	uint64_t total = 0;
+	int rc = 0;
+
+	if (parse(argc, argv, &o))
+		return usage();
+	memset(&r, 0, sizeof(r));
+	if (setup(&o, &r)) {
+		teardown(&r);
+		return 1;
+	}
+	if (o.trace && (rc = npu_device_trace_open(r.dev, o.trace)))
+		rc = fail("trace", rc);
+	for (int i = 0; !rc && i < o.repeat; i++) {
+		if ((rc = npu_run(r.ctx, &p)))
+			rc = fail("run", rc);
+		total += p.wall_ns;
+	}
+	if (!rc && o.trace && (rc = npu_device_trace_close(r.dev)))
+		rc = fail("trace", rc);
+	if (!rc) {
+		print_topk(&r.info[r.ni], r.map[r.ni], o.int8, o.topk);
+		print_profile(&p, o.repeat, total);
+		if (o.trace)
+			printf("trace: %s\n", o.trace);
+		if (o.output && write_output(&o, &r.info[r.ni], r.map[r.ni]))
+			rc = 1;
+	}
+	teardown(&r);
+	return rc ? 1 : 0;
+}

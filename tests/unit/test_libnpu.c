@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: MIT
+/* libnpu: runs vs npub_run_sim, bindings, async, threads, misuse. */
+#include <check.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <math.h>
+#include <string.h>
+
+#include "npu.h"
+#include "npub_exec.h"
+#include "pipeline.h"
+
+#define FMNIST_ONNX "models/fmnist/fmnist.onnx"
+#define SOFTMAX_ONNX "/usr/include/onnx/backend/test/data/node/test_softmax_axis_1/model.onnx"
+
+static uint8_t *model_bytes;
+static size_t model_len;
+static struct npub_model *ref_model;
+
+/* Compiles an ONNX model with random calibration (build-independent). */
+static void compile_model(const char *path, uint8_t **bytes, size_t *len)
+{
+	struct npuc_compile_opts o;
+	struct npuc_compiled c;
+	struct npuc_diag d = { { 0 } };
+
+	npuc_compile_opts_default(&o);
+	o.model_path = path;
+	o.calib_random = 1;
+	o.calib_limit = 4;
+	ck_assert_msg(npuc_compile(&o, NULL, &c, &d) == 0, "%s", d.msg);
+	ck_assert_int_eq(npub_write_mem(c.model, bytes, len, &d), 0);
+	npuc_compiled_free(&c);
+}
+
+static void setup_model(void)
+{
+	struct npuc_diag d = { { 0 } };
+
+	if (model_bytes)
+		return;
+	compile_model(FMNIST_ONNX, &model_bytes, &model_len);
+	ck_assert_int_eq(npub_read_mem(model_bytes, model_len, &ref_model, &d), 0);
+}
+
+static void fill_input(float *x, int seed)
+{
+	for (int k = 0; k < 784; k++)
+		x[k] = (float)((k * 37 + seed * 101) % 256) / 255.0f;
+}
+
+/* Reference outputs and stats from npub_run_sim. */
+static void ref_run(const float *x, float *y, struct npub_run_stats *st)
+{
+	const int64_t dims[4] = { 1, 1, 28, 28 };
+	struct npuc_diag d = { { 0 } };
+	struct npuc_value in, out;
+
+	ck_assert_int_eq(npuc_value_wrap(&in, NPUC_DT_F32, 4, dims, x, &d), 0);
+	ck_assert_msg(npub_run_sim(ref_model, NULL, &in, &out, st, &d) == 0, "%s", d.msg);
+	ck_assert_int_eq(out.numel, 10);
+	memcpy(y, out.data, 40);
+	npuc_value_free(&out);
+}
+
+struct rig {
+	npu_device *dev;
+	npu_model *model;
+	npu_context *ctx;
+	npu_bo *in, *out;
+	float *x, *y;
+};
+
+static void rig_open(struct rig *r, int fmt_in, int fmt_out)
+{
+	setup_model();
+	memset(r, 0, sizeof(*r));
+	ck_assert_msg(npu_device_open("sim", &r->dev) == NPU_OK, "%s", npu_last_error());
+	ck_assert_msg(npu_model_load_mem(r->dev, model_bytes, model_len, &r->model) == NPU_OK,
+		      "%s", npu_last_error());
+	ck_assert_int_eq(npu_context_create(r->model, &r->ctx), NPU_OK);
+	ck_assert_int_eq(npu_bo_alloc(r->dev, 4096, 0, &r->in), NPU_OK);
+	ck_assert_int_eq(npu_bo_alloc(r->dev, 4096, 0, &r->out), NPU_OK);
+	ck_assert_int_eq(npu_bo_map(r->in, (void **)&r->x), NPU_OK);
+	ck_assert_int_eq(npu_bo_map(r->out, (void **)&r->y), NPU_OK);
+	ck_assert_msg(npu_bind_input(r->ctx, 0, r->in, 0, fmt_in) == NPU_OK, "%s",
+		      npu_last_error());
+	ck_assert_msg(npu_bind_output(r->ctx, 0, r->out, 0, fmt_out) == NPU_OK, "%s",
+		      npu_last_error());
+}
+
+static void rig_close(struct rig *r)
+{
+	ck_assert_int_eq(npu_bo_free(r->in), NPU_OK);
+	ck_assert_int_eq(npu_bo_free(r->out), NPU_OK);
+	ck_assert_int_eq(npu_context_free(r->ctx), NPU_OK);
+	ck_assert_int_eq(npu_model_free(r->model), NPU_OK);
+	ck_assert_int_eq(npu_device_close(r->dev), NPU_OK);
+}
+
+START_TEST(test_float_bitexact)
+{
+	struct npub_run_stats st;
+	struct npu_profile p;
+	struct rig r;
+	float want[10];
+
+	rig_open(&r, NPU_FMT_FLOAT32, NPU_FMT_FLOAT32);
+	for (int seed = 0; seed < 3; seed++) {
+		fill_input(r.x, seed);
+		ref_run(r.x, want, &st);
+		ck_assert_msg(npu_run(r.ctx, &p) == NPU_OK, "%s", npu_last_error());
+		ck_assert_int_eq(memcmp(r.y, want, 40), 0);
+		ck_assert_uint_eq(p.device_cycles, st.cycles);
+		ck_assert_uint_eq(p.macs, st.macs);
+		ck_assert_uint_eq(p.device_jobs, st.npu_jobs);
+		ck_assert_uint_eq(p.host_steps, st.host_steps);
+		ck_assert_uint_gt(p.device_jobs, 0);
+		ck_assert_uint_gt(p.wall_ns, 0);
+	}
+	rig_close(&r);
+}
+END_TEST
+
+START_TEST(test_raw_int8)
+{
+	struct npu_tensor_info ii, oi;
+	struct rig f, r;
+	int8_t q[784];
+
+	rig_open(&f, NPU_FMT_FLOAT32, NPU_FMT_INT8);
+	rig_open(&r, NPU_FMT_INT8, NPU_FMT_FLOAT32);
+	ck_assert_int_eq(npu_model_tensor_info(f.model, NPU_INPUT, 0, &ii), NPU_OK);
+	ck_assert_int_eq(npu_model_tensor_info(f.model, NPU_OUTPUT, 0, &oi), NPU_OK);
+	ck_assert(ii.int8_ok && oi.int8_ok);
+	ck_assert_int_eq(ii.count, 784);
+	ck_assert_int_eq(oi.count, 10);
+	fill_input(f.x, 1);
+	ck_assert_int_eq(npu_run(f.ctx, NULL), NPU_OK);
+	/* raw int8 output dequantised by hand equals the float output */
+	for (int k = 0; k < 784; k++) {
+		float v = rintf(f.x[k] / ii.scale) + (float)ii.zero_point;
+
+		q[k] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
+	}
+	memcpy(r.x, q, 784);
+	ck_assert_msg(npu_run(r.ctx, NULL) == NPU_OK, "%s", npu_last_error());
+	for (int k = 0; k < 10; k++) {
+		float y = (float)(((int8_t *)f.y)[k] - oi.zero_point) * oi.scale;
+
+		ck_assert_msg(y == r.y[k], "output %d: %g vs %g", k, y, r.y[k]);
+	}
+	rig_close(&f);
+	rig_close(&r);
+}
+END_TEST
+
+START_TEST(test_async_poll)
+{
+	struct npub_run_stats st;
+	struct npu_profile p;
+	struct pollfd pfd;
+	struct rig r;
+	float want[10];
+
+	rig_open(&r, NPU_FMT_FLOAT32, NPU_FMT_FLOAT32);
+	fill_input(r.x, 2);
+	ref_run(r.x, want, &st);
+	ck_assert_int_eq(npu_wait(r.ctx, 0, NULL), NPU_ERR_STATE);
+	ck_assert_int_eq(npu_run_async(r.ctx), NPU_OK);
+	pfd.fd = npu_context_fd(r.ctx);
+	pfd.events = POLLIN;
+	ck_assert_int_ge(pfd.fd, 0);
+	ck_assert_int_eq(poll(&pfd, 1, 20000), 1);
+	ck_assert_int_eq(npu_poll(r.ctx), 1);
+	ck_assert_int_eq(npu_wait(r.ctx, -1, &p), NPU_OK);
+	ck_assert_int_eq(memcmp(r.y, want, 40), 0);
+	ck_assert_uint_eq(p.device_cycles, st.cycles);
+	/* a second run while one is in progress is refused, never mixed */
+	ck_assert_int_eq(npu_run_async(r.ctx), NPU_OK);
+	ck_assert_int_eq(npu_run(r.ctx, NULL), NPU_ERR_BUSY);
+	ck_assert_int_eq(npu_wait(r.ctx, -1, NULL), NPU_OK);
+	ck_assert_int_eq(npu_run_async(r.ctx), NPU_OK);	/* freed while running */
+	rig_close(&r);
+}
+END_TEST
+
+/* A model whose only node runs on the CPU (Softmax has no NPU mapping). */
+START_TEST(test_cpu_fallback)
+{
+	const int64_t dims[3] = { 3, 4, 5 };
+	struct npuc_diag d = { { 0 } };
+	struct npub_model *m;
+	struct npuc_value in, out;
+	struct npu_tensor_info ti;
+	struct npu_profile p;
+	npu_device *dev;
+	npu_model *model;
+	npu_context *ctx;
+	npu_bo *bi, *bo;
+	float *x, *y;
+	uint8_t *bytes;
+	size_t len;
+
+	compile_model(SOFTMAX_ONNX, &bytes, &len);
+	ck_assert_int_eq(npub_read_mem(bytes, len, &m, &d), 0);
+	ck_assert_int_eq(npu_device_open("sim", &dev), NPU_OK);
+	ck_assert_msg(npu_model_load_mem(dev, bytes, len, &model) == NPU_OK, "%s",
+		      npu_last_error());
+	ck_assert_int_eq(npu_model_tensor_info(model, NPU_INPUT, 0, &ti), NPU_OK);
+	ck_assert_int_eq(ti.count, 60);
+	ck_assert_int_eq(ti.rank, 3);
+	ck_assert_int_eq(npu_context_create(model, &ctx), NPU_OK);
+	ck_assert_int_eq(npu_bo_alloc(dev, 240, 0, &bi), NPU_OK);
+	ck_assert_int_eq(npu_bo_alloc(dev, 240, 0, &bo), NPU_OK);
+	npu_bo_map(bi, (void **)&x);
+	npu_bo_map(bo, (void **)&y);
+	for (int k = 0; k < 60; k++)
+		x[k] = (float)(k % 7) - 3.0f;
+	if (!ti.int8_ok)
+		ck_assert_int_eq(npu_bind_input(ctx, 0, bi, 0, NPU_FMT_INT8), NPU_ERR_UNSUPPORTED);
+	ck_assert_int_eq(npu_bind_input(ctx, 0, bi, 0, NPU_FMT_FLOAT32), NPU_OK);
+	ck_assert_int_eq(npu_bind_output(ctx, 0, bo, 0, NPU_FMT_FLOAT32), NPU_OK);
+	ck_assert_msg(npu_run(ctx, &p) == NPU_OK, "%s", npu_last_error());
+	ck_assert_uint_ge(p.host_steps, 1);
+	ck_assert_int_eq(npuc_value_wrap(&in, NPUC_DT_F32, 3, dims, x, &d), 0);
+	ck_assert_msg(npub_run_sim(m, NULL, &in, &out, NULL, &d) == 0, "%s", d.msg);
+	ck_assert_int_eq(out.numel, 60);
+	ck_assert_int_eq(memcmp(out.data, y, 240), 0);
+	for (int k = 0; k < 4; k++)	/* a softmax along axis 1 sums to 1 */
+		ck_assert(fabsf(y[k] + y[5 + k] + y[10 + k] + y[15 + k] - 1.0f) < 1e-4f);
+	npuc_value_free(&out);
+	npub_model_free(m);
+	free(bytes);
+	npu_bo_free(bi);
+	npu_bo_free(bo);
+	npu_context_free(ctx);
+	npu_model_free(model);
+	npu_device_close(dev);
+}
+END_TEST
+
+struct thr {
+	npu_model *model;
+	npu_device *dev;
+	float out[10];
+	int rc;
+};
+
+static void *thr_main(void *arg)
+{
+	struct thr *t = arg;
+	npu_context *ctx;
+	npu_bo *in, *out;
+	float *x, *y;
+
+	t->rc = npu_context_create(t->model, &ctx);
+	t->rc |= npu_bo_alloc(t->dev, 784 * 4, 0, &in);
+	t->rc |= npu_bo_alloc(t->dev, 40, 0, &out);
+	if (t->rc)
+		return NULL;
+	npu_bo_map(in, (void **)&x);
+	npu_bo_map(out, (void **)&y);
+	fill_input(x, 3);
+	t->rc |= npu_bind_input(ctx, 0, in, 0, NPU_FMT_FLOAT32);
+	t->rc |= npu_bind_output(ctx, 0, out, 0, NPU_FMT_FLOAT32);
+	for (int i = 0; i < 3 && !t->rc; i++)
+		t->rc = npu_run(ctx, NULL);
+	memcpy(t->out, y, 40);
+	npu_bo_free(in);
+	npu_bo_free(out);
+	npu_context_free(ctx);
+	return NULL;
+}
+
+START_TEST(test_threads)
+{
+	struct npub_run_stats st;
+	struct thr t[4];
+	pthread_t th[4];
+	struct rig r;
+	float x[784], want[10];
+
+	rig_open(&r, NPU_FMT_FLOAT32, NPU_FMT_FLOAT32);
+	fill_input(x, 3);
+	ref_run(x, want, &st);
+	for (int i = 0; i < 4; i++) {
+		t[i].model = r.model;
+		t[i].dev = r.dev;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, thr_main, &t[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_int_eq(t[i].rc, 0);
+		ck_assert_int_eq(memcmp(t[i].out, want, 40), 0);
+	}
+	rig_close(&r);
+}
+END_TEST
+
+START_TEST(test_misuse)
+{
+	npu_device *dev;
+	npu_model *model;
+	npu_context *ctx, *ctx2;
+	npu_bo *bo, *small;
+	uint8_t *bad;
+
+	setup_model();
+	ck_assert_int_eq(npu_device_open(NULL, NULL), NPU_ERR_INVAL);
+	ck_assert_int_eq(npu_device_open("drm", &dev), NPU_ERR_NODEV);
+	ck_assert_ptr_nonnull(strstr(npu_last_error(), "DRM"));
+	ck_assert_int_eq(npu_device_open("nope", &dev), NPU_ERR_NODEV);
+	ck_assert_int_eq(npu_device_open("sim", &dev), NPU_OK);
+	ck_assert_int_eq(npu_bo_alloc(dev, 0, 0, &bo), NPU_ERR_INVAL);
+	ck_assert_int_eq(npu_bo_alloc(NULL, 16, 0, &bo), NPU_ERR_INVAL);
+	ck_assert_int_eq(npu_bo_alloc(dev, 16, 0, &small), NPU_OK);
+	ck_assert_int_eq(npu_bo_alloc(dev, 4096, 0, &bo), NPU_OK);
+	ck_assert_int_eq(npu_model_load_mem(dev, NULL, 10, &model), NPU_ERR_INVAL);
+	ck_assert_int_eq(npu_model_load_file(dev, "/nonexistent.npub", &model), NPU_ERR_IO);
+	/* corrupt bytes: every 97th byte flipped in turn, header and sections */
+	bad = malloc(model_len);
+	for (size_t off = 0; off < model_len; off += 997) {
+		memcpy(bad, model_bytes, model_len);
+		bad[off] ^= 0x5a;
+		ck_assert_int_eq(npu_model_load_mem(dev, bad, model_len, &model), NPU_ERR_FORMAT);
+		ck_assert(npu_last_error()[0]);
+	}
+	ck_assert_int_eq(npu_model_load_mem(dev, model_bytes, model_len / 2, &model),
+			 NPU_ERR_FORMAT);
+	free(bad);
+	ck_assert_int_eq(npu_model_load_mem(dev, model_bytes, model_len, &model), NPU_OK);
+	ck_assert_int_eq(npu_context_create(model, &ctx), NPU_OK);
+	ck_assert_int_eq(npu_run(ctx, NULL), NPU_ERR_STATE);
+	ck_assert_int_eq(npu_bind_input(ctx, 0, small, 0, NPU_FMT_FLOAT32), NPU_ERR_INVAL);
+	ck_assert_ptr_nonnull(strstr(npu_last_error(), "needs"));
+	ck_assert_int_eq(npu_bind_input(ctx, 0, bo, 4000, NPU_FMT_FLOAT32), NPU_ERR_INVAL);
+	ck_assert_int_eq(npu_bind_input(ctx, 5, bo, 0, NPU_FMT_FLOAT32), NPU_ERR_INVAL);
+	ck_assert_int_eq(npu_bind_input(ctx, 0, bo, 0, 77), NPU_ERR_INVAL);
+	ck_assert_int_eq(npu_bind_input(ctx, 0, bo, 0, NPU_FMT_FLOAT32), NPU_OK);
+	ck_assert_int_eq(npu_run(ctx, NULL), NPU_ERR_STATE);	/* output unbound */
+	ck_assert_int_eq(npu_bind_output(ctx, 0, bo, 3200, NPU_FMT_FLOAT32), NPU_OK);
+	/* the context keeps a freed but bound buffer alive */
+	ck_assert_int_eq(npu_bo_free(bo), NPU_OK);
+	ck_assert_int_eq(npu_bo_free(bo), NPU_ERR_INVAL);
+	ck_assert_int_eq(npu_bo_map(bo, (void **)&bad), NPU_ERR_INVAL);
+	ck_assert_int_eq(npu_run(ctx, NULL), NPU_OK);
+	ck_assert_int_eq(npu_model_free(model), NPU_OK);
+	ck_assert_int_eq(npu_model_free(model), NPU_ERR_INVAL);
+	ck_assert_int_eq(npu_context_create(model, &ctx2), NPU_ERR_INVAL);
+	ck_assert_ptr_null(ctx2);
+	ck_assert_int_eq(npu_device_close(dev), NPU_OK);
+	ck_assert_int_eq(npu_run(ctx, NULL), NPU_OK);	/* still holds model and device */
+	ck_assert_int_eq(npu_context_free(ctx), NPU_OK);
+	ck_assert_int_eq(npu_context_free(ctx), NPU_ERR_INVAL);
+	ck_assert_int_eq(npu_run(ctx, NULL), NPU_ERR_INVAL);
+	ck_assert_int_eq(npu_bo_free(small), NPU_OK);	/* buffers keep the device */
+	ck_assert_int_eq(npu_device_close(dev), NPU_ERR_INVAL);
+	ck_assert_str_eq(npu_status_name(NPU_ERR_BUSY), "NPU_ERR_BUSY");
+}
+END_TEST
+
+static void teardown_all(void)
+{
+}
+
+Suite *suite_libnpu(void);
+Suite *suite_libnpu(void)
+{
+	Suite *s = suite_create("libnpu");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_unchecked_fixture(tc, NULL, teardown_all);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_float_bitexact);
+	tcase_add_test(tc, test_raw_int8);
+	tcase_add_test(tc, test_async_poll);
+	tcase_add_test(tc, test_cpu_fallback);
+	tcase_add_test(tc, test_threads);
+	tcase_add_test(tc, test_misuse);
+	suite_add_tcase(s, tc);
+	return s;
+}
