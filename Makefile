@@ -22,8 +22,8 @@ include mk/deps.mk
 include firmware-sim/sim.mk
 include firmware-sim/tools/tools.mk
 include compiler/compiler.mk
-include compiler/tools/tools.mk
 include libnpu/libnpu.mk
+include compiler/tools/tools.mk
 include tests/conformance/conformance.mk
 include models/models.mk
 include tests/unit/unit.mk

@@ -4,8 +4,8 @@
 #  1. npuc compiles the bundled Fashion-MNIST CNN (float ONNX) to an int8
 #     .npub, calibrating on 500 training images, and prints its per-layer
 #     report (MACs, estimated NPU cycles, DRAM bytes, utilisation).
-#  2. All 10,000 test images run through the .npub on the simulated NPU
-#     (libnpusim, in process) and through the float model: accuracy of both,
+#  2. All 10,000 test images run through the .npub with libnpu on its default
+#     device (the in-process simulated NPU) and through the float model: accuracy of both,
 #     model sizes, NPU cycles and MAC utilisation, host time per inference.
 #  3. The simulator showcase drives the NPU through its full host interface
 #     (MMU page tables, job ring, fences, interrupts) and checks bit-exactness.
@@ -39,7 +39,7 @@ step "1/3 npuc: compiling models/fmnist/fmnist.onnx (float) to int8 for npu-v1"
 	--calib "$data/train-images-idx3-ubyte.gz" --calib-scale 0.00392156862745098 \
 	--calib-limit 500 --sqnr --report --dump-graph "$build/demo/fmnist.dot"
 
-step "2/3 the 10,000 Fashion-MNIST test images: float model vs int8 .npub on the simulated NPU"
+step "2/3 the 10,000 Fashion-MNIST test images: float model vs the int8 .npub through libnpu (default device: the simulated NPU)"
 "$build/opt/npuc-eval" models/fmnist/fmnist.onnx "$npub" \
 	"$data/t10k-images-idx3-ubyte.gz" "$data/t10k-labels-idx1-ubyte.gz"
 

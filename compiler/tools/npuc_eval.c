@@ -7,9 +7,10 @@
  *             [--scale S] [--limit N] [--max-drop POINTS]
  *
  * Every image (uint8, preprocessed x = raw * S) runs through the float
- * reference executor on the ONNX model and through the .npub on the
- * in-process simulator (the NPU command streams on libnpusim, host steps
- * with the reference executors). Prints top-1 of both, model sizes, NPU
+ * reference executor on the ONNX model and through the .npub with libnpu
+ * on its default device (NPU_DEVICE selects it; today the in-process
+ * simulator: command streams on libnpusim, host steps with the reference
+ * executors). Prints top-1 of both, model sizes, NPU
  * cycles and MAC utilisation per inference, and host time per inference.
  * Exits 1 if int8 top-1 is more than --max-drop points below float.
  */
@@ -20,10 +21,65 @@
 #include <time.h>
 
 #include "calib_data.h"
-#include "npub_exec.h"
+#include "npu.h"
+#include "npub.h"
 #include "onnx_import.h"
 #include "ref_float.h"
 #include "shape_infer.h"
+
+/* The .npub on libnpu: device, model, context, one input and one output. */
+struct npu_runner {
+	npu_device *dev;
+	npu_model *model;
+	npu_context *ctx;
+	npu_bo *in, *out;
+	float *in_map, *out_map;
+	uint64_t out_count;
+	char backend[32];
+};
+
+static int runner_open(struct npu_runner *r, const char *npub)
+{
+	struct npu_tensor_info ii, oi;
+	void *p;
+
+	if (npu_device_open(NULL, &r->dev) || npu_device_backend(r->dev, r->backend,
+								sizeof(r->backend)) ||
+	    npu_model_load_file(r->dev, npub, &r->model) ||
+	    npu_model_tensor_info(r->model, NPU_INPUT, 0, &ii) ||
+	    npu_model_tensor_info(r->model, NPU_OUTPUT, 0, &oi) ||
+	    npu_context_create(r->model, &r->ctx) ||
+	    npu_bo_alloc(r->dev, ii.float_bytes, 0, &r->in) ||
+	    npu_bo_alloc(r->dev, oi.float_bytes, 0, &r->out) ||
+	    npu_bind_input(r->ctx, 0, r->in, 0, NPU_FMT_FLOAT32) ||
+	    npu_bind_output(r->ctx, 0, r->out, 0, NPU_FMT_FLOAT32) || npu_bo_map(r->in, &p))
+		return -1;
+	r->in_map = p;
+	if (npu_bo_map(r->out, &p))
+		return -1;
+	r->out_map = p;
+	r->out_count = oi.count;
+	return 0;
+}
+
+static void runner_close(struct npu_runner *r)
+{
+	npu_context_free(r->ctx);
+	npu_bo_free(r->in);
+	npu_bo_free(r->out);
+	npu_model_free(r->model);
+	npu_device_close(r->dev);
+}
+
+static int argmax_f(const float *x, uint64_t n)
+{
+	int best = 0;
+
+	for (uint64_t i = 1; i < n; i++)
+		if (x[i] > x[best])
+			best = (int)i;
+	return best;
+}
 
 static double now_s(void)
 {
@@ -40,16 +96,6 @@ static long file_size(const char *path)
 	return stat(path, &st) ? -1 : (long)st.st_size;
 }
 
-static int argmax(const struct npuc_value *v)
-{
-	const float *x = v->data;
-	int best = 0;
-
-	for (int64_t i = 1; i < v->numel; i++)
-		if (x[i] > x[best])
-			best = (int)i;
-	return best;
-}
 
 struct eval_args {
 	const char *onnx, *npub, *images, *labels;
@@ -87,8 +133,8 @@ int main(int argc, char **argv)
 	struct npuc_graph *g = NULL;
 	struct npub_model *m = NULL;
 	struct npuc_array img = { 0 }, lab = { 0 };
-	struct npusim_core *core = NULL;
-	struct npub_run_stats st = { 0 };
+	struct npu_profile st = { 0 };
+	struct npu_runner rn = { 0 };
 	int64_t n, pix, ok_f = 0, ok_q = 0, agree = 0;
 	double t_f = 0, t_q = 0;
 	float *x = NULL;
@@ -121,6 +167,10 @@ int main(int argc, char **argv)
 			(long long)npuc_tensor_numel(&g->t[g->inputs[0]]), (long long)pix);
 		goto out;
 	}
+	if (runner_open(&rn, a.npub)) {
+		fprintf(stderr, "npuc-eval: libnpu: %s\n", npu_last_error());
+		goto out;
+	}
 	x = malloc(pix * sizeof(*x));
 	if (!x) {
 		fprintf(stderr, "npuc-eval: out of memory\n");
@@ -129,14 +179,15 @@ int main(int argc, char **argv)
 	ret = 1;
 	for (int64_t i = 0; i < n; i++) {
 		const struct npuc_tensor *in = &g->t[g->inputs[0]];
-		struct npuc_value v, of = { 0 }, oq = { 0 };
-		struct npub_run_stats s1;
+		struct npuc_value v, of = { 0 };
+		struct npu_profile s1;
 		const uint8_t *raw = (const uint8_t *)img.data + i * pix;
 		int label = ((const uint8_t *)lab.data)[i], pf, pq;
 		double t0;
 
 		for (int64_t k = 0; k < pix; k++)
 			x[k] = raw[k] * a.scale;
+		memcpy(rn.in_map, x, pix * sizeof(*x));
 		if (npuc_value_wrap(&v, NPUC_DT_F32, in->rank, in->dims, x, &d))
 			goto fail;
 		t0 = now_s();
@@ -144,22 +195,22 @@ int main(int argc, char **argv)
 			goto fail;
 		t_f += now_s() - t0;
 		t0 = now_s();
-		if (npub_run_sim(m, core, &v, &oq, &s1, &d)) {
+		if (npu_run(rn.ctx, &s1)) {
 			npuc_value_free(&of);
+			snprintf(d.msg, sizeof(d.msg), "libnpu: %s", npu_last_error());
 			goto fail;
 		}
 		t_q += now_s() - t0;
-		pf = argmax(&of);
-		pq = argmax(&oq);
+		pf = argmax_f(of.data, (uint64_t)of.numel);
+		pq = argmax_f(rn.out_map, rn.out_count);
 		ok_f += pf == label;
 		ok_q += pq == label;
 		agree += pf == pq;
-		st.cycles += s1.cycles;
+		st.device_cycles += s1.device_cycles;
 		st.macs += s1.macs;
-		st.dram_read += s1.dram_read;
-		st.dram_write += s1.dram_write;
+		st.dram_read_bytes += s1.dram_read_bytes;
+		st.dram_write_bytes += s1.dram_write_bytes;
 		npuc_value_free(&of);
-		npuc_value_free(&oq);
 		if ((i + 1) % 2000 == 0 || i + 1 == n)
 			fprintf(stderr, "npuc-eval: %lld/%lld images\n", (long long)(i + 1),
 				(long long)n);
@@ -173,20 +224,21 @@ int main(int argc, char **argv)
 		printf("images                 %lld\n", (long long)n);
 		printf("float top-1            %.2f%%  (reference executor on %s)\n", acc_f,
 		       a.onnx);
-		printf("int8 top-1             %.2f%%  (%s on the simulated NPU)\n", acc_q, a.npub);
+		printf("int8 top-1             %.2f%%  (%s via libnpu, '%s' device)\n", acc_q,
+		       a.npub, rn.backend);
 		printf("difference             %+.2f points; predictions agree on %.2f%%\n",
 		       acc_q - acc_f, 100.0 * agree / n);
 		printf("model size             %ld bytes float ONNX, %ld bytes .npub (%.1fx smaller)\n",
 		       onnx_bytes, npub_bytes, npub_bytes > 0 ? (double)onnx_bytes / npub_bytes : 0);
 		printf("NPU cycles/inference   %llu (%.1f us at %.0f MHz)\n",
-		       (unsigned long long)(st.cycles / n), st.cycles / (double)n / mhz, mhz);
+		       (unsigned long long)(st.device_cycles / n), st.device_cycles / (double)n / mhz, mhz);
 		printf("MAC utilisation        %.1f%%  (%llu MACs/inference)\n",
-		       st.cycles ? 100.0 * st.macs / (st.cycles * macs_per_cycle) : 0.0,
+		       st.device_cycles ? 100.0 * st.macs / (st.device_cycles * macs_per_cycle) : 0.0,
 		       (unsigned long long)(st.macs / n));
 		printf("DRAM bytes/inference   %llu\n",
-		       (unsigned long long)((st.dram_read + st.dram_write) / n));
-		printf("host time/inference    %.1f us simulated NPU, %.1f us float reference\n",
-		       1e6 * t_q / n, 1e6 * t_f / n);
+		       (unsigned long long)((st.dram_read_bytes + st.dram_write_bytes) / n));
+		printf("host time/inference    %.1f us libnpu (%s), %.1f us float reference\n",
+		       1e6 * t_q / n, rn.backend, 1e6 * t_f / n);
 		ret = 0;
 		if (a.max_drop >= 0 && acc_f - acc_q > a.max_drop) {
 			printf("FAIL: int8 is %.2f points below float (limit %.2f)\n",
@@ -199,7 +251,7 @@ fail:
 	fprintf(stderr, "npuc-eval: %s\n", d.msg);
 out:
 	free(x);
-	npusim_core_destroy(core);
+	runner_close(&rn);
 	npuc_array_free(&img);
 	npuc_array_free(&lab);
 	npub_model_free(m);

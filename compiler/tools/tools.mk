@@ -10,9 +10,10 @@ tools: $(NPUC_BIN)
 # npuc-eval: float vs int8 accuracy of a compiled classifier on IDX data.
 NPUC_EVAL := $(BUILD)/opt/npuc-eval
 
-$(NPUC_EVAL): compiler/tools/npuc_eval.c $(LIBNPUC_A) $(LIBNPUSIM_A) $(NPUC_HDRS)
+$(NPUC_EVAL): compiler/tools/npuc_eval.c $(LIBNPU_A) $(LIBNPUC_A) $(LIBNPUSIM_A) $(LIBNPU_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(NPUC_OPT_CFLAGS) $< $(LIBNPUC_A) $(LIBNPUSIM_A) $(NPUC_LDLIBS) -lm -o $@
+	$(CC) $(NPUC_OPT_CFLAGS) -Ilibnpu/include $< $(LIBNPU_A) $(LIBNPUC_A) $(LIBNPUSIM_A) \
+		$(NPUC_LDLIBS) -lm -o $@
 
 tools: $(NPUC_EVAL)
 
