@@ -26,6 +26,8 @@ include libnpu/libnpu.mk
 include compiler/tools/tools.mk
 include tests/conformance/conformance.mk
 include models/models.mk
+include tests/cli/cli.mk
+include tests/bench/bench_runtime.mk
 include tests/unit/unit.mk
 include tests/bench/bench.mk
 include tests/bench/bench_compiler.mk

@@ -43,8 +43,24 @@ static int usage(void)
 	return 2;
 }
 
+/* A number in [lo, hi]; otherwise says so and sets *bad. */
+static double parse_num(const char *opt, const char *s, double lo, double hi, int *bad)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || !(v >= lo && v <= hi)) {
+		fprintf(stderr, "npu-run: %s: '%s' is not a number in [%g, %g]\n", opt, s, lo, hi);
+		*bad = 1;
+		return lo;
+	}
+	return v;
+}
+
 static int parse(int argc, char **argv, struct opts *o)
 {
+	int bad = 0;
+
 	memset(o, 0, sizeof(*o));
 	o->topk = 5;
 	o->repeat = 1;
@@ -65,24 +81,29 @@ static int parse(int argc, char **argv, struct opts *o)
 		if (!v)
 			return -1;
 		i++;
-		if (!strcmp(a, "--input") && o->n_inputs < MAX_IO)
+		if (!strcmp(a, "--input")) {
+			if (o->n_inputs >= MAX_IO) {
+				fprintf(stderr, "npu-run: at most %d --input files\n", MAX_IO);
+				return -1;
+			}
 			o->inputs[o->n_inputs++] = v;
+		}
 		else if (!strcmp(a, "--output"))
 			o->output = v;
 		else if (!strcmp(a, "--trace"))
 			o->trace = v;
 		else if (!strcmp(a, "--top-k"))
-			o->topk = atoi(v);
+			o->topk = (int)parse_num(a, v, 0, 1e6, &bad);
 		else if (!strcmp(a, "--repeat"))
-			o->repeat = atoi(v) > 0 ? atoi(v) : 1;
+			o->repeat = (int)parse_num(a, v, 1, 1e9, &bad);
 		else if (!strcmp(a, "--index"))
-			o->index = atol(v);
+			o->index = (long)parse_num(a, v, 0, 1e12, &bad);
 		else if (!strcmp(a, "--scale"))
-			o->scale = strtof(v, NULL);
+			o->scale = (float)parse_num(a, v, 1e-30, 1e30, &bad);
 		else
 			return -1;
 	}
-	return o->model ? 0 : -1;
+	return o->model && !bad ? 0 : -1;
 }
 
 static int read_raw(const char *path, void *dst, size_t bytes)

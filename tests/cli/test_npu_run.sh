@@ -1,0 +1,147 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The npu-run command line: top-1 on real test images (float and int8
+# bindings), the files --output and --trace promise, and clear errors for
+# bad input.
+# usage: tests/cli/test_npu_run.sh <build dir>   (needs $build/models/fmnist.npub)
+set -u
+build=$1
+run=$build/opt/npu-run
+model=$build/models/fmnist.npub
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+data=/usr/share/datasets/fashion-mnist
+images=$data/t10k-images-idx3-ubyte.gz
+scale=0.00392156862745098
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# top1 FILE: the class of the "top-1:" line npu-run printed.
+top1() { sed -n 's/^top-1: class \([0-9]*\) .*/\1/p' "$1"; }
+
+# expect_top1 NAME CLASS ARGS...: exit status 0 and top-1 class CLASS.
+expect_top1() {
+	name=$1 want=$2
+	shift 2
+	if ! "$run" "$model" "$@" >"$tmp/out" 2>"$tmp/err"; then
+		bad "$name: exit status nonzero"; cat "$tmp/err"
+	elif [ "$(top1 "$tmp/out")" != "$want" ]; then
+		bad "$name: top-1 '$(top1 "$tmp/out")', expected $want"; cat "$tmp/out"
+	else
+		ok
+	fi
+}
+
+# expect_fail NAME PATTERN ARGS...: exit status 1 or 2, PATTERN on stderr.
+expect_fail() {
+	name=$1 pattern=$2
+	shift 2
+	"$run" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ "$rc" -ne 1 ] && [ "$rc" -ne 2 ]; then
+		bad "$name: exit status $rc, expected 1 or 2"
+	elif ! grep -q -- "$pattern" "$tmp/err"; then
+		bad "$name: stderr lacks '$pattern':"; cat "$tmp/err"
+	else
+		ok
+	fi
+}
+
+# npy_payload FILE: the data bytes of a version-1 .npy (header length at 8).
+npy_payload() {
+	hl=$(od -An -tu2 -j8 -N2 "$1" | tr -d ' ')
+	tail -c +$((10 + hl + 1)) "$1"
+}
+
+if [ ! -x "$run" ] || [ ! -s "$model" ] || [ ! -r "$images" ]; then
+	echo "npu-run cli: missing $run, $model or $images"
+	exit 1
+fi
+
+# Float binding, IDX input: the first two test images are labelled 9 and 2.
+expect_top1 "float index 0" 9 --input "$images" --index 0 --scale "$scale"
+expect_top1 "float index 1" 2 --input "$images" --index 1 --scale "$scale"
+grep -q '^time: .* ms wall per run' "$tmp/out" && grep -q '^counters: ' "$tmp/out" && ok ||
+	bad "no time / counters lines"
+
+# --output .npy: float32 logits [1, 10] whose argmax is the printed top-1.
+expect_top1 "float --output" 2 --input "$images" --index 1 --scale "$scale" \
+	--output "$tmp/logits.npy" --top-k 1
+if [ "$(head -c 6 "$tmp/logits.npy" | tail -c 5)" = NUMPY ] &&
+	head -c 128 "$tmp/logits.npy" | grep -q "'descr': '<f4'.*'shape': (1, 10,)"; then
+	ok
+else
+	bad ".npy header"; head -c 128 "$tmp/logits.npy"; echo
+fi
+npy_payload "$tmp/logits.npy" >"$tmp/logits.bin"
+[ "$(wc -c <"$tmp/logits.bin")" -eq 40 ] && ok || bad ".npy payload is not 10 float32"
+argmax=$(od -An -v -tf4 "$tmp/logits.bin" | tr -s ' ' '\n' | grep . |
+	awk 'NR == 1 || $1 > m { m = $1; i = NR - 1 } END { print i }')
+[ "$argmax" = 2 ] && ok || bad ".npy logits argmax $argmax, expected 2"
+
+# --output without .npy: the raw 40 bytes, same values.
+"$run" "$model" --input "$images" --index 1 --scale "$scale" --output "$tmp/logits.raw" \
+	>/dev/null 2>&1 && cmp -s "$tmp/logits.raw" "$tmp/logits.bin" && ok ||
+	bad "raw --output differs from the .npy payload"
+
+# --trace: a Chrome trace JSON with the job and engine events.
+expect_top1 "float --trace" 9 --input "$images" --index 0 --scale "$scale" \
+	--trace "$tmp/t.json"
+if head -c 40 "$tmp/t.json" | grep -q '^{"displayTimeUnit"' &&
+	grep -q '"traceEvents"' "$tmp/t.json" && grep -q '"cat":"job"' "$tmp/t.json" &&
+	grep -q '"name":"MAC"' "$tmp/t.json" && [ "$(tail -c 3 "$tmp/t.json")" = "]}" ]; then
+	ok
+else
+	bad "trace JSON content"
+fi
+if command -v python3 >/dev/null 2>&1; then
+	python3 -m json.tool "$tmp/t.json" >/dev/null 2>&1 && ok || bad "trace is not valid JSON"
+fi
+
+# --int8: raw int8 input, quantised as the model's input (x = pixel / 255
+# calibrates to scale 1/255, zero point -128: q = pixel - 128, i.e. the
+# byte with its top bit flipped); int8 logits in a '|i1' .npy.
+for i in 0 1; do
+	gzip -dc "$images" | tail -c +$((16 + 784 * i + 1)) | head -c 784 |
+		LC_ALL=C tr '\000-\377' '\200-\377\000-\177' >"$tmp/q$i.raw"
+done
+expect_top1 "int8 index 0" 9 --int8 --input "$tmp/q0.raw"
+expect_top1 "int8 index 1" 2 --int8 --input "$tmp/q1.raw" --output "$tmp/q.npy"
+head -c 128 "$tmp/q.npy" | grep -q "'descr': '|i1'.*'shape': (1, 10,)" &&
+	[ "$(npy_payload "$tmp/q.npy" | wc -c)" -eq 10 ] && ok || bad "int8 .npy output"
+# No --input: zeros, still runs.
+"$run" "$model" >"$tmp/out" 2>&1 && [ -n "$(top1 "$tmp/out")" ] && ok || bad "zero input run"
+# --repeat: the wall time line counts the runs.
+"$run" "$model" --repeat 3 >"$tmp/out" 2>&1 && grep -q '(3 runs)' "$tmp/out" && ok ||
+	bad "--repeat 3"
+
+# Bad input: nonzero exit status and a message, no crash.
+expect_fail "missing model" "cannot open" "$tmp/none.npub"
+head -c 500 "$model" >"$tmp/trunc.npub"
+expect_fail "truncated .npub" "truncated" "$tmp/trunc.npub"
+printf 'not an npub file, just text padding it out to a header size' >"$tmp/junk.npub"
+expect_fail "junk .npub" "npu-run: load:" "$tmp/junk.npub"
+cp "$model" "$tmp/flip.npub"
+size=$(wc -c <"$model")
+printf '\377\377\377\377' | dd of="$tmp/flip.npub" bs=1 seek=$((size / 2)) conv=notrunc \
+	2>/dev/null
+expect_fail "corrupt .npub" "npu-run: load:" "$tmp/flip.npub"
+head -c 100 "$tmp/q0.raw" >"$tmp/short.raw"
+expect_fail "short raw input" "need 3136 bytes" "$model" --input "$tmp/short.raw"
+expect_fail "short int8 input" "need 784 bytes" "$model" --int8 --input "$tmp/short.raw"
+expect_fail "wrong-size .npy input" "has 10 elements" "$model" --input "$tmp/logits.npy"
+expect_fail "index past the end" "sample 10000" "$model" --input "$images" --index 10000
+expect_fail "negative index" "--index" "$model" --input "$images" --index -1
+expect_fail "bad scale" "not a number" "$model" --input "$images" --scale abc
+expect_fail "unknown option" "usage:" "$model" --frobnicate 1
+expect_fail "option without value" "usage:" "$model" --input
+expect_fail "no model" "usage:"
+expect_fail "two models" "usage:" "$model" "$model"
+expect_fail "unwritable output" "cannot write" "$model" --output "$tmp/no/dir/y.npy"
+expect_fail "unwritable trace" "npu-run: trace" "$model" --trace "$tmp/no/dir/t.json"
+
+echo "npu-run cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
