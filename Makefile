@@ -16,6 +16,15 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -fPIC -pthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
+# Quiet build: one line per step; `make V=1` shows the full commands.
+ifeq ($(V),1)
+Q :=
+msg =
+else
+Q := @
+msg = @printf '  %-7s %s\n' '$(1)' '$(2)'
+endif
+
 all: lib tools models
 
 include mk/deps.mk
@@ -40,7 +49,7 @@ check: check-unit check-showcase
 	@echo "make check: all test suites passed"
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$$(nproc) all
 	@./scripts/demo.sh $(BUILD)
 
 vmtest:

@@ -38,8 +38,10 @@ $(NPUC_GEN_H): $(NPUC_PROTO_SRC)
 	@test -n "$(NPUC_PROTO_SRC)" || { echo "npuc: no ONNX schema in /usr/include/onnx" \
 		"(install libonnx-dev: make deps)" >&2; exit 1; }
 	@mkdir -p $(NPUC_GEN)
-	cp $(NPUC_PROTO_SRC) $(NPUC_GEN)/onnx.proto
-	$(PROTOC_C) --c_out=$(NPUC_GEN) -I$(NPUC_GEN) $(NPUC_GEN)/onnx.proto
+	$(call msg,GEN,$@)
+	$(Q)cp $(NPUC_PROTO_SRC) $(NPUC_GEN)/onnx.proto
+	$(call msg,PROTOC,$@)
+	$(Q)$(PROTOC_C) --c_out=$(NPUC_GEN) -I$(NPUC_GEN) $(NPUC_GEN)/onnx.proto
 $(NPUC_GEN_C): $(NPUC_GEN_H)
 
 # Static pattern rules: more specific than sim.mk's, and order-only on the
@@ -47,28 +49,34 @@ $(NPUC_GEN_C): $(NPUC_GEN_H)
 $(filter $(BUILD)/opt/compiler/%,$(NPUC_OPT_OBJS)): $(BUILD)/opt/%.o: %.c $(NPUC_HDRS) \
 		| $(NPUC_GEN_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(NPUC_OPT_CFLAGS) -c $< -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(NPUC_OPT_CFLAGS) -c $< -o $@
 
 $(filter $(BUILD)/san/compiler/%,$(NPUC_SAN_OBJS)): $(BUILD)/san/%.o: %.c $(NPUC_HDRS) \
 		| $(NPUC_GEN_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(NPUC_SAN_CFLAGS) -c $< -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(NPUC_SAN_CFLAGS) -c $< -o $@
 
 $(BUILD)/opt/npuc-gen/onnx.pb-c.o: $(NPUC_GEN_C) $(NPUC_GEN_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(NPUC_OPT_CFLAGS) $(NPUC_GEN_CFLAGS) -c $< -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(NPUC_OPT_CFLAGS) $(NPUC_GEN_CFLAGS) -c $< -o $@
 
 $(BUILD)/san/npuc-gen/onnx.pb-c.o: $(NPUC_GEN_C) $(NPUC_GEN_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(NPUC_SAN_CFLAGS) $(NPUC_GEN_CFLAGS) -c $< -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(NPUC_SAN_CFLAGS) $(NPUC_GEN_CFLAGS) -c $< -o $@
 
 $(LIBNPUC_A): $(NPUC_OPT_OBJS)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(LIBNPUC_SAN): $(NPUC_SAN_OBJS)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 lib: $(LIBNPUC_A)
 
@@ -92,7 +100,8 @@ ONNX_NODE_TESTS := /usr/include/onnx/backend/test/data/node
 
 $(NPUC_FUZZ_BIN): compiler/fuzz/fuzz_onnx_import.c $(NPUC_FUZZ_SRCS) $(NPUC_GEN_C) $(NPUC_HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(NPUC_FUZZ_FLAGS) compiler/fuzz/fuzz_onnx_import.c $(NPUC_FUZZ_SRCS) \
+	$(call msg,CC,$@)
+	$(Q)$(FUZZ_CC) $(NPUC_FUZZ_FLAGS) compiler/fuzz/fuzz_onnx_import.c $(NPUC_FUZZ_SRCS) \
 		$(NPUC_GEN_C) $(PROTOBUF_C_LIBS) -lm -o $@
 
 .PHONY: fuzz-onnx

@@ -15,22 +15,27 @@ LIBNPUSIM_SAN := $(BUILD)/san/lib/libnpusim.a
 
 $(BUILD)/opt/%.o: %.c $(SIM_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(OPT_CFLAGS) -c $< -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(OPT_CFLAGS) -c $< -o $@
 
 $(BUILD)/san/%.o: %.c $(SIM_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -c $< -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(SAN_CFLAGS) -c $< -o $@
 
 $(LIBNPUSIM_A): $(SIM_OPT_OBJS)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(LIBNPUSIM_SO): $(SIM_OPT_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) -shared -pthread -Wl,-soname,libnpusim.so.1 -o $@ $^
+	$(call msg,CC,$@)
+	$(Q)$(CC) -shared -pthread -Wl,-soname,libnpusim.so.1 -o $@ $^
 
 $(LIBNPUSIM_SAN): $(SIM_SAN_OBJS)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 lib: $(LIBNPUSIM_A) $(LIBNPUSIM_SO)

@@ -18,24 +18,29 @@ LIBNPU_LDLIBS := $(NPUC_LDLIBS) -lm -pthread
 
 $(LIBNPU_OPT_OBJS): $(BUILD)/opt/%.o: %.c $(LIBNPU_HDRS) | $(NPUC_GEN_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(OPT) $(LIBNPU_INC) -c $< -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(OPT) $(LIBNPU_INC) -c $< -o $@
 
 $(LIBNPU_SAN_OBJS): $(BUILD)/san/%.o: %.c $(LIBNPU_HDRS) | $(NPUC_GEN_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) $(LIBNPU_INC) -c $< -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) $(LIBNPU_INC) -c $< -o $@
 
 $(LIBNPU_A): $(LIBNPU_OPT_OBJS)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(LIBNPU_SAN): $(LIBNPU_SAN_OBJS)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 # The shared library carries the compiler's executors and the simulator.
 $(LIBNPU_SO): $(LIBNPU_OPT_OBJS) $(LIBNPUC_A) $(LIBNPUSIM_A)
 	@mkdir -p $(dir $@)
-	$(CC) -shared -Wl,-soname,libnpu.so -o $@ $(LIBNPU_OPT_OBJS) $(LIBNPUC_A) $(LIBNPUSIM_A) \
+	$(call msg,CC,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libnpu.so -o $@ $(LIBNPU_OPT_OBJS) $(LIBNPUC_A) $(LIBNPUSIM_A) \
 		$(LIBNPU_LDLIBS)
 
 $(LIBNPU_PC):
@@ -49,7 +54,8 @@ $(LIBNPU_PC):
 
 $(NPU_RUN): libnpu/tools/npu_run.c $(LIBNPU_A) $(LIBNPUC_A) $(LIBNPUSIM_A) $(LIBNPU_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(OPT) $(LIBNPU_INC) $< $(LIBNPU_A) $(LIBNPUC_A) $(LIBNPUSIM_A) \
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(OPT) $(LIBNPU_INC) $< $(LIBNPU_A) $(LIBNPUC_A) $(LIBNPUSIM_A) \
 		$(LIBNPU_LDLIBS) -o $@
 
 lib: $(LIBNPU_A) $(LIBNPU_SO) $(LIBNPU_PC)

@@ -11,7 +11,8 @@ FMNIST_EVAL_ARGS := $(FMNIST_ONNX) $(FMNIST_NPUB) $(FMNIST_DATA)/t10k-images-idx
 
 $(FMNIST_NPUB): $(FMNIST_ONNX) $(NPUC_BIN)
 	@mkdir -p $(dir $@)
-	$(NPUC_BIN) $(FMNIST_ONNX) -o $@ $(FMNIST_NPUC_FLAGS)
+	$(call msg,NPUC,$@)
+	$(Q)$(NPUC_BIN) $(FMNIST_ONNX) -o $@ $(FMNIST_NPUC_FLAGS)
 
 models: $(FMNIST_NPUB)
 

@@ -11,11 +11,13 @@ NPUB_CORPUS     := $(BUILD)/fuzz/npub-corpus
 
 $(NPUB_FUZZ_BIN): compiler/fuzz/fuzz_npub_load.c $(NPUB_FUZZ_SRCS) $(NPUC_HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(NPUC_FUZZ_FLAGS) compiler/fuzz/fuzz_npub_load.c $(NPUB_FUZZ_SRCS) $(NPUC_LDLIBS) -o $@
+	$(call msg,CC,$@)
+	$(Q)$(FUZZ_CC) $(NPUC_FUZZ_FLAGS) compiler/fuzz/fuzz_npub_load.c $(NPUB_FUZZ_SRCS) $(NPUC_LDLIBS) -o $@
 
 $(NPUB_SEED_BIN): compiler/fuzz/fuzz_npub_load.c $(LIBNPUC_A) $(LIBNPUSIM_A) $(NPUC_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) -O1 -DNPUB_FUZZ_SEEDS $(NPUC_INC) compiler/fuzz/fuzz_npub_load.c \
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) -O1 -DNPUB_FUZZ_SEEDS $(NPUC_INC) compiler/fuzz/fuzz_npub_load.c \
 		$(LIBNPUC_A) $(LIBNPUSIM_A) $(NPUC_LDLIBS) -lm -o $@
 
 .PHONY: fuzz-npub

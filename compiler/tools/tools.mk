@@ -3,7 +3,8 @@ NPUC_BIN := $(BUILD)/opt/npuc
 
 $(NPUC_BIN): compiler/tools/npuc.c $(LIBNPUC_A) $(LIBNPUSIM_A) $(NPUC_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(NPUC_OPT_CFLAGS) $< $(LIBNPUC_A) $(LIBNPUSIM_A) $(NPUC_LDLIBS) -lm -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(NPUC_OPT_CFLAGS) $< $(LIBNPUC_A) $(LIBNPUSIM_A) $(NPUC_LDLIBS) -lm -o $@
 
 tools: $(NPUC_BIN)
 
@@ -12,7 +13,8 @@ NPUC_EVAL := $(BUILD)/opt/npuc-eval
 
 $(NPUC_EVAL): compiler/tools/npuc_eval.c $(LIBNPU_A) $(LIBNPUC_A) $(LIBNPUSIM_A) $(LIBNPU_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(NPUC_OPT_CFLAGS) -Ilibnpu/include $< $(LIBNPU_A) $(LIBNPUC_A) $(LIBNPUSIM_A) \
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(NPUC_OPT_CFLAGS) -Ilibnpu/include $< $(LIBNPU_A) $(LIBNPUC_A) $(LIBNPUSIM_A) \
 		$(NPUC_LDLIBS) -lm -o $@
 
 tools: $(NPUC_EVAL)

@@ -10,11 +10,13 @@ SHOWCASE_SRC        := firmware-sim/tools/npusim_showcase.c
 
 $(NPUSIM_SHOWCASE): $(SHOWCASE_SRC) $(LIBNPUSIM_A) $(SIM_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(OPT) $(SIM_INC) $< $(LIBNPUSIM_A) $(ZLIB_LIBS) -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(OPT) $(SIM_INC) $< $(LIBNPUSIM_A) $(ZLIB_LIBS) -o $@
 
 $(NPUSIM_SHOWCASE_SAN): $(SHOWCASE_SRC) $(LIBNPUSIM_SAN) $(SIM_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) $(SIM_INC) $< $(LIBNPUSIM_SAN) $(ZLIB_LIBS) -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) $(SIM_INC) $< $(LIBNPUSIM_SAN) $(ZLIB_LIBS) -o $@
 
 tools: $(NPUSIM_SHOWCASE)
 

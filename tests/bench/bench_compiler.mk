@@ -5,7 +5,8 @@ NPUB_STATS := $(BUILD)/opt/npub-stats
 
 $(NPUB_STATS): tests/bench/npub_stats.c $(LIBNPUC_A) $(LIBNPUSIM_A) $(NPUC_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(NPUC_OPT_CFLAGS) $< $(LIBNPUC_A) $(LIBNPUSIM_A) $(NPUC_LDLIBS) -lm -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(NPUC_OPT_CFLAGS) $< $(LIBNPUC_A) $(LIBNPUSIM_A) $(NPUC_LDLIBS) -lm -o $@
 
 .PHONY: bench-compiler
 bench-compiler: deps $(NPUC_BIN) $(NPUB_STATS)

@@ -16,7 +16,8 @@ CONFORMANCE_LIBS  := $(NPUC_LDLIBS) -lm
 $(CONFORMANCE_BIN): $(CONFORMANCE_SRCS) $(LIBNPUC_A) $(LIBNPUSIM_A) $(NPUC_HDRS) \
 		| $(NPUC_GEN_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(OPT) $(NPUC_INC) $(CONFORMANCE_SRCS) $(LIBNPUC_A) \
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(OPT) $(NPUC_INC) $(CONFORMANCE_SRCS) $(LIBNPUC_A) \
 		$(LIBNPUSIM_A) $(CONFORMANCE_LIBS) -o $@
 
 .PHONY: check-conformance

@@ -20,12 +20,14 @@ $(UNIT_LIST): $(UNIT_SRCS)
 
 $(BUILD)/opt/unit-tests: tests/unit/main.c $(UNIT_SRCS) $(UNIT_HELP) $(UNIT_HDRS) $(UNIT_LIST) \
 		$(UNIT_LIBS_OPT)
-	$(CC) $(BASE_CFLAGS) -O2 $(UNIT_INC) $(UNIT_EXTRA_INC) tests/unit/main.c $(UNIT_SRCS) \
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) -O2 $(UNIT_INC) $(UNIT_EXTRA_INC) tests/unit/main.c $(UNIT_SRCS) \
 		$(UNIT_HELP) $(UNIT_LIBS_OPT) $(UNIT_LDLIBS) $(CHECK_LIBS) -lm -o $@
 
 $(BUILD)/san/unit-tests: tests/unit/main.c $(UNIT_SRCS) $(UNIT_HELP) $(UNIT_HDRS) $(UNIT_LIST) \
 		$(UNIT_LIBS_SAN)
-	$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) $(UNIT_INC) $(UNIT_EXTRA_INC) tests/unit/main.c \
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) $(UNIT_INC) $(UNIT_EXTRA_INC) tests/unit/main.c \
 		$(UNIT_SRCS) $(UNIT_HELP) $(UNIT_LIBS_SAN) $(UNIT_LDLIBS) $(CHECK_LIBS) -lm -o $@
 
 check-unit: deps $(BUILD)/opt/unit-tests $(BUILD)/san/unit-tests
