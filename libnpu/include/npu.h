@@ -211,8 +211,9 @@ int npu_run(npu_context *ctx, struct npu_profile *profile);
 int npu_run_async(npu_context *ctx);
 /*
  * The completion file descriptor of ctx (an eventfd owned by the context:
- * do not close it), valid until npu_context_free(). Returns the fd (>= 0)
- * or a negative status.
+ * do not close it), valid until npu_context_free(). The caller may read it
+ * after poll (the usual eventfd pattern); npu_poll() / npu_wait() do not
+ * depend on its count. Returns the fd (>= 0) or a negative status.
  */
 int npu_context_fd(npu_context *ctx);
 /* 1 if the async run has finished (npu_wait returns at once), 0 if not, or an error. */

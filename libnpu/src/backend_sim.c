@@ -101,7 +101,8 @@ static int sim_bo_alloc(struct npu_backend *be, uint64_t size, uint32_t align, u
 	uint64_t span = (size + SIM_PAGE - 1) & ~(SIM_PAGE - 1), va;
 	long slot;
 
-	if (!size || size > SIM_VA_END)
+	/* More than the VA space can never be placed: fail before a huge calloc. */
+	if (!size || size > SIM_VA_END - SIM_VA_START)
 		return NPU_ERR_NOMEM;
 	if (align < SIM_PAGE || (align & (align - 1)))
 		align = SIM_PAGE;

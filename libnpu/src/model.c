@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* libnpu: loading .npub models and describing their inputs and outputs. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,7 +144,7 @@ int npu_model_load_file(npu_device *dev, const char *path, npu_model **model)
 		return npu_err(NPU_ERR_INVAL, "npu_model_load_file: path is NULL");
 	f = fopen(path, "rb");
 	if (!f)
-		return npu_err(NPU_ERR_IO, "cannot open %s", path);
+		return npu_err(NPU_ERR_IO, "cannot open %s: %s", path, strerror(errno));
 	fclose(f);
 	return model_load(dev, NULL, 0, path, model);
 }

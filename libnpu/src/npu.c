@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* libnpu: errors, the handle registry, devices and buffer objects. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,9 +244,9 @@ static int trace_call(npu_device *dev, const char *path)
 	if (!dev->ops->trace_open)
 		rc = npu_err(NPU_ERR_UNSUPPORTED, "the %s backend has no trace", dev->ops->name);
 	else if (path && dev->ops->trace_open(dev->be, path) < 0)
-		rc = npu_err(NPU_ERR_IO, "cannot write the trace to %s", path);
+		rc = npu_err(NPU_ERR_IO, "cannot write the trace to %s: %s", path, strerror(errno));
 	else if (!path && dev->ops->trace_close(dev->be) < 0)
-		rc = npu_err(NPU_ERR_IO, "error finishing the trace");
+		rc = npu_err(NPU_ERR_IO, "error finishing the trace: %s", strerror(errno));
 	npu_obj_put(o);
 	return rc;
 }

@@ -7,7 +7,6 @@
  * npub_output_export.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -32,9 +31,18 @@ struct npu_context {
 	uint64_t *base;			/* VA per region */
 	struct npu_be_bo *cmd;
 	struct binding *in, *out;
-	pthread_mutex_t lock;		/* busy, pending, bindings */
+	pthread_mutex_t lock;		/* busy, pending, dying, thr, bindings */
 	int busy, pending;
+	int dying;			/* npu_context_free started: no new runs */
 	pthread_t thr;
+	/*
+	 * done: the async run has finished (set by the worker before it writes
+	 * the eventfd). The state lives here, not in the fd's count, which the
+	 * caller may consume; done_lock nests inside lock, never the reverse.
+	 */
+	pthread_mutex_t done_lock;
+	pthread_cond_t done_cond;
+	int done;
 	int efd;
 	int result;
 	char msg[512];
@@ -62,6 +70,8 @@ static void ctx_release(struct npu_context *c)
 	free(c->out);
 	if (c->efd >= 0)
 		close(c->efd);
+	pthread_cond_destroy(&c->done_cond);
+	pthread_mutex_destroy(&c->done_lock);
 	pthread_mutex_destroy(&c->lock);
 	npu_obj_put(&c->mo->obj);
 	free(c);
@@ -108,6 +118,17 @@ static int ctx_alloc(struct npu_context *c)
 	return NPU_OK;
 }
 
+/* A condition variable timed on CLOCK_MONOTONIC (npu_wait's timeout). */
+static void ctx_cond_init(pthread_cond_t *cv)
+{
+	pthread_condattr_t a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &a);
+	pthread_condattr_destroy(&a);
+}
+
 int npu_context_create(npu_model *model, npu_context **out)
 {
 	struct npu_context *c;
@@ -129,6 +150,8 @@ int npu_context_create(npu_model *model, npu_context **out)
 	c->mo = model;
 	c->efd = -1;
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->done_lock, NULL);
+	ctx_cond_init(&c->done_cond);
 	rc = ctx_alloc(c);
 	if (!rc)
 		rc = npu_obj_register(&c->obj, NPU_OBJ_CONTEXT, ctx_destroy);
@@ -415,15 +438,23 @@ static int run_plan(struct npu_context *c, struct npu_profile *p)
 	return rc;
 }
 
-/* Marks the context busy; NPU_ERR_BUSY if it already is. */
+/* Marks the context busy; NPU_ERR_BUSY if it already is. Context lock held. */
+static int ctx_claim_locked(struct npu_context *c)
+{
+	if (c->dying)
+		return npu_err(NPU_ERR_INVAL, "the context is being freed");
+	if (c->busy)
+		return npu_err(NPU_ERR_BUSY, "the context has a run in progress");
+	c->busy = 1;
+	return NPU_OK;
+}
+
 static int ctx_claim(struct npu_context *c)
 {
-	int rc = NPU_OK;
+	int rc;
 
 	pthread_mutex_lock(&c->lock);
-	if (c->busy)
-		rc = npu_err(NPU_ERR_BUSY, "the context has a run in progress");
-	c->busy = 1;
+	rc = ctx_claim_locked(c);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
@@ -460,6 +491,11 @@ static void *worker(void *arg)
 
 	c->result = run_plan(c, &c->prof);
 	snprintf(c->msg, sizeof(c->msg), "%s", npu_last_error());
+	pthread_mutex_lock(&c->done_lock);
+	c->done = 1;
+	pthread_cond_broadcast(&c->done_cond);
+	pthread_mutex_unlock(&c->done_lock);
+	/* result is read after pthread_join: still ours to change */
 	if (write(c->efd, &one, sizeof(one)) != sizeof(one))
 		c->result = c->result ? c->result : NPU_ERR_IO;
 	return NULL;
@@ -474,30 +510,53 @@ int npu_run_async(npu_context *ctx)
 	o = npu_obj_get(ctx, NPU_OBJ_CONTEXT, "context");
 	if (!o)
 		return NPU_ERR_INVAL;
-	rc = ctx_claim(ctx);
+	/*
+	 * Claim and start under the lock: npu_poll / npu_wait / npu_context_free
+	 * on other threads see pending and thr together, never half set.
+	 */
+	pthread_mutex_lock(&ctx->lock);
+	rc = ctx_claim_locked(ctx);
 	if (!rc) {
-		ctx->pending = 1;
-		if (pthread_create(&ctx->thr, NULL, worker, ctx)) {
-			pthread_mutex_lock(&ctx->lock);
-			ctx->busy = ctx->pending = 0;
-			pthread_mutex_unlock(&ctx->lock);
-			rc = npu_err(NPU_ERR_NOMEM, "cannot start the run thread");
+		pthread_mutex_lock(&ctx->done_lock);
+		ctx->done = 0;
+		pthread_mutex_unlock(&ctx->done_lock);
+		rc = pthread_create(&ctx->thr, NULL, worker, ctx);
+		if (rc) {
+			ctx->busy = 0;
+			rc = npu_err(NPU_ERR_NOMEM, "cannot start the run thread: %s",
+				     strerror(rc));
+		} else {
+			ctx->pending = 1;
 		}
 	}
+	pthread_mutex_unlock(&ctx->lock);
 	npu_obj_put(o);
 	return rc;
 }
 
-/* Waits for the fd; 1 done, 0 timed out. */
-static int wait_fd(int fd, int timeout_ms)
+/* Waits up to timeout_ms (< 0: forever) for the worker to finish; 1 done, 0 not yet. */
+static int wait_done(struct npu_context *c, int timeout_ms)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	int r;
+	struct timespec dl;
+	int done;
 
-	do
-		r = poll(&pfd, 1, timeout_ms);
-	while (r < 0 && errno == EINTR);
-	return r > 0;
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += timeout_ms / 1000;
+	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&c->done_lock);
+	while (!c->done) {
+		if (timeout_ms < 0)
+			pthread_cond_wait(&c->done_cond, &c->done_lock);
+		else if (pthread_cond_timedwait(&c->done_cond, &c->done_lock, &dl) == ETIMEDOUT)
+			break;
+	}
+	done = c->done;
+	pthread_mutex_unlock(&c->done_lock);
+	return done;
 }
 
 int npu_poll(npu_context *ctx)
@@ -510,7 +569,7 @@ int npu_poll(npu_context *ctx)
 	if (!o)
 		return NPU_ERR_INVAL;
 	pthread_mutex_lock(&ctx->lock);
-	rc = ctx->pending ? wait_fd(ctx->efd, 0) :
+	rc = ctx->pending ? wait_done(ctx, 0) :
 	     npu_err(NPU_ERR_STATE, "no asynchronous run was started");
 	pthread_mutex_unlock(&ctx->lock);
 	npu_obj_put(o);
@@ -521,20 +580,23 @@ int npu_poll(npu_context *ctx)
 static int collect(struct npu_context *c, struct npu_profile *profile)
 {
 	uint64_t v;
+	int err;
 
-	if (read(c->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		return npu_err(NPU_ERR_IO, "eventfd read: %s", strerror(errno));
+	/* Join first: the worker has written the fd by then; then reset its count. */
 	pthread_join(c->thr, NULL);
+	err = read(c->efd, &v, sizeof(v)) < 0 && errno != EAGAIN ? errno : 0;
 	c->pending = c->busy = 0;
 	if (profile)
 		*profile = c->prof;
+	if (err)
+		return npu_err(NPU_ERR_IO, "eventfd read: %s", strerror(err));
 	return c->result ? npu_err(c->result, "%s", c->msg) : NPU_OK;
 }
 
 int npu_wait(npu_context *ctx, int timeout_ms, struct npu_profile *profile)
 {
 	struct npu_obj *o;
-	int rc = NPU_OK, pending, ready;
+	int rc = NPU_OK, pending;
 
 	npu_err_clear();
 	o = npu_obj_get(ctx, NPU_OBJ_CONTEXT, "context");
@@ -544,11 +606,12 @@ int npu_wait(npu_context *ctx, int timeout_ms, struct npu_profile *profile)
 	pending = ctx->pending;
 	pthread_mutex_unlock(&ctx->lock);
 	/* Block without the lock: npu_poll stays usable meanwhile. */
-	ready = pending ? wait_fd(ctx->efd, timeout_ms) : 0;
+	if (pending)
+		wait_done(ctx, timeout_ms);
 	pthread_mutex_lock(&ctx->lock);
 	if (!ctx->pending)		/* never started, or another waiter collected it */
 		rc = npu_err(NPU_ERR_STATE, "no asynchronous run was started");
-	else if (!ready && !wait_fd(ctx->efd, 0))
+	else if (!wait_done(ctx, 0))	/* recheck: it may be a newer run */
 		rc = npu_err(NPU_ERR_TIMEOUT, "the run has not finished");
 	else
 		rc = collect(ctx, profile);
@@ -560,18 +623,28 @@ int npu_wait(npu_context *ctx, int timeout_ms, struct npu_profile *profile)
 int npu_context_free(npu_context *ctx)
 {
 	struct npu_obj *o;
+	int rc;
 
 	npu_err_clear();
 	o = npu_obj_get(ctx, NPU_OBJ_CONTEXT, "context");
 	if (!o)
 		return NPU_ERR_INVAL;
-	pthread_mutex_lock(&ctx->lock);
-	if (ctx->pending) {
-		wait_fd(ctx->efd, -1);
-		collect(ctx, NULL);
+	/*
+	 * Kill the handle first and refuse new runs (dying) before waiting: a
+	 * run started on another thread after the wait would otherwise run on
+	 * a destroyed context, its thread never joined.
+	 */
+	rc = npu_obj_kill(ctx, NPU_OBJ_CONTEXT, "context");
+	if (rc) {			/* freed concurrently: that call waits */
+		npu_obj_put(o);
+		return rc;
 	}
+	pthread_mutex_lock(&ctx->lock);
+	ctx->dying = 1;
+	if (ctx->pending)
+		collect(ctx, NULL);	/* joins the worker */
 	pthread_mutex_unlock(&ctx->lock);
 	npu_err_clear();
 	npu_obj_put(o);
-	return npu_obj_kill(ctx, NPU_OBJ_CONTEXT, "context");
+	return NPU_OK;
 }

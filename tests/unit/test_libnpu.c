@@ -3,9 +3,12 @@
 #include <check.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "npu.h"
 #include "npub_exec.h"
@@ -315,10 +318,14 @@ START_TEST(test_misuse)
 	ck_assert_int_eq(npu_device_open("sim", &dev), NPU_OK);
 	ck_assert_int_eq(npu_bo_alloc(dev, 0, 0, &bo), NPU_ERR_INVAL);
 	ck_assert_int_eq(npu_bo_alloc(NULL, 16, 0, &bo), NPU_ERR_INVAL);
+	ck_assert_int_eq(npu_bo_alloc(dev, SIZE_MAX, 0, &bo), NPU_ERR_NOMEM);
+	ck_assert_int_eq(npu_bo_alloc(dev, (size_t)1 << 32, 0, &bo), NPU_ERR_NOMEM);
+	ck_assert_ptr_null(bo);
 	ck_assert_int_eq(npu_bo_alloc(dev, 16, 0, &small), NPU_OK);
 	ck_assert_int_eq(npu_bo_alloc(dev, 4096, 0, &bo), NPU_OK);
 	ck_assert_int_eq(npu_model_load_mem(dev, NULL, 10, &model), NPU_ERR_INVAL);
 	ck_assert_int_eq(npu_model_load_file(dev, "/nonexistent.npub", &model), NPU_ERR_IO);
+	ck_assert_ptr_nonnull(strstr(npu_last_error(), "No such file"));	/* says why */
 	/* corrupt bytes: every 97th byte flipped in turn, header and sections */
 	bad = malloc(model_len);
 	for (size_t off = 0; off < model_len; off += 997) {
@@ -336,6 +343,8 @@ START_TEST(test_misuse)
 	ck_assert_int_eq(npu_bind_input(ctx, 0, small, 0, NPU_FMT_FLOAT32), NPU_ERR_INVAL);
 	ck_assert_ptr_nonnull(strstr(npu_last_error(), "needs"));
 	ck_assert_int_eq(npu_bind_input(ctx, 0, bo, 4000, NPU_FMT_FLOAT32), NPU_ERR_INVAL);
+	ck_assert_int_eq(npu_bind_input(ctx, 0, bo, SIZE_MAX - 16, NPU_FMT_FLOAT32), NPU_ERR_INVAL);
+	ck_assert_int_eq(npu_bind_output(ctx, 0, bo, SIZE_MAX, NPU_FMT_INT8), NPU_ERR_INVAL);
 	ck_assert_int_eq(npu_bind_input(ctx, 5, bo, 0, NPU_FMT_FLOAT32), NPU_ERR_INVAL);
 	ck_assert_int_eq(npu_bind_input(ctx, 0, bo, 0, 77), NPU_ERR_INVAL);
 	ck_assert_int_eq(npu_bind_input(ctx, 0, bo, 0, NPU_FMT_FLOAT32), NPU_OK);
@@ -361,6 +370,140 @@ START_TEST(test_misuse)
 }
 END_TEST
 
+struct spinner {
+	npu_context *ctx;
+	atomic_int started;
+	int last;
+};
+
+/* Starts async runs on a context as fast as it can until the handle dies. */
+static void *spin_async(void *arg)
+{
+	struct spinner *s = arg;
+	int rc;
+
+	while ((rc = npu_run_async(s->ctx)) == NPU_OK || rc == NPU_ERR_BUSY)
+		if (rc == NPU_OK)
+			atomic_fetch_add(&s->started, 1);
+	s->last = rc;
+	return NULL;
+}
+
+/*
+ * npu_context_free racing npu_run_async on another thread: the free waits
+ * for (or refuses) every run, none is left running on a freed context.
+ */
+START_TEST(test_free_vs_async)
+{
+	const struct timespec ms = { 0, 1000000 };
+	struct spinner s;
+	pthread_t th;
+	struct rig r;
+
+	rig_open(&r, NPU_FMT_FLOAT32, NPU_FMT_FLOAT32);
+	fill_input(r.x, 4);
+	for (int it = 0; it < 20; it++) {
+		npu_context *ctx;
+
+		ck_assert_int_eq(npu_context_create(r.model, &ctx), NPU_OK);
+		ck_assert_int_eq(npu_bind_input(ctx, 0, r.in, 0, NPU_FMT_FLOAT32), NPU_OK);
+		ck_assert_int_eq(npu_bind_output(ctx, 0, r.out, 64, NPU_FMT_FLOAT32), NPU_OK);
+		s.ctx = ctx;
+		atomic_init(&s.started, 0);
+		s.last = NPU_OK;
+		ck_assert_int_eq(pthread_create(&th, NULL, spin_async, &s), 0);
+		while (!atomic_load(&s.started))
+			nanosleep(&ms, NULL);
+		ck_assert_int_eq(npu_context_free(ctx), NPU_OK);
+		pthread_join(th, NULL);
+		ck_assert_int_eq(s.last, NPU_ERR_INVAL);
+	}
+	rig_close(&r);
+}
+END_TEST
+
+struct poller {
+	npu_context *ctx;
+	atomic_int stop;
+	int bad;
+};
+
+static void *poll_loop(void *arg)
+{
+	struct poller *p = arg;
+
+	while (!atomic_load(&p->stop)) {
+		int rc = npu_poll(p->ctx);
+
+		if (rc != 0 && rc != 1 && rc != NPU_ERR_STATE)
+			p->bad = rc;
+	}
+	return NULL;
+}
+
+/* npu_poll / npu_wait from other threads while runs are started (TSan: no race). */
+START_TEST(test_async_cross_thread)
+{
+	struct npub_run_stats st;
+	struct poller p;
+	pthread_t th;
+	struct rig r;
+	float want[10];
+
+	rig_open(&r, NPU_FMT_FLOAT32, NPU_FMT_FLOAT32);
+	fill_input(r.x, 5);
+	ref_run(r.x, want, &st);
+	p.ctx = r.ctx;
+	p.bad = 0;
+	atomic_init(&p.stop, 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, poll_loop, &p), 0);
+	for (int i = 0; i < 5; i++) {
+		memset(r.y, 0, 40);
+		ck_assert_int_eq(npu_run_async(r.ctx), NPU_OK);
+		ck_assert_msg(npu_wait(r.ctx, -1, NULL) == NPU_OK, "%s", npu_last_error());
+		ck_assert_int_eq(memcmp(r.y, want, 40), 0);
+	}
+	atomic_store(&p.stop, 1);
+	pthread_join(th, NULL);
+	ck_assert_int_eq(p.bad, 0);
+	rig_close(&r);
+}
+END_TEST
+
+/*
+ * The caller consumes the eventfd's count itself (the usual eventfd idiom
+ * after poll / epoll): npu_poll, npu_wait and npu_context_free must still
+ * see the run as finished instead of hanging.
+ */
+START_TEST(test_fd_drained)
+{
+	struct pollfd pfd;
+	struct rig r;
+	uint64_t v;
+
+	rig_open(&r, NPU_FMT_FLOAT32, NPU_FMT_FLOAT32);
+	fill_input(r.x, 6);
+	for (int it = 0; it < 2; it++) {
+		ck_assert_int_eq(npu_run_async(r.ctx), NPU_OK);
+		pfd.fd = npu_context_fd(r.ctx);
+		pfd.events = POLLIN;
+		ck_assert_int_eq(poll(&pfd, 1, 20000), 1);
+		ck_assert_int_eq(read(pfd.fd, &v, sizeof(v)), (ssize_t)sizeof(v));
+		ck_assert_int_eq(npu_poll(r.ctx), 1);
+		ck_assert_msg(npu_wait(r.ctx, 2000, NULL) == NPU_OK, "%s", npu_last_error());
+	}
+	/* fd not readable once collected, even if the caller never read it */
+	ck_assert_int_eq(npu_run_async(r.ctx), NPU_OK);
+	ck_assert_int_eq(npu_wait(r.ctx, -1, NULL), NPU_OK);
+	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+	/* freed with a finished, drained run pending: returns, does not hang */
+	ck_assert_int_eq(npu_run_async(r.ctx), NPU_OK);
+	ck_assert_int_eq(poll(&pfd, 1, 20000), 1);
+	ck_assert_int_eq(read(pfd.fd, &v, sizeof(v)), (ssize_t)sizeof(v));
+	rig_close(&r);
+}
+END_TEST
+
 static void teardown_all(void)
 {
 }
@@ -379,6 +522,9 @@ Suite *suite_libnpu(void)
 	tcase_add_test(tc, test_cpu_fallback);
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_misuse);
+	tcase_add_test(tc, test_free_vs_async);
+	tcase_add_test(tc, test_async_cross_thread);
+	tcase_add_test(tc, test_fd_drained);
 	suite_add_tcase(s, tc);
 	return s;
 }
