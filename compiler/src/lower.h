@@ -136,6 +136,8 @@ struct lw {
 	int oom;
 };
 
+/* The node runs on the host (int8 reference semantics); why is the report's reason. */
+void lnode_to_host(struct lnode *ln, const char *why);
 /* Appends bytes to WEIGHTS at a 64-byte aligned offset; returns it (sets lw->oom on failure). */
 uint64_t lw_weights_add(struct lw *l, const void *p, uint64_t n);
 /* Appends bytes to the model's DATA blob at an 8-byte aligned offset (sets lw->oom). */

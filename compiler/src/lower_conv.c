@@ -238,8 +238,7 @@ int lower_plan_conv(struct lw *l, int ni)
 		why = best.cost ? NULL : "does not fit SRAM";
 	}
 	if (why) {
-		ln->target = NPUB_TARGET_QCPU;
-		snprintf(ln->reason, sizeof(ln->reason), "%s", why);
+		lnode_to_host(ln, why);
 		return 0;
 	}
 	pl = calloc(1, sizeof(*pl));
@@ -525,8 +524,7 @@ int lower_plan_matmul(struct lw *l, int ni)
 		why = best.cost ? NULL : "does not fit SRAM";
 	}
 	if (why) {
-		ln->target = NPUB_TARGET_QCPU;
-		snprintf(ln->reason, sizeof(ln->reason), "%s", why);
+		lnode_to_host(ln, why);
 		return 0;
 	}
 	pl = calloc(1, sizeof(*pl));

@@ -1074,3 +1074,9 @@ int npul_lower(const struct npuq_graph *g, const struct npul_options *o,
 	*out = l.m;
 	return 0;
 }
+
+void lnode_to_host(struct lnode *ln, const char *why)
+{
+	ln->target = NPUB_TARGET_QCPU;
+	snprintf(ln->reason, sizeof(ln->reason), "%s", why);
+}

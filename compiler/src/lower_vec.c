@@ -122,8 +122,7 @@ int lower_plan_eltwise(struct lw *l, int ni)
 	if ((!p->b_per_chunk && nb > l->sram) ||
 	    chunk_choose(l, p, align, p->b_per_chunk ? 3 : 2) < 0) {
 		free(p);
-		ln->target = NPUB_TARGET_QCPU;
-		snprintf(ln->reason, sizeof(ln->reason), "does not fit SRAM");
+		lnode_to_host(ln, "does not fit SRAM");
 		return 0;
 	}
 	if (p->b_const) {
@@ -151,8 +150,7 @@ int lower_plan_lut(struct lw *l, int ni)
 	p->b_const = 1;
 	if (chunk_choose(l, p, 1, 2) < 0) {
 		free(p);
-		ln->target = NPUB_TARGET_QCPU;
-		snprintf(ln->reason, sizeof(ln->reason), "does not fit SRAM");
+		lnode_to_host(ln, "does not fit SRAM");
 		return 0;
 	}
 	p->b_off = lw_weights_add(l, n->u.lut.table, 256);
@@ -426,8 +424,7 @@ int lower_plan_pool(struct lw *l, int ni)
 		why = best.cost ? NULL : "does not fit SRAM";
 	}
 	if (why) {
-		ln->target = NPUB_TARGET_QCPU;
-		snprintf(ln->reason, sizeof(ln->reason), "%s", why);
+		lnode_to_host(ln, why);
 		return 0;
 	}
 	pl = calloc(1, sizeof(*pl));
@@ -601,8 +598,7 @@ int lower_plan_concat(struct lw *l, int ni)
 	}
 	if (buf < maxrow || maxrow > UINT32_MAX) {
 		free(pl);
-		ln->target = NPUB_TARGET_QCPU;
-		snprintf(ln->reason, sizeof(ln->reason), "does not fit SRAM");
+		lnode_to_host(ln, "does not fit SRAM");
 		return 0;
 	}
 	/* Bands of ~64 KiB keep the DMA latency small and the pipeline busy. */
@@ -621,8 +617,7 @@ int lower_plan_concat(struct lw *l, int ni)
 
 		if (copy < 0) {
 			free(pl);
-			ln->target = NPUB_TARGET_QCPU;
-			snprintf(ln->reason, sizeof(ln->reason), "requantisation out of range");
+			lnode_to_host(ln, "requantisation out of range");
 			return 0;
 		}
 		p->R = (int)(buf / row < (uint64_t)x->h ? buf / row : (uint64_t)x->h);

@@ -14,8 +14,7 @@
 // Needs onnxruntime-node on NODE_PATH.
 'use strict';
 
-const fs = require('fs');
-const zlib = require('zlib');
+const { readIdx, argmax } = require('../../scripts/idx.js');
 
 const DATA = '/usr/share/datasets/fashion-mnist';
 
@@ -60,35 +59,6 @@ function parseArgs(argv) {
 	    !Number.isInteger(a.warmup) || a.warmup < 0 || !(a.scale > 0))
 		usage();
 	return a;
-}
-
-// IDX file (optionally gzip'd): { dims, data (Uint8Array) }; uint8 only.
-function readIdx(path) {
-	let buf = fs.readFileSync(path);
-
-	if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b)
-		buf = zlib.gunzipSync(buf);
-	if (buf.length < 4 || buf[0] !== 0 || buf[1] !== 0 || buf[2] !== 0x08)
-		throw new Error(`${path}: not a uint8 IDX file`);
-	const rank = buf[3];
-	const dims = [];
-	let n = 1;
-	for (let i = 0; i < rank; i++) {
-		dims.push(buf.readUInt32BE(4 + 4 * i));
-		n *= dims[i];
-	}
-	const off = 4 + 4 * rank;
-	if (buf.length < off + n)
-		throw new Error(`${path}: truncated`);
-	return { dims, data: new Uint8Array(buf.buffer, buf.byteOffset + off, n) };
-}
-
-function argmax(x) {
-	let best = 0;
-	for (let i = 1; i < x.length; i++)
-		if (x[i] > x[best])
-			best = i;
-	return best;
 }
 
 async function main() {
