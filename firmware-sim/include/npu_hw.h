@@ -24,9 +24,17 @@
 #define NPU_HW_ID_MAGIC		0x4e505531u	/* "NPU1" */
 #define NPU_HW_VERSION_MAJOR	1u
 #define NPU_HW_VERSION_MINOR	0u
-#define NPU_PCI_VENDOR_ID	0x1b36u	/* Red Hat, Inc. (QEMU) */
-#define NPU_PCI_DEVICE_ID	0x0111u
+/*
+ * PCI binding (Documentation/npu-architecture.rst, "Bus bindings"): an ID
+ * from QEMU's range "available for experimental usage without
+ * registration" (1af4:10f0-10ff, docs/specs/pci-ids.txt). It must become
+ * an assigned ID before the device ships outside the test lab.
+ */
+#define NPU_PCI_VENDOR_ID	0x1af4u
+#define NPU_PCI_DEVICE_ID	0x10f0u
+#define NPU_PCI_CLASS		0x1200u	/* processing accelerator */
 #define NPU_MMIO_SIZE		0x1000u	/* BAR0 / reg window size */
+#define NPU_DT_COMPATIBLE	"opennpu,npu-v1"
 
 /* ---------------------------------------------------------------- */
 /* MMIO register map (32-bit registers, 32-bit aligned accesses)     */
@@ -54,12 +62,28 @@
 #define NPU_REG_DOORBELL	0x064	/* WO: new free-running tail; starts processing */
 #define NPU_REG_WATCHDOG_CYCLES	0x068	/* RW: per-job cycle budget, 0 = NPU_WATCHDOG_DEFAULT */
 #define NPU_REG_JOBS_DONE	0x06c	/* RO: jobs completed since reset (ok or faulted) */
-#define NPU_REG_FAULT_CODE	0x080	/* RO: NPU_FAULT_* of the latest faulted job */
+#define NPU_REG_ABORT_JOB	0x070	/* WO: ring index of the running job to abort */
+#define NPU_REG_PROGRESS	0x074	/* RO: free-running count of commands executed */
+#define NPU_REG_RUNNING_JOB	0x078	/* RO: ring index of the running job (if BUSY) */
+/*
+ * Fault registers: a snapshot of the latest faulted job. Reading
+ * FAULT_CODE latches the snapshot that the other FAULT_* registers then
+ * return, so a fault arriving between two reads cannot tear them.
+ */
+#define NPU_REG_FAULT_CODE	0x080	/* RO: NPU_FAULT_* of the latest faulted job; latches */
 #define NPU_REG_FAULT_CONTEXT	0x084	/* RO: context_id of that job */
-#define NPU_REG_FAULT_ADDR_LO	0x088	/* RO: faulting NPU VA / PA / SRAM offset */
+#define NPU_REG_FAULT_ADDR_LO	0x088	/* RO: faulting NPU VA / bus address / SRAM offset */
 #define NPU_REG_FAULT_ADDR_HI	0x08c
 #define NPU_REG_FAULT_CMD_OFFSET 0x090	/* RO: byte offset of the faulting command */
 #define NPU_REG_FAULT_JOB	0x094	/* RO: ring index (free-running) of that job */
+#define NPU_REG_FAULT_INFO	0x098	/* RO: NPU_FAULT_INFO_* of that fault */
+#define NPU_REG_RING_ERROR	0x0a0	/* RO: NPU_RING_ERR_* of the latest ring error */
+#define NPU_REG_RING_ERROR_ADDR_LO 0x0a4 /* RO: bus address involved (descriptor, base) */
+#define NPU_REG_RING_ERROR_ADDR_HI 0x0a8
+/* SIGNAL: reading SIGNAL_JOB latches SIGNAL_VALUE_LO/HI of the same SIGNAL. */
+#define NPU_REG_SIGNAL_JOB	0x0b0	/* RO: ring index of the job of the latest IRQ SIGNAL */
+#define NPU_REG_SIGNAL_VALUE_LO	0x0b4	/* RO: its value */
+#define NPU_REG_SIGNAL_VALUE_HI	0x0b8
 #define NPU_REG_SCRATCH		0x0fc	/* RW: no effect; for bus tests */
 
 #define NPU_CAP_ZMASK		(1u << 0)	/* DMA_DECOMPRESS format ZMASK */
@@ -72,9 +96,14 @@
 #define NPU_CTRL_ENABLE		(1u << 0)	/* process the ring */
 #define NPU_CTRL_RESET		(1u << 1)	/* self-clearing: abort the job, reset state */
 
-#define NPU_STATUS_IDLE		(1u << 0)	/* no job executing or pending */
-#define NPU_STATUS_BUSY		(1u << 1)	/* a job is executing */
+/* IDLE: nothing executing and nothing will start by itself (ring empty,
+ * ENABLE clear, or HALTED): jobs may be pending while IDLE is set. */
+#define NPU_STATUS_IDLE		(1u << 0)
+#define NPU_STATUS_BUSY		(1u << 1)	/* a job is executing (or being aborted) */
 #define NPU_STATUS_HALTED	(1u << 2)	/* ring error: stopped until RESET */
+/* A reset was requested and the job it aborts has not stopped yet; no
+ * device memory access happens once it reads 0. */
+#define NPU_STATUS_RESETTING	(1u << 3)
 
 #define NPU_IRQ_JOB_DONE	(1u << 0)	/* a job completed without fault */
 #define NPU_IRQ_JOB_FAULT	(1u << 1)	/* a job ended with a fault */
@@ -82,23 +111,49 @@
 #define NPU_IRQ_SIGNAL		(1u << 3)	/* a SIGNAL command asked for an IRQ */
 #define NPU_IRQ_ALL		0xfu
 
+/* NPU_REG_FAULT_INFO and npu_job_report.fault_info (MMU, BUS_ERROR faults). */
+#define NPU_FAULT_INFO_VALID	(1u << 0)	/* access kind and engine below are known */
+#define NPU_FAULT_INFO_WRITE	(1u << 1)	/* the access was a write (else a read) */
+#define NPU_FAULT_INFO_ENGINE_SHIFT 4		/* bits 7:4: NPU_ENGINE_* that accessed */
+#define NPU_FAULT_INFO_ENGINE_MASK (0xfu << 4)
+
+/* NPU_REG_RING_ERROR causes. */
+enum npu_ring_error {
+	NPU_RING_ERR_NONE = 0,
+	NPU_RING_ERR_BASE_ALIGN = 1,	/* RING_BASE not 4 KiB aligned */
+	NPU_RING_ERR_BASE_RANGE = 2,	/* ring reaches beyond 2^pa_bits */
+	NPU_RING_ERR_SIZE = 3,		/* RING_SIZE not a power of two in 1..4096 */
+	NPU_RING_ERR_TAIL = 4,		/* TAIL - HEAD > RING_SIZE */
+	NPU_RING_ERR_FETCH = 5,		/* descriptor read failed (bus error) */
+};
+
 #define NPU_RING_MAX_ENTRIES	4096u
 #define NPU_WATCHDOG_DEFAULT	500000000ull	/* cycles: 0.5 s at 1 GHz */
 #define NPU_CMD_MAX_BYTES	(16u << 20)	/* largest command stream */
+/* SRAM clearing between contexts: bytes per cycle (1 MiB: 4096 cycles). */
+#define NPU_SRAM_CLEAR_BYTES_PER_CYCLE 256u
+/* On silicon a reset completes (RESETTING clears) within this time. */
+#define NPU_RESET_MAX_US	1000u
 
 /* ---------------------------------------------------------------- */
 /* Job descriptor: one ring entry, 64 bytes, in system memory        */
+/*                                                                   */
+/* "_pa" fields are bus (DMA) addresses as the device emits them: an */
+/* IOMMU may translate them. All must lie below 2^NPU_PA_BITS.       */
 /* ---------------------------------------------------------------- */
+#define NPU_JOB_F_SRAM_CLEAR	(1u << 0)	/* clear SRAM first even if same context */
+#define NPU_JOB_F_ALL		NPU_JOB_F_SRAM_CLEAR
+
 struct npu_job_desc {
-	uint32_t flags;		/* must be 0 */
-	uint32_t context_id;	/* reported with faults */
-	uint64_t pt_base;	/* PA of the context's L1 page table, 4 KiB aligned */
+	uint32_t flags;		/* NPU_JOB_F_*; other bits must be 0 */
+	uint32_t context_id;	/* SRAM owner; reported with faults */
+	uint64_t pt_base;	/* bus address of the L1 page table, 4 KiB aligned */
 	uint64_t cmd_va;	/* NPU VA of the command stream, 4-byte aligned */
 	uint32_t cmd_size;	/* bytes, multiple of 4, 4..NPU_CMD_MAX_BYTES */
-	uint32_t reserved0;	/* must be 0 */
-	uint64_t fence_pa;	/* PA, 8-byte aligned, 0 = none: gets fence_value */
+	uint32_t watchdog_cycles; /* job budget; 0 = NPU_REG_WATCHDOG_CYCLES */
+	uint64_t fence_pa;	/* 8-byte aligned, 0 = none: gets fence_value */
 	uint64_t fence_value;
-	uint64_t report_pa;	/* PA, 8-byte aligned, 0 = none: gets npu_job_report */
+	uint64_t report_pa;	/* 64-byte aligned, 0 = none: gets npu_job_report */
 	uint64_t reserved1;	/* must be 0 */
 };
 
@@ -113,7 +168,10 @@ struct npu_job_report {
 	uint64_t dram_write_bytes;
 	uint64_t busy_cycles[4]; /* per engine: DMA, MAC, VEC, control */
 	uint64_t commands;	/* commands executed (jumps re-count) */
-	uint64_t reserved[5];
+	uint64_t setup_cycles;	/* before the stream: SRAM clearing (not in cycles) */
+	uint32_t fault_info;	/* NPU_FAULT_INFO_* */
+	uint32_t reserved0;
+	uint64_t reserved[3];
 };
 
 /* ---------------------------------------------------------------- */
@@ -135,7 +193,7 @@ enum npu_fault {
 	NPU_FAULT_DECOMPRESS = 12,	/* malformed compressed weight stream */
 	NPU_FAULT_BUS_ERROR = 13,	/* physical access failed (page table, DMA) */
 	NPU_FAULT_ALIGNMENT = 14,	/* misaligned address where alignment is required */
-	NPU_FAULT_ABORTED = 15,		/* stopped by reset: no report or fence is written */
+	NPU_FAULT_ABORTED = 15,		/* stopped by NPU_REG_ABORT_JOB (reported) or reset (not) */
 	NPU_FAULT_COUNT
 };
 
@@ -155,8 +213,20 @@ enum npu_fault {
 #define NPU_PTE_PFN_SHIFT	4		/* PTE[31:4] = PA >> 12 */
 #define NPU_PTE_PFN_MASK	0xfffffff0u
 
+/* A bus address the device can emit (below 2^NPU_PA_BITS). */
+static inline int npu_pa_ok(uint64_t pa)
+{
+	return (pa >> NPU_PA_BITS) == 0;
+}
+
+/*
+ * An entry mapping pa with flags; 0 (an invalid entry, so accesses fault)
+ * if pa is beyond NPU_PA_BITS: never a silently truncated address.
+ */
 static inline uint32_t npu_pte_make(uint64_t pa, uint32_t flags)
 {
+	if (!npu_pa_ok(pa))
+		return 0;
 	return (uint32_t)(((pa >> NPU_PAGE_SHIFT) << NPU_PTE_PFN_SHIFT) & NPU_PTE_PFN_MASK) | flags;
 }
 

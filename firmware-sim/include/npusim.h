@@ -18,6 +18,8 @@
  * Thread safety: a core is used by one thread at a time. A device may have
  * its registers accessed from one thread while another runs
  * npusim_dev_process(); callbacks are never invoked with internal locks held.
+ * The device's threading contract for a host integration (a QEMU device,
+ * a test harness) is spelled out above struct npusim_host_ops.
  */
 #ifndef NPUSIM_H
 #define NPUSIM_H
@@ -98,6 +100,7 @@ struct npusim_job {
 	npusim_signal_fn on_signal;
 	void *signal_opaque;
 	int *abort;			/* if non-NULL and set (atomically), the job stops */
+	uint32_t *progress;		/* if non-NULL, atomically incremented per command */
 };
 
 /*
@@ -108,24 +111,63 @@ struct npusim_job {
 int npusim_core_run(struct npusim_core *core, const struct npusim_job *job,
 		    struct npu_job_report *report);
 
+/*
+ * Clears the whole SRAM to zero (what the device does between contexts).
+ * Returns the modelled cost in cycles: sram_bytes /
+ * NPU_SRAM_CLEAR_BYTES_PER_CYCLE.
+ */
+uint64_t npusim_core_sram_clear(struct npusim_core *core);
+
 /* Human-readable name of a fault code ("MMU_UNMAPPED"), never NULL. */
 const char *npusim_fault_name(uint32_t fault);
 
 /* ------------------------------------------------------------------ */
 /* Device: host interface                                              */
 /* ------------------------------------------------------------------ */
+/*
+ * Threading contract for a host integration.
+ *
+ * - npusim_dev_reg_read/_write and npusim_dev_reset may be called from any
+ *   thread, concurrently with one thread inside npusim_dev_process() (the
+ *   worker). They only touch register state under the device's own lock
+ *   and never run a job, except when kick is NULL (see below).
+ * - mem_read/mem_write are called only from the thread inside
+ *   npusim_dev_process(), never with the device lock held. They may block.
+ * - set_irq is called from the register-accessing thread (a write to
+ *   IRQ_CLEAR, IRQ_MASK, CTRL) or from the worker (job completion,
+ *   SIGNAL), never with the device lock held, and one call at a time in
+ *   level order. A QEMU device must take its global lock inside set_irq
+ *   when called from the worker. level 1 while already 1 is a re-send:
+ *   a write to IRQ_CLEAR or IRQ_MASK left the line asserted, so a
+ *   message-signalled binding must send a new message.
+ * - guest_error is called from the worker, without the device lock.
+ * - reset_done is called once per reset when the job it aborted has
+ *   stopped (from the worker), or, if no job was executing, from inside
+ *   the resetting call itself. After it, the device makes no memory
+ *   access until new work is submitted.
+ * - kick == NULL runs jobs synchronously inside the register write that
+ *   made them pending: for tests and tools only (the write then blocks
+ *   for the whole job).
+ */
 struct npusim_host_ops {
-	/* Physical memory; return 0 or -1 (reported as NPU_FAULT_BUS_ERROR). */
+	/* Bus (DMA) addresses; return 0 or -1 (reported as NPU_FAULT_BUS_ERROR). */
 	int (*mem_read)(void *opaque, uint64_t pa, void *dst, size_t len);
 	int (*mem_write)(void *opaque, uint64_t pa, const void *src, size_t len);
-	/* Interrupt line level changed. */
+	/* Interrupt line level changed (or re-sent, see above). */
 	void (*set_irq)(void *opaque, int level);
 	/*
 	 * Doorbell or enable: work is pending. The host calls
-	 * npusim_dev_process() now or from a worker thread. May be NULL: then
-	 * the device processes synchronously inside the register write.
+	 * npusim_dev_process() from a worker thread. May be NULL: see above.
 	 */
 	void (*kick)(void *opaque);
+	/* A reset has completed (STATUS.RESETTING clear). May be NULL. */
+	void (*reset_done)(void *opaque);
+	/*
+	 * A guest error the device reported through its registers (a job
+	 * fault, a bad descriptor, a ring error), as one line of text without
+	 * a newline, for the host's log. Called like mem_read. May be NULL.
+	 */
+	void (*guest_error)(void *opaque, const char *msg);
 };
 
 struct npusim_dev;
@@ -145,8 +187,12 @@ void npusim_dev_reg_write(struct npusim_dev *dev, uint32_t offset, uint32_t valu
  */
 int npusim_dev_process(struct npusim_dev *dev);
 
-/* Device-level reset (power-on state; as NPU_CTRL_RESET). */
-void npusim_dev_reset(struct npusim_dev *dev);
+/*
+ * Device-level reset (power-on state; as NPU_CTRL_RESET). Does not wait
+ * for a running job to stop: returns 1 if the reset is already complete
+ * (reset_done has been called), 0 if it completes later on the worker.
+ */
+int npusim_dev_reset(struct npusim_dev *dev);
 
 #ifdef __cplusplus
 }

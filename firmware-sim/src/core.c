@@ -165,6 +165,15 @@ int npusim_core_sram_write(struct npusim_core *c, uint32_t off, const void *src,
 	return 0;
 }
 
+uint64_t npusim_core_sram_clear(struct npusim_core *c)
+{
+	if (!c)
+		return 0;
+	memset(c->sram, 0, c->cfg.sram_bytes);
+	return (c->cfg.sram_bytes + NPU_SRAM_CLEAR_BYTES_PER_CYCLE - 1) /
+	       NPU_SRAM_CLEAR_BYTES_PER_CYCLE;
+}
+
 int npusim_core_trace_open(struct npusim_core *c, const char *path)
 {
 	struct trace_writer *t;
@@ -265,8 +274,24 @@ struct job_state {
 	struct npu_job_report *rep;
 	uint64_t budget;	/* watchdog, in cycles */
 	uint64_t fault_addr;
+	uint32_t fault_info;	/* NPU_FAULT_INFO_* of the memory access in progress */
 	uint32_t pc;		/* byte offset of the current command */
 };
+
+static uint32_t access_info(uint32_t engine, int write)
+{
+	return NPU_FAULT_INFO_VALID | engine << NPU_FAULT_INFO_ENGINE_SHIFT |
+	       (write ? NPU_FAULT_INFO_WRITE : 0);
+}
+
+/*
+ * The watchdog: a command whose modelled completion would exceed the
+ * budget does not take effect; the job ends with WATCHDOG at that command.
+ */
+static int over_budget(const struct job_state *s)
+{
+	return timeline_end(&s->c->tl) > s->budget;
+}
 
 /* Validate, schedule and execute one engine command. */
 static int run_engine_cmd(struct job_state *s, const union npu_cmd_any *cmd, uint32_t op)
@@ -316,12 +341,8 @@ static int run_engine_cmd(struct job_state *s, const union npu_cmd_any *cmd, uin
 		s->fault_addr = info.nwrites ? info.writes[0].start : 0;
 		return f;
 	}
-	/*
-	 * The watchdog fires before a command whose modelled end is past the
-	 * budget runs, so a hostile command with a huge cost (e.g. 2^64 DMA
-	 * rows) never runs on the host.
-	 */
-	if (ev.end > s->budget)
+	/* Before it runs: a hostile cost (2^64 DMA rows) never runs on the host. */
+	if (over_budget(s))
 		return NPU_FAULT_WATCHDOG;
 	ev.opcode = (uint8_t)op;
 	ev.cmd_offset = s->pc;
@@ -333,8 +354,11 @@ static int run_engine_cmd(struct job_state *s, const union npu_cmd_any *cmd, uin
 
 	switch (op) {
 	case NPU_OP_DMA:
+		s->fault_info = access_info(NPU_ENGINE_DMA, (cmd->dma.flags & NPU_DMA_DIR_MASK) ==
+							    NPU_DMA_TO_DRAM);
 		return dma_exec(c, &cmd->dma, s->job->mem, &s->fault_addr);
 	case NPU_OP_DMA_DECOMPRESS:
+		s->fault_info = access_info(NPU_ENGINE_DMA, 0);
 		return decompress_exec(c, &cmd->dec, s->job->mem, &s->fault_addr);
 	case NPU_OP_CONV:
 		conv_exec(c, &cmd->conv);
@@ -369,8 +393,11 @@ static int run_signal(struct job_state *s, const struct npu_cmd_signal *cmd)
 		return NPU_FAULT_ALIGNMENT;
 	}
 	timeline_wait(&s->c->tl, 0x7, 0);
+	if (over_budget(s))
+		return NPU_FAULT_WATCHDOG;
 	for (int i = 0; i < 8; i++)
 		bytes[i] = (uint8_t)(value >> (8 * i));
+	s->fault_info = access_info(NPU_ENGINE_CTRL, 1);
 	f = s->job->mem->write(s->job->mem->opaque, va, bytes, 8, &s->fault_addr);
 	if (f)
 		return f;
@@ -440,12 +467,18 @@ static int step(struct job_state *s, const uint8_t *stream, uint32_t size, int f
 	}
 }
 
-static void finish_report(struct npusim_core *c, struct npu_job_report *rep)
+/* A job stopped by the watchdog ends at its budget: nothing later counts. */
+static uint64_t clamp(uint64_t v, uint64_t max)
 {
-	rep->cycles = timeline_end(&c->tl);
+	return v > max ? max : v;
+}
+
+static void finish_report(struct npusim_core *c, struct npu_job_report *rep, uint64_t limit)
+{
+	rep->cycles = clamp(timeline_end(&c->tl), limit);
 	for (int e = 0; e < NPU_ENGINE_COUNT - 1; e++)
-		rep->busy_cycles[e] = c->tl.q[e].busy;
-	rep->busy_cycles[NPU_ENGINE_CTRL] = c->tl.ctrl_busy;
+		rep->busy_cycles[e] = clamp(c->tl.q[e].busy, limit);
+	rep->busy_cycles[NPU_ENGINE_CTRL] = clamp(c->tl.ctrl_busy, limit);
 }
 
 int npusim_core_run(struct npusim_core *c, const struct npusim_job *job,
@@ -473,6 +506,7 @@ int npusim_core_run(struct npusim_core *c, const struct npusim_job *job,
 		goto out;
 	}
 	/* Command fetch: one DRAM read of the whole stream. */
+	s.fault_info = access_info(NPU_ENGINE_CTRL, 0);
 	f = job->mem->read(job->mem->opaque, job->cmd_va, stream, job->cmd_size, &s.fault_addr);
 	if (f)
 		goto out;
@@ -485,11 +519,15 @@ int npusim_core_run(struct npusim_core *c, const struct npusim_job *job,
 			f = NPU_FAULT_ABORTED;
 			break;
 		}
+		s.fault_info = 0;
 		f = step(&s, stream, job->cmd_size, first, &next);
 		if (f)
 			break;
 		first = 0;
-		if (timeline_end(&c->tl) > s.budget) {
+		if (job->progress)
+			__atomic_add_fetch(job->progress, 1, __ATOMIC_RELAXED);
+		/* Commands without external effect (NOP, WAIT, JUMP, END) are checked here. */
+		if (over_budget(&s)) {
 			f = NPU_FAULT_WATCHDOG;
 			break;
 		}
@@ -499,11 +537,14 @@ int npusim_core_run(struct npusim_core *c, const struct npusim_job *job,
 	}
 out:
 	free(stream);
-	finish_report(c, rep);
+	finish_report(c, rep, f == NPU_FAULT_WATCHDOG ? s.budget : UINT64_MAX);
 	rep->fault = (uint32_t)f;
 	if (f) {
 		rep->fault_cmd_offset = s.pc;
 		rep->fault_addr = s.fault_addr;
+		if (f == NPU_FAULT_MMU_UNMAPPED || f == NPU_FAULT_MMU_PERMISSION ||
+		    f == NPU_FAULT_BUS_ERROR)
+			rep->fault_info = s.fault_info;
 	}
 	if (c->trace && f != NPU_FAULT_ABORTED)
 		trace_job_end(c->trace, c->job_seq, rep->cycles, rep->fault);

@@ -1,30 +1,38 @@
 // SPDX-License-Identifier: MIT
 /*
  * libnpusim device: the host interface of npu_hw.h (registers, job ring,
- * device MMU, interrupts, watchdog, reset) on top of a core.
+ * device MMU, interrupts, watchdog, abort, reset) on top of a core.
  *
  * State machine
  *   RESET      power-on, NPU_CTRL_RESET or npusim_dev_reset(): every RW/RO
  *              register 0 (ENABLE, HALTED, ring, IRQ status and mask,
- *              watchdog, JOBS_DONE, fault registers), IRQ line low.
+ *              watchdog, JOBS_DONE, fault, ring-error and signal registers),
+ *              IRQ line low, SRAM owner forgotten (the next job clears it).
  *   PENDING    ENABLE && !HALTED && HEAD != TAIL. Entered by a DOORBELL or
  *              CTRL write; the host is kicked (ops->kick) or, without a kick
  *              callback, the register write processes synchronously.
  *   RUNNING    npusim_dev_process(): STATUS.BUSY. Checks the ring setup
- *              (misconfigured -> HALTED), fetches ring[HEAD % SIZE]
- *              (bus error -> HALTED), validates it (invalid -> the job ends
- *              with BAD_DESCRIPTOR), runs it on the core through the MMU of
- *              the descriptor's page tables (TLB flushed at job start), then
- *              writes the report, then the fence, then HEAD++, JOBS_DONE++,
- *              IRQ JOB_DONE or JOB_FAULT (+ fault registers). Repeats while
- *              PENDING.
+ *              (misconfigured -> HALTED with a RING_ERROR cause), fetches
+ *              ring[HEAD % SIZE] (bus error -> HALTED), validates it
+ *              (invalid -> the job ends with BAD_DESCRIPTOR), clears SRAM
+ *              if the context changed, runs it on the core through the MMU
+ *              of the descriptor's page tables (TLB flushed at job start),
+ *              then writes the report, then the fence, then HEAD++,
+ *              JOBS_DONE++, IRQ JOB_DONE or JOB_FAULT (+ fault registers).
+ *              Repeats while PENDING. ABORT_JOB with the running index
+ *              ends the job at the next command boundary as ABORTED, a
+ *              normal faulted completion.
  *   HALTED     ring error (NPU_IRQ_RING_ERROR): nothing runs until reset.
  *   IDLE       STATUS.IDLE: no job running and none will start by itself
  *              (ring empty, disabled or halted).
- * A reset while RUNNING sets the job's abort flag: the core stops at the
- * next command boundary, no report or fence is written, HEAD is not
- * advanced, and the running npusim_dev_process() returns. Reset does not
- * wait for that (it may be called from a callback of the running job).
+ * A reset while RUNNING sets the job's abort flag and STATUS.RESETTING:
+ * the core stops at the next command boundary, no report or fence is
+ * written, HEAD is not advanced, the running npusim_dev_process() returns
+ * and ops->reset_done is called. Reset does not wait for that (it may be
+ * called from a callback of the running job). A job that had already
+ * begun writing its results when the reset came finishes those writes
+ * (its fence says it completed) before RESETTING clears; its HEAD and
+ * interrupt are lost with the reset.
  *
  * Locking: dev->lock protects the register state. It is never held while
  * a job runs nor around any ops callback. Every reset increments an epoch;
@@ -45,13 +53,20 @@
 #include "mmu.h"
 #include "npusim.h"
 
+/* The FAULT_* registers' contents: one snapshot per faulted job. */
+struct fault_regs {
+	uint32_t code, context, cmd_offset, job, info;
+	uint64_t addr;
+};
+
 struct npusim_dev {
 	struct npusim_core *core;
 	struct npusim_host_ops ops;
 	void *opaque;
 	pthread_mutex_t lock;
 	struct npusim_mmu mmu;		/* only touched by the processing thread */
-	int abort;			/* polled by the core (atomically); set by reset */
+	int abort;			/* polled by the core (atomically); reset or ABORT_JOB */
+	uint32_t progress;		/* PROGRESS: commands executed (atomic) */
 
 	/* Protected by lock. */
 	uint32_t ctrl;			/* NPU_CTRL_ENABLE */
@@ -60,11 +75,21 @@ struct npusim_dev {
 	uint32_t ring_base_lo, ring_base_hi, ring_size;
 	uint32_t head, tail;
 	uint32_t watchdog, jobs_done, scratch;
-	uint32_t fault_code, fault_context, fault_cmd_offset, fault_job;
-	uint64_t fault_addr;
+	struct fault_regs fault;	/* latest faulted job */
+	struct fault_regs fault_latched; /* what FAULT_* read: latched by FAULT_CODE */
+	uint32_t ring_error;		/* NPU_RING_ERR_* */
+	uint64_t ring_error_logged;	/* epoch + 1 of the ring error last logged */
+	uint64_t ring_error_addr;
+	uint32_t signal_job, signal_job_latched;
+	uint64_t signal_value, signal_value_latched;
+	uint32_t running_job;		/* ring index of the job executing (busy) */
+	uint32_t sram_owner;		/* context_id whose data is in SRAM */
+	int sram_owner_valid;		/* 0 after reset: the next job clears SRAM */
 	int busy;			/* a job is executing */
+	int resetting;			/* STATUS.RESETTING: reset waits for the job to stop */
 	int processing;			/* a thread is inside npusim_dev_process() */
 	int irq_level;			/* level last passed to set_irq */
+	int irq_resend;			/* IRQ_CLEAR/IRQ_MASK write left the line high */
 	int irq_delivering;		/* a thread is delivering level changes */
 	uint64_t epoch;			/* incremented by every reset */
 };
@@ -75,7 +100,7 @@ struct dev_job {
 	uint64_t epoch;
 	uint32_t index;			/* free-running ring index (HEAD) */
 	uint64_t desc_pa;
-	uint32_t watchdog;
+	uint32_t watchdog;		/* WATCHDOG_CYCLES at job start */
 };
 
 static void put_le32(uint8_t *p, uint32_t v)
@@ -100,6 +125,12 @@ static uint64_t get_le64(const uint8_t *p)
 	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
 }
 
+/* A bus range [pa, pa + len) the device can emit. */
+static int pa_range_ok(uint64_t pa, uint64_t len)
+{
+	return npu_pa_ok(pa) && len <= (1ull << NPU_PA_BITS) - pa;
+}
+
 /* ------------------------------------------------------------------ */
 /* Interrupts                                                          */
 /* ------------------------------------------------------------------ */
@@ -109,7 +140,13 @@ static int irq_want_locked(const struct npusim_dev *dev)
 	return (dev->irq_status & dev->irq_mask) != 0;
 }
 
-/* Called without the lock after any change of IRQ_STATUS or IRQ_MASK. */
+/*
+ * Called without the lock after any change of IRQ_STATUS or IRQ_MASK.
+ * Delivers level changes, and a re-send (level 1 again) when a write to
+ * IRQ_CLEAR or IRQ_MASK left the line asserted: with message-signalled
+ * interrupts one message per rising edge would otherwise leave a handler
+ * that cleared only what it saw waiting forever.
+ */
 static void irq_deliver(struct npusim_dev *dev)
 {
 	int level;
@@ -121,13 +158,18 @@ static void irq_deliver(struct npusim_dev *dev)
 		return;
 	}
 	dev->irq_delivering = 1;
-	while ((level = irq_want_locked(dev)) != dev->irq_level) {
+	for (;;) {
+		level = irq_want_locked(dev);
+		if (level == dev->irq_level && !(level && dev->irq_resend))
+			break;
 		dev->irq_level = level;
+		dev->irq_resend = 0;
 		pthread_mutex_unlock(&dev->lock);
 		if (dev->ops.set_irq)
 			dev->ops.set_irq(dev->opaque, level);
 		pthread_mutex_lock(&dev->lock);
 	}
+	dev->irq_resend = 0;
 	dev->irq_delivering = 0;
 	pthread_mutex_unlock(&dev->lock);
 }
@@ -136,20 +178,32 @@ static void irq_deliver(struct npusim_dev *dev)
 /* Register state                                                      */
 /* ------------------------------------------------------------------ */
 
-static void reset_locked(struct npusim_dev *dev)
+/* Returns 1 if the reset is complete now, 0 if a running job must stop first. */
+static int reset_locked(struct npusim_dev *dev)
 {
-	if (dev->busy)
+	if (dev->busy) {
 		__atomic_store_n(&dev->abort, 1, __ATOMIC_SEQ_CST);
+		dev->resetting = 1;
+	}
 	dev->epoch++;
 	dev->ctrl = 0;
 	dev->halted = 0;
 	dev->irq_status = 0;
 	dev->irq_mask = 0;
+	dev->irq_resend = 0;
 	dev->ring_base_lo = dev->ring_base_hi = dev->ring_size = 0;
 	dev->head = dev->tail = 0;
 	dev->watchdog = dev->jobs_done = dev->scratch = 0;
-	dev->fault_code = dev->fault_context = dev->fault_cmd_offset = dev->fault_job = 0;
-	dev->fault_addr = 0;
+	memset(&dev->fault, 0, sizeof(dev->fault));
+	memset(&dev->fault_latched, 0, sizeof(dev->fault_latched));
+	dev->ring_error = 0;
+	dev->ring_error_addr = 0;
+	dev->signal_job = dev->signal_job_latched = 0;
+	dev->signal_value = dev->signal_value_latched = 0;
+	dev->running_job = 0;
+	dev->sram_owner_valid = 0;
+	__atomic_store_n(&dev->progress, 0, __ATOMIC_RELAXED);
+	return !dev->resetting;
 }
 
 static int pending_locked(const struct npusim_dev *dev)
@@ -162,20 +216,27 @@ static uint64_t ring_base_locked(const struct npusim_dev *dev)
 	return (uint64_t)dev->ring_base_hi << 32 | dev->ring_base_lo;
 }
 
-static int ring_ok_locked(const struct npusim_dev *dev)
+/* NPU_RING_ERR_NONE if the ring set-up is usable, else the cause. */
+static uint32_t ring_check_locked(const struct npusim_dev *dev)
 {
 	uint32_t size = dev->ring_size;
 
 	if (ring_base_locked(dev) & (NPU_PAGE_SIZE - 1))
-		return 0;
+		return NPU_RING_ERR_BASE_ALIGN;
 	if (!size || size > NPU_RING_MAX_ENTRIES || (size & (size - 1)))
-		return 0;
-	return dev->tail - dev->head <= size;
+		return NPU_RING_ERR_SIZE;
+	if (!pa_range_ok(ring_base_locked(dev), (uint64_t)size * sizeof(struct npu_job_desc)))
+		return NPU_RING_ERR_BASE_RANGE;
+	if (dev->tail - dev->head > size)
+		return NPU_RING_ERR_TAIL;
+	return NPU_RING_ERR_NONE;
 }
 
-static void ring_error_locked(struct npusim_dev *dev)
+static void ring_error_locked(struct npusim_dev *dev, uint32_t cause, uint64_t addr)
 {
 	dev->halted = 1;
+	dev->ring_error = cause;
+	dev->ring_error_addr = addr;
 	dev->irq_status |= NPU_IRQ_RING_ERROR;
 }
 
@@ -218,10 +279,37 @@ static uint32_t status_locked(const struct npusim_dev *dev)
 		s |= NPU_STATUS_IDLE;
 	if (dev->halted)
 		s |= NPU_STATUS_HALTED;
+	if (dev->resetting)
+		s |= NPU_STATUS_RESETTING;
 	return s;
 }
 
-static uint32_t reg_read_locked(const struct npusim_dev *dev, uint32_t offset)
+/* Fault and signal snapshots: latched by reading FAULT_CODE / SIGNAL_JOB. */
+static uint32_t reg_read_latched(struct npusim_dev *dev, uint32_t offset)
+{
+	const struct fault_regs *f = &dev->fault_latched;
+
+	switch (offset) {
+	case NPU_REG_FAULT_CODE:
+		dev->fault_latched = dev->fault;
+		return f->code;
+	case NPU_REG_FAULT_CONTEXT: return f->context;
+	case NPU_REG_FAULT_ADDR_LO: return (uint32_t)f->addr;
+	case NPU_REG_FAULT_ADDR_HI: return (uint32_t)(f->addr >> 32);
+	case NPU_REG_FAULT_CMD_OFFSET: return f->cmd_offset;
+	case NPU_REG_FAULT_JOB: return f->job;
+	case NPU_REG_FAULT_INFO: return f->info;
+	case NPU_REG_SIGNAL_JOB:
+		dev->signal_job_latched = dev->signal_job;
+		dev->signal_value_latched = dev->signal_value;
+		return dev->signal_job_latched;
+	case NPU_REG_SIGNAL_VALUE_LO: return (uint32_t)dev->signal_value_latched;
+	case NPU_REG_SIGNAL_VALUE_HI: return (uint32_t)(dev->signal_value_latched >> 32);
+	default: return reg_read_const(dev, offset);
+	}
+}
+
+static uint32_t reg_read_locked(struct npusim_dev *dev, uint32_t offset)
 {
 	switch (offset) {
 	case NPU_REG_CTRL: return dev->ctrl;
@@ -235,14 +323,13 @@ static uint32_t reg_read_locked(const struct npusim_dev *dev, uint32_t offset)
 	case NPU_REG_RING_TAIL: return dev->tail;
 	case NPU_REG_WATCHDOG_CYCLES: return dev->watchdog;
 	case NPU_REG_JOBS_DONE: return dev->jobs_done;
-	case NPU_REG_FAULT_CODE: return dev->fault_code;
-	case NPU_REG_FAULT_CONTEXT: return dev->fault_context;
-	case NPU_REG_FAULT_ADDR_LO: return (uint32_t)dev->fault_addr;
-	case NPU_REG_FAULT_ADDR_HI: return (uint32_t)(dev->fault_addr >> 32);
-	case NPU_REG_FAULT_CMD_OFFSET: return dev->fault_cmd_offset;
-	case NPU_REG_FAULT_JOB: return dev->fault_job;
+	case NPU_REG_PROGRESS: return __atomic_load_n(&dev->progress, __ATOMIC_RELAXED);
+	case NPU_REG_RUNNING_JOB: return dev->busy ? dev->running_job : 0;
+	case NPU_REG_RING_ERROR: return dev->ring_error;
+	case NPU_REG_RING_ERROR_ADDR_LO: return (uint32_t)dev->ring_error_addr;
+	case NPU_REG_RING_ERROR_ADDR_HI: return (uint32_t)(dev->ring_error_addr >> 32);
 	case NPU_REG_SCRATCH: return dev->scratch;
-	default: return reg_read_const(dev, offset);
+	default: return reg_read_latched(dev, offset);
 	}
 }
 
@@ -258,42 +345,68 @@ uint32_t npusim_dev_reg_read(struct npusim_dev *dev, uint32_t offset)
 	return v;
 }
 
+/* What a register write asks of the caller once the lock is dropped. */
+enum write_effect { WRITE_NONE, WRITE_START, WRITE_RESET_DONE };
+
 /* Applies a write; RO and unknown offsets are ignored. */
-static void reg_write_locked(struct npusim_dev *dev, uint32_t offset, uint32_t value)
+static enum write_effect reg_write_locked(struct npusim_dev *dev, uint32_t offset,
+					  uint32_t value)
 {
+	int was_high = dev->irq_level;
+
 	switch (offset) {
 	case NPU_REG_CTRL:
 		/* RESET wins over ENABLE in the same write. */
 		if (value & NPU_CTRL_RESET)
-			reset_locked(dev);
-		else
-			dev->ctrl = value & NPU_CTRL_ENABLE;
+			return reset_locked(dev) ? WRITE_RESET_DONE : WRITE_NONE;
+		dev->ctrl = value & NPU_CTRL_ENABLE;
 		break;
-	case NPU_REG_IRQ_MASK: dev->irq_mask = value & NPU_IRQ_ALL; break;
-	case NPU_REG_IRQ_CLEAR: dev->irq_status &= ~value; break;
+	case NPU_REG_IRQ_MASK:
+		dev->irq_mask = value & NPU_IRQ_ALL;
+		dev->irq_resend = was_high && irq_want_locked(dev);
+		break;
+	case NPU_REG_IRQ_CLEAR:
+		dev->irq_status &= ~value;
+		dev->irq_resend = was_high && irq_want_locked(dev);
+		break;
 	case NPU_REG_RING_BASE_LO: dev->ring_base_lo = value; break;
 	case NPU_REG_RING_BASE_HI: dev->ring_base_hi = value; break;
 	case NPU_REG_RING_SIZE: dev->ring_size = value; break;
 	case NPU_REG_DOORBELL: dev->tail = value; break;
 	case NPU_REG_WATCHDOG_CYCLES: dev->watchdog = value; break;
+	case NPU_REG_ABORT_JOB:
+		/* Only the job running now: a late abort of a finished job is ignored. */
+		if (dev->busy && !dev->resetting && value == dev->running_job)
+			__atomic_store_n(&dev->abort, 1, __ATOMIC_SEQ_CST);
+		break;
 	case NPU_REG_SCRATCH: dev->scratch = value; break;
 	default: break;
 	}
+	if ((offset == NPU_REG_DOORBELL || offset == NPU_REG_CTRL) && pending_locked(dev))
+		return WRITE_START;
+	return WRITE_NONE;
+}
+
+static void reset_done(struct npusim_dev *dev)
+{
+	if (dev->ops.reset_done)
+		dev->ops.reset_done(dev->opaque);
 }
 
 void npusim_dev_reg_write(struct npusim_dev *dev, uint32_t offset, uint32_t value)
 {
-	int start;
+	enum write_effect effect;
 
 	if (!dev || (offset & 3) || offset >= NPU_MMIO_SIZE)
 		return;
 	pthread_mutex_lock(&dev->lock);
-	reg_write_locked(dev, offset, value);
-	start = (offset == NPU_REG_DOORBELL || offset == NPU_REG_CTRL) && pending_locked(dev);
+	effect = reg_write_locked(dev, offset, value);
 	pthread_mutex_unlock(&dev->lock);
 
 	irq_deliver(dev);
-	if (!start)
+	if (effect == WRITE_RESET_DONE)
+		reset_done(dev);
+	if (effect != WRITE_START)
 		return;
 	if (dev->ops.kick)
 		dev->ops.kick(dev->opaque);
@@ -301,14 +414,19 @@ void npusim_dev_reg_write(struct npusim_dev *dev, uint32_t offset, uint32_t valu
 		npusim_dev_process(dev);
 }
 
-void npusim_dev_reset(struct npusim_dev *dev)
+int npusim_dev_reset(struct npusim_dev *dev)
 {
+	int done;
+
 	if (!dev)
-		return;
+		return 1;
 	pthread_mutex_lock(&dev->lock);
-	reset_locked(dev);
+	done = reset_locked(dev);
 	pthread_mutex_unlock(&dev->lock);
 	irq_deliver(dev);
+	if (done)
+		reset_done(dev);
+	return done;
 }
 
 /* ------------------------------------------------------------------ */
@@ -322,22 +440,35 @@ static void desc_decode(const uint8_t *raw, struct npu_job_desc *d)
 	d->pt_base = get_le64(raw + offsetof(struct npu_job_desc, pt_base));
 	d->cmd_va = get_le64(raw + offsetof(struct npu_job_desc, cmd_va));
 	d->cmd_size = get_le32(raw + offsetof(struct npu_job_desc, cmd_size));
-	d->reserved0 = get_le32(raw + offsetof(struct npu_job_desc, reserved0));
+	d->watchdog_cycles = get_le32(raw + offsetof(struct npu_job_desc, watchdog_cycles));
 	d->fence_pa = get_le64(raw + offsetof(struct npu_job_desc, fence_pa));
 	d->fence_value = get_le64(raw + offsetof(struct npu_job_desc, fence_value));
 	d->report_pa = get_le64(raw + offsetof(struct npu_job_desc, report_pa));
 	d->reserved1 = get_le64(raw + offsetof(struct npu_job_desc, reserved1));
 }
 
+/* Fence and report targets: usable when nonzero, aligned and addressable. */
+static int fence_ok(const struct npu_job_desc *d)
+{
+	return d->fence_pa && !(d->fence_pa & 7) && pa_range_ok(d->fence_pa, 8);
+}
+
+static int report_ok(const struct npu_job_desc *d)
+{
+	return d->report_pa && !(d->report_pa & 63) &&
+	       pa_range_ok(d->report_pa, sizeof(struct npu_job_report));
+}
+
 static int desc_valid(const struct npu_job_desc *d)
 {
-	if (d->flags || d->reserved0 || d->reserved1)
+	if ((d->flags & ~NPU_JOB_F_ALL) || d->reserved1)
 		return 0;
-	if ((d->pt_base & (NPU_PAGE_SIZE - 1)) || (d->cmd_va & 3))
+	if ((d->pt_base & (NPU_PAGE_SIZE - 1)) || !pa_range_ok(d->pt_base, NPU_PAGE_SIZE) ||
+	    (d->cmd_va & 3))
 		return 0;
 	if ((d->cmd_size & 3) || d->cmd_size < 4 || d->cmd_size > NPU_CMD_MAX_BYTES)
 		return 0;
-	return !(d->fence_pa & 7) && !(d->report_pa & 7);
+	return (!d->fence_pa || fence_ok(d)) && (!d->report_pa || report_ok(d));
 }
 
 static void report_encode(const struct npu_job_report *r, uint8_t *raw)
@@ -354,22 +485,25 @@ static void report_encode(const struct npu_job_report *r, uint8_t *raw)
 		put_le64(raw + offsetof(struct npu_job_report, busy_cycles) + 8 * i,
 			 r->busy_cycles[i]);
 	put_le64(raw + offsetof(struct npu_job_report, commands), r->commands);
+	put_le64(raw + offsetof(struct npu_job_report, setup_cycles), r->setup_cycles);
+	put_le32(raw + offsetof(struct npu_job_report, fault_info), r->fault_info);
 }
 
 /*
- * Report then fence. A bus error here has nowhere to be reported: the job
- * still completes (HEAD, JOBS_DONE and the IRQ tell the host).
+ * Report then fence, the fence as one 64-bit write. A bus error here has
+ * nowhere to be reported: the job still completes (HEAD, JOBS_DONE and
+ * the IRQ tell the host).
  */
 static void write_results(struct npusim_dev *dev, const struct npu_job_desc *d,
 			  const struct npu_job_report *rep)
 {
 	uint8_t raw[sizeof(struct npu_job_report)];
 
-	if (d->report_pa && !(d->report_pa & 7)) {
+	if (report_ok(d)) {
 		report_encode(rep, raw);
 		(void)dev->ops.mem_write(dev->opaque, d->report_pa, raw, sizeof(raw));
 	}
-	if (d->fence_pa && !(d->fence_pa & 7)) {
+	if (fence_ok(d)) {
 		put_le64(raw, d->fence_value);
 		(void)dev->ops.mem_write(dev->opaque, d->fence_pa, raw, 8);
 	}
@@ -380,30 +514,59 @@ static void on_signal(void *opaque, uint64_t value)
 	struct dev_job *j = opaque;
 	struct npusim_dev *dev = j->dev;
 
-	(void)value;
 	pthread_mutex_lock(&dev->lock);
-	if (j->epoch == dev->epoch)
+	if (j->epoch == dev->epoch) {
 		dev->irq_status |= NPU_IRQ_SIGNAL;
+		dev->signal_job = j->index;
+		dev->signal_value = value;
+	}
 	pthread_mutex_unlock(&dev->lock);
 	irq_deliver(dev);
+}
+
+/*
+ * SRAM belongs to one context at a time: a job of another context (or
+ * the first job after a reset, or one asking for it) starts from zeroed
+ * SRAM, so no context can read what another left there.
+ */
+static uint64_t sram_handover(struct npusim_dev *dev, const struct dev_job *j,
+			      const struct npu_job_desc *d)
+{
+	int clear;
+
+	pthread_mutex_lock(&dev->lock);
+	clear = (d->flags & NPU_JOB_F_SRAM_CLEAR) || !dev->sram_owner_valid ||
+		dev->sram_owner != d->context_id || j->epoch != dev->epoch;
+	if (j->epoch == dev->epoch) {
+		dev->sram_owner = d->context_id;
+		dev->sram_owner_valid = 1;
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return clear ? npusim_core_sram_clear(dev->core) : 0;
 }
 
 static int run_core(struct npusim_dev *dev, struct dev_job *j, const struct npu_job_desc *d,
 		    struct npu_job_report *rep)
 {
+	uint32_t budget = d->watchdog_cycles ? d->watchdog_cycles : j->watchdog;
+	uint64_t setup = sram_handover(dev, j, d);
 	struct npusim_job job = {
 		.mem = &dev->mmu.vmem,
 		.cmd_va = d->cmd_va,
 		.cmd_size = d->cmd_size,
-		.watchdog_cycles = j->watchdog ? j->watchdog : NPU_WATCHDOG_DEFAULT,
+		.watchdog_cycles = budget ? budget : NPU_WATCHDOG_DEFAULT,
 		.on_signal = on_signal,
 		.signal_opaque = j,
 		.abort = &dev->abort,
+		.progress = &dev->progress,
 	};
+	int f;
 
 	/* Flushes the TLB: page-table changes take effect at the next job. */
 	npusim_mmu_init(&dev->mmu, &dev->ops, dev->opaque, d->pt_base);
-	return npusim_core_run(dev->core, &job, rep);
+	f = npusim_core_run(dev->core, &job, rep);
+	rep->setup_cycles = setup;
+	return f;
 }
 
 /* Under lock: job done, update HEAD, counters, fault registers and IRQ. */
@@ -417,11 +580,54 @@ static void complete_locked(struct npusim_dev *dev, const struct dev_job *j,
 		return;
 	}
 	dev->irq_status |= NPU_IRQ_JOB_FAULT;
-	dev->fault_code = rep->fault;
-	dev->fault_context = d->context_id;
-	dev->fault_addr = rep->fault_addr;
-	dev->fault_cmd_offset = rep->fault_cmd_offset;
-	dev->fault_job = j->index;
+	dev->fault.code = rep->fault;
+	dev->fault.context = d->context_id;
+	dev->fault.addr = rep->fault_addr;
+	dev->fault.cmd_offset = rep->fault_cmd_offset;
+	dev->fault.job = j->index;
+	dev->fault.info = rep->fault_info;
+}
+
+static const char *const ring_error_names[] = {
+	[NPU_RING_ERR_NONE] = "none",
+	[NPU_RING_ERR_BASE_ALIGN] = "RING_BASE not 4 KiB aligned",
+	[NPU_RING_ERR_BASE_RANGE] = "ring beyond the 40-bit bus address space",
+	[NPU_RING_ERR_SIZE] = "RING_SIZE not a power of two in 1..4096",
+	[NPU_RING_ERR_TAIL] = "more jobs pending than RING_SIZE",
+	[NPU_RING_ERR_FETCH] = "descriptor read failed",
+};
+
+/* Reports what the registers now say about a ring error or a faulted job. */
+static void log_guest_error(struct npusim_dev *dev, const struct dev_job *j,
+			    const struct npu_job_desc *d, const struct npu_job_report *rep,
+			    uint32_t ring_error)
+{
+	char msg[192];
+
+	if (!dev->ops.guest_error)
+		return;
+	if (ring_error)
+		snprintf(msg, sizeof(msg), "npu: ring error at job %u: %s (address 0x%llx); halted",
+			 j->index, ring_error_names[ring_error],
+			 (unsigned long long)(ring_error == NPU_RING_ERR_FETCH ? j->desc_pa :
+					      (uint64_t)dev->ring_base_hi << 32 |
+					      dev->ring_base_lo));
+	else
+		snprintf(msg, sizeof(msg),
+			 "npu: job %u (context %u) fault %s at command offset %u, address 0x%llx",
+			 j->index, d->context_id, npusim_fault_name(rep->fault),
+			 rep->fault_cmd_offset, (unsigned long long)rep->fault_addr);
+	dev->ops.guest_error(dev->opaque, msg);
+}
+
+/* Under lock: the job stopped executing; 1 if a reset was waiting for it. */
+static int job_stopped_locked(struct npusim_dev *dev)
+{
+	int was_resetting = dev->resetting;
+
+	dev->busy = 0;
+	dev->resetting = 0;
+	return was_resetting;
 }
 
 /* Runs the job at j->index (lock not held). Returns 1 if it completed. */
@@ -430,14 +636,19 @@ static int process_one(struct npusim_dev *dev, struct dev_job *j)
 	uint8_t raw[sizeof(struct npu_job_desc)];
 	struct npu_job_desc d;
 	struct npu_job_report rep;
-	int stale, done = 0;
+	int stale, done = 0, notify;
 
 	if (dev->ops.mem_read(dev->opaque, j->desc_pa, raw, sizeof(raw))) {
 		pthread_mutex_lock(&dev->lock);
-		if (j->epoch == dev->epoch)
-			ring_error_locked(dev);
-		dev->busy = 0;
+		stale = j->epoch != dev->epoch;
+		if (!stale)
+			ring_error_locked(dev, NPU_RING_ERR_FETCH, j->desc_pa);
+		notify = job_stopped_locked(dev);
 		pthread_mutex_unlock(&dev->lock);
+		if (!stale)
+			log_guest_error(dev, j, NULL, NULL, NPU_RING_ERR_FETCH);
+		if (notify)
+			reset_done(dev);
 		return 0;
 	}
 	desc_decode(raw, &d);
@@ -449,8 +660,14 @@ static int process_one(struct npusim_dev *dev, struct dev_job *j)
 		rep.fault_addr = j->desc_pa;
 	}
 
+	/*
+	 * A job still current here completes: its report and fence are
+	 * written even if a reset arrives meanwhile (RESETTING holds until
+	 * they are). An ABORTED job of the current epoch was stopped by
+	 * ABORT_JOB and completes like any faulted job.
+	 */
 	pthread_mutex_lock(&dev->lock);
-	stale = j->epoch != dev->epoch || rep.fault == NPU_FAULT_ABORTED;
+	stale = j->epoch != dev->epoch;
 	pthread_mutex_unlock(&dev->lock);
 	if (!stale)
 		write_results(dev, &d, &rep);
@@ -460,18 +677,25 @@ static int process_one(struct npusim_dev *dev, struct dev_job *j)
 		complete_locked(dev, j, &d, &rep);
 		done = 1;
 	}
-	dev->busy = 0;
+	notify = job_stopped_locked(dev);
 	pthread_mutex_unlock(&dev->lock);
+	if (done && rep.fault)
+		log_guest_error(dev, j, &d, &rep, 0);
+	if (notify)
+		reset_done(dev);
 	return done;
 }
 
 /* Under lock: starts the next job if one is pending (1), else 0. */
 static int next_job_locked(struct npusim_dev *dev, struct dev_job *j)
 {
+	uint32_t cause;
+
 	if (!pending_locked(dev))
 		return 0;
-	if (!ring_ok_locked(dev)) {
-		ring_error_locked(dev);
+	cause = ring_check_locked(dev);
+	if (cause) {
+		ring_error_locked(dev, cause, ring_base_locked(dev));
 		return 0;
 	}
 	j->dev = dev;
@@ -481,6 +705,7 @@ static int next_job_locked(struct npusim_dev *dev, struct dev_job *j)
 		     (uint64_t)(dev->head & (dev->ring_size - 1)) * sizeof(struct npu_job_desc);
 	j->watchdog = dev->watchdog;
 	dev->busy = 1;
+	dev->running_job = dev->head;
 	__atomic_store_n(&dev->abort, 0, __ATOMIC_SEQ_CST);
 	return 1;
 }
@@ -488,7 +713,8 @@ static int next_job_locked(struct npusim_dev *dev, struct dev_job *j)
 int npusim_dev_process(struct npusim_dev *dev)
 {
 	struct dev_job j;
-	int done = 0;
+	uint32_t ring_error;
+	int done = 0, halted;
 
 	if (!dev)
 		return 0;
@@ -506,7 +732,15 @@ int npusim_dev_process(struct npusim_dev *dev)
 		pthread_mutex_lock(&dev->lock);
 	}
 	dev->processing = 0;
+	halted = dev->halted && dev->ring_error != NPU_RING_ERR_FETCH &&
+		 dev->ring_error_logged != dev->epoch + 1;
+	if (halted)
+		dev->ring_error_logged = dev->epoch + 1;
+	j.index = dev->head;
+	ring_error = dev->ring_error;
 	pthread_mutex_unlock(&dev->lock);
+	if (halted)
+		log_guest_error(dev, &j, NULL, NULL, ring_error);
 	irq_deliver(dev);
 	return done;
 }

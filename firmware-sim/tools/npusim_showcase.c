@@ -1032,7 +1032,7 @@ static int setup_memory(struct run *r, const struct net *n, const uint8_t *pixel
 	r->fence_pa = pa_alloc(h, 8, 8);
 	h->l1_pa = pa_alloc(h, NPU_PAGE_SIZE, NPU_PAGE_SIZE);
 	for (uint32_t i = 0; i < r->njobs; i++)
-		r->jobs[i].report_pa = pa_alloc(h, sizeof(struct npu_job_report), 8);
+		r->jobs[i].report_pa = pa_alloc(h, sizeof(struct npu_job_report), 64);
 	/* Command streams, weights, images: device-readable only; outputs: write only. */
 	cmd_pa = vm_buffer(h, VA_CMD, cmd_bytes, NPU_PTE_READ);
 	wgt_pa = vm_buffer(h, VA_WGT, r->l.wend, NPU_PTE_READ);

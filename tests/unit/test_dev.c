@@ -6,6 +6,7 @@
  */
 #include <check.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -52,7 +53,14 @@ struct host {
 	int kicks;
 	int irq_level;
 	int irq_calls;
-	int irq_repeats;	/* set_irq called without a level change */
+	int irq_repeats;	/* set_irq called without a level change (re-sends) */
+	int irq_low_repeats;	/* level 0 twice in a row: never legitimate */
+	int reset_dones;	/* reset_done callbacks */
+	int guest_errors;	/* guest_error callbacks */
+	char last_error[256];
+	/* Write hook: a write to hook_pa calls hook() first (once). */
+	uint64_t hook_pa;
+	void (*hook)(void);
 	/* Gate: reads of GATE_PA block while closed (a job held mid-DMA). */
 	pthread_mutex_t gate_lock;
 	pthread_cond_t gate_cond;
@@ -91,6 +99,12 @@ static int fake_write(void *opaque, uint64_t pa, const void *src, size_t len)
 {
 	struct host *h = opaque;
 
+	if (h->hook && pa == h->hook_pa) {
+		void (*hook)(void) = h->hook;
+
+		h->hook = NULL;
+		hook();
+	}
 	if (pa > PHYS_SIZE || len > PHYS_SIZE - pa)
 		return -1;
 	memcpy(h->mem + pa, src, len);
@@ -101,8 +115,10 @@ static void fake_set_irq(void *opaque, int level)
 {
 	struct host *h = opaque;
 
-	if (level == h->irq_level)
+	if (level == h->irq_level && level)
 		h->irq_repeats++;
+	else if (level == h->irq_level)
+		h->irq_low_repeats++;
 	h->irq_level = level;
 	h->irq_calls++;
 }
@@ -114,10 +130,27 @@ static void fake_kick(void *opaque)
 	h->kicks++;
 }
 
+static void fake_reset_done(void *opaque)
+{
+	struct host *h = opaque;
+
+	h->reset_dones++;
+}
+
+static void fake_guest_error(void *opaque, const char *msg)
+{
+	struct host *h = opaque;
+
+	h->guest_errors++;
+	snprintf(h->last_error, sizeof(h->last_error), "%s", msg);
+}
+
 static const struct npusim_host_ops ops_sync = {
 	.mem_read = fake_read,
 	.mem_write = fake_write,
 	.set_irq = fake_set_irq,
+	.reset_done = fake_reset_done,
+	.guest_error = fake_guest_error,
 };
 
 static const struct npusim_host_ops ops_kick = {
@@ -125,6 +158,8 @@ static const struct npusim_host_ops ops_kick = {
 	.mem_write = fake_write,
 	.set_irq = fake_set_irq,
 	.kick = fake_kick,
+	.reset_done = fake_reset_done,
+	.guest_error = fake_guest_error,
 };
 
 /* ---------------------------------------------------------------- */
@@ -393,7 +428,7 @@ static void teardown(void)
 	dev = NULL;
 	free(host.mem);
 	host.mem = NULL;
-	ck_assert_int_eq(host.irq_repeats, 0);
+	ck_assert_int_eq(host.irq_low_repeats, 0);
 }
 
 /* ---------------------------------------------------------------- */
@@ -631,19 +666,23 @@ START_TEST(test_irq_mask)
 	submit(&d);
 	ck_assert_uint_eq(reg(NPU_REG_JOBS_DONE), 2);
 	ck_assert_int_eq(host.irq_calls, 3);
-	/* Clearing an unrelated bit keeps it high; clearing the bit lowers it. */
+	/*
+	 * Clearing an unrelated bit keeps it high (and re-sends: see
+	 * test_irq_resend); clearing the bit lowers it.
+	 */
 	npusim_dev_reg_write(dev, NPU_REG_IRQ_CLEAR, NPU_IRQ_SIGNAL | NPU_IRQ_JOB_FAULT);
 	ck_assert_int_eq(host.irq_level, 1);
+	ck_assert_int_eq(host.irq_repeats, 1);
 	npusim_dev_reg_write(dev, NPU_REG_IRQ_CLEAR, NPU_IRQ_JOB_DONE);
 	ck_assert_int_eq(host.irq_level, 0);
 	ck_assert_uint_eq(reg(NPU_REG_IRQ_STATUS), 0);
-	ck_assert_int_eq(host.irq_calls, 4);
+	ck_assert_int_eq(host.irq_calls, 5);
 	/* A fault with the line enabled raises it again. */
 	d.cmd_size = 6;
 	submit(&d);
 	ck_assert_uint_eq(reg(NPU_REG_IRQ_STATUS), NPU_IRQ_JOB_FAULT);
 	ck_assert_int_eq(host.irq_level, 1);
-	ck_assert_int_eq(host.irq_calls, 5);
+	ck_assert_int_eq(host.irq_calls, 6);
 }
 END_TEST
 
@@ -802,8 +841,9 @@ END_TEST
 /* ---------------------------------------------------------------- */
 
 enum bad_field {
-	BAD_FLAGS, BAD_RES0, BAD_RES1, BAD_PT, BAD_CMD_VA, BAD_SIZE_ALIGN, BAD_SIZE_0,
-	BAD_SIZE_BIG, BAD_FENCE, BAD_REPORT, BAD_COUNT
+	BAD_FLAGS, BAD_FLAGS_BIT1, BAD_RES1, BAD_PT, BAD_PT_RANGE, BAD_CMD_VA, BAD_SIZE_ALIGN,
+	BAD_SIZE_0, BAD_SIZE_BIG, BAD_FENCE, BAD_FENCE_RANGE, BAD_REPORT, BAD_REPORT_ALIGN32,
+	BAD_REPORT_RANGE, BAD_COUNT
 };
 
 START_TEST(test_bad_descriptor)
@@ -814,15 +854,21 @@ START_TEST(test_bad_descriptor)
 
 	switch (_i) {
 	case BAD_FLAGS: bad.flags = 1u << 31; break;
-	case BAD_RES0: bad.reserved0 = 1; break;
+	case BAD_FLAGS_BIT1: bad.flags = 2; break;
 	case BAD_RES1: bad.reserved1 = 1ull << 40; break;
 	case BAD_PT: bad.pt_base += 0x800; break;
+	/* Bus addresses beyond NPU_PA_BITS are refused, never truncated. */
+	case BAD_PT_RANGE: bad.pt_base |= 1ull << NPU_PA_BITS; break;
 	case BAD_CMD_VA: bad.cmd_va += 2; break;
 	case BAD_SIZE_ALIGN: bad.cmd_size += 2; break;
 	case BAD_SIZE_0: bad.cmd_size = 0; break;
 	case BAD_SIZE_BIG: bad.cmd_size = NPU_CMD_MAX_BYTES + 4; break;
 	case BAD_FENCE: bad.fence_pa += 4; break;
+	case BAD_FENCE_RANGE: bad.fence_pa |= 1ull << 41; break;
 	case BAD_REPORT: bad.report_pa += 4; break;
+	case BAD_REPORT_ALIGN32: bad.report_pa += 32; break;
+	/* The report's last byte would be at 2^40 + 63. */
+	case BAD_REPORT_RANGE: bad.report_pa = (1ull << NPU_PA_BITS) - 64; break;
 	}
 	bad.fence_value = 0xbad;
 	good.fence_pa = FENCE2_PA;
@@ -835,17 +881,19 @@ START_TEST(test_bad_descriptor)
 
 	ck_assert_uint_eq(reg(NPU_REG_JOBS_DONE), done + 2);
 	ck_assert_uint_eq(reg(NPU_REG_FAULT_CODE), NPU_FAULT_BAD_DESCRIPTOR);
+	ck_assert_int_eq(host.guest_errors, 1);
+	ck_assert_ptr_nonnull(strstr(host.last_error, "job 0 (context 6) fault BAD_DESCRIPTOR"));
 	ck_assert_uint_eq(reg(NPU_REG_FAULT_JOB), 0);
 	ck_assert_uint_eq(reg(NPU_REG_FAULT_CONTEXT), 6);
 	ck_assert_uint_eq(reg(NPU_REG_IRQ_STATUS), NPU_IRQ_JOB_FAULT | NPU_IRQ_JOB_DONE);
 	ck_assert_uint_eq(reg(NPU_REG_STATUS), NPU_STATUS_IDLE);
-	if (_i == BAD_REPORT) {
+	if (_i == BAD_REPORT || _i == BAD_REPORT_ALIGN32 || _i == BAD_REPORT_RANGE) {
 		ck_assert_uint_eq(read_report(REPORT_PA).fault, 0);	/* untouched */
 	} else {
 		ck_assert_uint_eq(read_report(REPORT_PA).fault, NPU_FAULT_BAD_DESCRIPTOR);
 		ck_assert_uint_eq(read_report(REPORT_PA).fault_addr, RING_PA);
 	}
-	if (_i == BAD_FENCE)
+	if (_i == BAD_FENCE || _i == BAD_FENCE_RANGE)
 		ck_assert_uint_eq(rd64(FENCE_PA), 0xeeeeeeeeeeeeeeeeull);
 	else
 		ck_assert_uint_eq(rd64(FENCE_PA), 0xbad);
@@ -877,12 +925,21 @@ END_TEST
 
 enum ring_misconfig {
 	RING_UNALIGNED, RING_SIZE_0, RING_SIZE_3, RING_SIZE_BIG, RING_OVERFULL, RING_BUS_ERROR,
-	RING_COUNT
+	RING_BEYOND_PA_BITS, RING_ENDS_BEYOND_PA_BITS, RING_COUNT
 };
 
 START_TEST(test_ring_error)
 {
 	struct npu_job_desc d = make_desc(1, CTXA_L1, load_nop());
+	static const uint32_t cause[RING_COUNT] = {
+		NPU_RING_ERR_BASE_ALIGN, NPU_RING_ERR_SIZE, NPU_RING_ERR_SIZE, NPU_RING_ERR_SIZE,
+		NPU_RING_ERR_TAIL, NPU_RING_ERR_FETCH, NPU_RING_ERR_BASE_RANGE,
+		NPU_RING_ERR_BASE_RANGE,
+	};
+	static const uint64_t addr[RING_COUNT] = {
+		RING_PA + 0x800, RING_PA, RING_PA, RING_PA, RING_PA, 0x8000000000ull,
+		0x40000000000ull, 0xfffffff000ull,
+	};
 	uint32_t tail = 1;
 
 	npusim_dev_reg_write(dev, NPU_REG_IRQ_MASK, NPU_IRQ_ALL);
@@ -892,12 +949,19 @@ START_TEST(test_ring_error)
 	case RING_SIZE_3: ring_setup(RING_PA, 3); break;
 	case RING_SIZE_BIG: ring_setup(RING_PA, NPU_RING_MAX_ENTRIES * 2); break;
 	case RING_OVERFULL: ring_setup(RING_PA, 4); tail = 5; break;
-	case RING_BUS_ERROR: ring_setup(0x40000000000ull, 8); break;
+	case RING_BUS_ERROR: ring_setup(0x8000000000ull, 8); break;	/* no memory there */
+	case RING_BEYOND_PA_BITS: ring_setup(0x40000000000ull, 8); break;
+	case RING_ENDS_BEYOND_PA_BITS: ring_setup(0xfffffff000ull, 128); break;
 	}
 	queue_desc(&d);
 	npusim_dev_reg_write(dev, NPU_REG_DOORBELL, tail);
 	ck_assert_uint_eq(reg(NPU_REG_STATUS) & NPU_STATUS_HALTED, NPU_STATUS_HALTED);
 	ck_assert_uint_eq(reg(NPU_REG_IRQ_STATUS), NPU_IRQ_RING_ERROR);
+	ck_assert_uint_eq(reg(NPU_REG_RING_ERROR), cause[_i]);
+	ck_assert_int_eq(host.guest_errors, 1);
+	ck_assert_ptr_nonnull(strstr(host.last_error, "ring error at job 0"));
+	ck_assert_uint_eq((uint64_t)reg(NPU_REG_RING_ERROR_ADDR_HI) << 32 |
+			  reg(NPU_REG_RING_ERROR_ADDR_LO), addr[_i]);
 	ck_assert_uint_eq(reg(NPU_REG_RING_HEAD), 0);
 	ck_assert_uint_eq(reg(NPU_REG_JOBS_DONE), 0);
 	ck_assert_uint_eq(rd64(FENCE_PA), 0);
@@ -920,6 +984,7 @@ START_TEST(test_ring_error)
 	npusim_dev_reg_write(dev, NPU_REG_CTRL, NPU_CTRL_RESET);
 	ck_assert_uint_eq(reg(NPU_REG_STATUS), NPU_STATUS_IDLE);
 	ck_assert_uint_eq(reg(NPU_REG_IRQ_STATUS), 0);
+	ck_assert_uint_eq(reg(NPU_REG_RING_ERROR), 0);
 	ring_setup(RING_PA, 8);
 	submit(&d);
 	ck_assert_uint_eq(reg(NPU_REG_JOBS_DONE), 1);
@@ -959,8 +1024,7 @@ START_TEST(test_watchdog)
 	submit(&d);
 	expect_fault(NPU_FAULT_WATCHDOG, read_report(REPORT_PA).fault_addr, 16, 4);
 	r = read_report(REPORT_PA);
-	ck_assert_uint_gt(r.cycles, 1000);
-	ck_assert_uint_lt(r.cycles, 1100);
+	ck_assert_uint_eq(r.cycles, 1000);	/* stopped at the budget */
 	ck_assert_uint_gt(r.commands, 100);
 	ck_assert_uint_eq(rd64(FENCE_PA), d.fence_value);
 
@@ -1192,7 +1256,7 @@ START_TEST(test_reset_while_blocked)
 	gate_wait_entered();
 	npusim_dev_reset(dev);
 	/* The job is still inside its DMA: BUSY until it reaches a boundary. */
-	ck_assert_uint_eq(reg(NPU_REG_STATUS), NPU_STATUS_BUSY);
+	ck_assert_uint_eq(reg(NPU_REG_STATUS), NPU_STATUS_BUSY | NPU_STATUS_RESETTING);
 	ck_assert_uint_eq(reg(NPU_REG_RING_TAIL), 0);
 	gate_open();
 	ck_assert_int_eq(pthread_join(t, NULL), 0);
@@ -1207,6 +1271,339 @@ START_TEST(test_reset_while_blocked)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- */
+/* Contract: isolation, budgets, abort, reset completion, interrupts */
+/* ---------------------------------------------------------------- */
+
+/* Copies a stream to the second command page; returns its size. */
+static uint32_t load_page1(const struct stream *s)
+{
+	memcpy(host.mem + CMD_PA + 4096, s->w, s->n * 4);
+	return s->n * 4;
+}
+
+/* A job of context ctx that stores SRAM[0..bytes) to va. */
+static uint32_t load_sram_dump(uint64_t va, uint32_t bytes)
+{
+	struct stream s;
+
+	s_begin(&s);
+	s_dma(&s, NPU_DMA_TO_DRAM, va, 0, bytes);
+	s_end(&s);
+	return load(&s);
+}
+
+START_TEST(test_sram_isolation)
+{
+	const uint64_t clear = (1u << 20) / NPU_SRAM_CLEAR_BYTES_PER_CYCLE;
+	struct npu_job_desc d = make_desc(1, CTXA_L1, load_copy(SRC_VA, DST_VA, 256));
+	struct npu_job_report r;
+	uint8_t zero[256] = { 0 };
+
+	/* First job after reset: SRAM is cleared (its owner is unknown). */
+	submit(&d);
+	r = read_report(REPORT_PA);
+	ck_assert_uint_eq(r.fault, NPU_FAULT_NONE);
+	ck_assert_uint_eq(r.setup_cycles, clear);
+	ck_assert_uint_eq(clear, 4096);
+	/* The same context keeps its SRAM, at no cost. */
+	d = make_desc(1, CTXA_L1, load_sram_dump(DST_VA + 1024, 256));
+	submit(&d);
+	r = read_report(REPORT_PA);
+	ck_assert_uint_eq(r.setup_cycles, 0);
+	ck_assert_int_eq(memcmp(host.mem + DST_PA + 1024, host.mem + SRC_PA, 256), 0);
+
+	/* Context B dumping SRAM sees zeros, not A's bytes. */
+	d = make_desc(2, CTXB_L1, load_sram_dump(B_VA, 256));
+	submit(&d);
+	r = read_report(REPORT_PA);
+	ck_assert_uint_eq(r.fault, NPU_FAULT_NONE);
+	ck_assert_uint_eq(r.setup_cycles, clear);
+	ck_assert_int_eq(memcmp(host.mem + B_PA, zero, 256), 0);
+	/* Cycles exclude the clearing: the same stream costs the same. */
+	ck_assert_uint_lt(r.cycles, 1000);
+
+	/* NPU_JOB_F_SRAM_CLEAR clears even within one context. */
+	d = make_desc(2, CTXB_L1, load_sram_dump(B_VA, 256));
+	d.flags = NPU_JOB_F_SRAM_CLEAR;
+	submit(&d);
+	ck_assert_uint_eq(read_report(REPORT_PA).setup_cycles, clear);
+	d.flags = 0;
+	submit(&d);
+	ck_assert_uint_eq(read_report(REPORT_PA).setup_cycles, 0);
+}
+END_TEST
+
+START_TEST(test_pte_beyond_pa_bits)
+{
+	/* Never a silently truncated mapping: 2^41 | 0x5000 is not 0x5000. */
+	ck_assert_uint_eq(npu_pte_make((1ull << 41) | 0x5000, RW), 0);
+	ck_assert_uint_eq(npu_pte_make(1ull << NPU_PA_BITS, RW), 0);
+	ck_assert_uint_eq(npu_pte_pa(npu_pte_make((1ull << NPU_PA_BITS) - 4096, RW)),
+			  (1ull << NPU_PA_BITS) - 4096);
+	ck_assert(npu_pa_ok((1ull << NPU_PA_BITS) - 1));
+	ck_assert(!npu_pa_ok(1ull << NPU_PA_BITS));
+}
+END_TEST
+
+/* The per-job budget of the descriptor overrides WATCHDOG_CYCLES. */
+START_TEST(test_job_budget)
+{
+	struct npu_job_desc d = make_desc(4, CTXA_L1, load_loop());
+	struct npu_job_report r;
+
+	d.watchdog_cycles = 2000;
+	submit(&d);
+	r = read_report(REPORT_PA);
+	ck_assert_uint_eq(r.fault, NPU_FAULT_WATCHDOG);
+	ck_assert_uint_eq(r.cycles, 2000);
+	ck_assert_uint_eq(reg(NPU_REG_WATCHDOG_CYCLES), 0);
+
+	/* A DMA that would cross the budget does not run, nor count beyond it. */
+	memset(host.mem + DST_PA, 0, 256);
+	d = make_desc(4, CTXA_L1, load_copy(SRC_VA, DST_VA, 256));
+	d.watchdog_cycles = 150;	/* BEGIN 4, DMA 4 + 100 + 16: the 2nd DMA crosses */
+	submit(&d);
+	r = read_report(REPORT_PA);
+	ck_assert_uint_eq(r.fault, NPU_FAULT_WATCHDOG);
+	ck_assert_uint_eq(r.fault_cmd_offset, 76);	/* BEGIN 16 + DMA 48 + WAIT 12 */
+	ck_assert_uint_eq(r.cycles, 150);
+	ck_assert_uint_le(r.busy_cycles[NPU_ENGINE_DMA], 150);
+	ck_assert_uint_eq(r.dram_write_bytes, 0);
+	ck_assert_uint_eq(host.mem[DST_PA], 0);
+
+	/* Without a budget the same job runs (register default). */
+	d.watchdog_cycles = 0;
+	submit(&d);
+	ck_assert_uint_eq(read_report(REPORT_PA).fault, NPU_FAULT_NONE);
+	ck_assert_int_eq(memcmp(host.mem + DST_PA, host.mem + SRC_PA, 256), 0);
+}
+END_TEST
+
+/* MMU faults say which engine accessed and how; FAULT_CODE latches. */
+START_TEST(test_fault_info_and_latch)
+{
+	struct npu_job_desc d = make_desc(2, CTXA_L1, load_copy(SRC_VA, UNMAPPED_VA, 64));
+	const uint32_t dma_write = NPU_FAULT_INFO_VALID | NPU_FAULT_INFO_WRITE |
+				   NPU_ENGINE_DMA << NPU_FAULT_INFO_ENGINE_SHIFT;
+	const uint32_t fetch_read = NPU_FAULT_INFO_VALID |
+				    NPU_ENGINE_CTRL << NPU_FAULT_INFO_ENGINE_SHIFT;
+
+	submit(&d);
+	ck_assert_uint_eq(read_report(REPORT_PA).fault_info, dma_write);
+	ck_assert_uint_eq(reg(NPU_REG_FAULT_CODE), NPU_FAULT_MMU_UNMAPPED);
+	ck_assert_uint_eq(reg(NPU_REG_FAULT_INFO), dma_write);
+
+	/* A second fault between two reads does not tear the first's registers. */
+	d = make_desc(3, CTXA_L1, 64);
+	d.cmd_va = UNMAPPED_VA + 0x100;
+	submit(&d);
+	ck_assert_uint_eq(read_report(REPORT_PA).fault_info, fetch_read);
+	ck_assert_uint_eq(reg_fault_addr(), UNMAPPED_VA);
+	ck_assert_uint_eq(reg(NPU_REG_FAULT_CONTEXT), 2);
+	ck_assert_uint_eq(reg(NPU_REG_FAULT_CODE), NPU_FAULT_MMU_UNMAPPED);	/* relatch */
+	ck_assert_uint_eq(reg_fault_addr(), UNMAPPED_VA + 0x100);
+	ck_assert_uint_eq(reg(NPU_REG_FAULT_CONTEXT), 3);
+	ck_assert_uint_eq(reg(NPU_REG_FAULT_INFO), fetch_read);
+	/* Non-memory faults carry no access information. */
+	d = make_desc(3, CTXA_L1, load_loop());
+	d.watchdog_cycles = 100;
+	submit(&d);
+	ck_assert_uint_eq(reg(NPU_REG_FAULT_CODE), NPU_FAULT_WATCHDOG);
+	ck_assert_uint_eq(reg(NPU_REG_FAULT_INFO), 0);
+}
+END_TEST
+
+/*
+ * MSI: a fault arriving while JOB_DONE is pending, then a handler that
+ * clears only what it saw: the line stays asserted and the device
+ * re-sends, so the interrupt is not lost.
+ */
+START_TEST(test_irq_resend)
+{
+	struct npu_job_desc d = make_desc(1, CTXA_L1, load_nop());
+
+	npusim_dev_reg_write(dev, NPU_REG_IRQ_MASK, NPU_IRQ_JOB_DONE | NPU_IRQ_JOB_FAULT);
+	submit(&d);
+	ck_assert_int_eq(host.irq_calls, 1);
+	ck_assert_uint_eq(reg(NPU_REG_IRQ_STATUS), NPU_IRQ_JOB_DONE);	/* handler reads */
+	d.cmd_size = 6;
+	submit(&d);						/* fault arrives */
+	ck_assert_int_eq(host.irq_calls, 1);			/* level already high */
+	npusim_dev_reg_write(dev, NPU_REG_IRQ_CLEAR, NPU_IRQ_JOB_DONE);
+	ck_assert_int_eq(host.irq_level, 1);
+	ck_assert_int_eq(host.irq_calls, 2);
+	ck_assert_int_eq(host.irq_repeats, 1);			/* the re-send */
+	/* Unmasking with the line high re-sends as well; clearing all lowers it. */
+	npusim_dev_reg_write(dev, NPU_REG_IRQ_MASK, NPU_IRQ_ALL);
+	ck_assert_int_eq(host.irq_repeats, 2);
+	npusim_dev_reg_write(dev, NPU_REG_IRQ_CLEAR, NPU_IRQ_ALL);
+	ck_assert_int_eq(host.irq_level, 0);
+	ck_assert_int_eq(host.irq_calls, 4);
+	/* Clearing while low sends nothing. */
+	npusim_dev_reg_write(dev, NPU_REG_IRQ_CLEAR, NPU_IRQ_ALL);
+	ck_assert_int_eq(host.irq_calls, 4);
+}
+END_TEST
+
+START_TEST(test_signal_names_job)
+{
+	struct npu_job_desc d = make_desc(1, CTXA_L1, load_nop());
+	struct stream s;
+
+	submit(&d);
+	submit(&d);
+	s_begin(&s);
+	s_signal(&s, DST_VA + 0x800, 0xabcdef0123456789ull, NPU_SIGNAL_F_IRQ);
+	s_end(&s);
+	d = make_desc(1, CTXA_L1, load(&s));
+	submit(&d);
+	ck_assert_uint_eq(reg(NPU_REG_SIGNAL_JOB), 2);
+	ck_assert_uint_eq(reg(NPU_REG_SIGNAL_VALUE_LO), 0x23456789u);
+	ck_assert_uint_eq(reg(NPU_REG_SIGNAL_VALUE_HI), 0xabcdef01u);
+}
+END_TEST
+
+struct abort_arg {
+	uint32_t progress[2];
+	uint32_t status_after_wrong;
+};
+
+/* Aborts the running job: first with a wrong index (ignored), then right. */
+static void *abort_thread(void *arg)
+{
+	struct abort_arg *a = arg;
+	uint32_t running;
+
+	if (!wait_busy())
+		return NULL;
+	running = reg(NPU_REG_RUNNING_JOB);
+	a->progress[0] = reg(NPU_REG_PROGRESS);
+	npusim_dev_reg_write(dev, NPU_REG_ABORT_JOB, running + 1);
+	sleep_ms(20);
+	a->progress[1] = reg(NPU_REG_PROGRESS);
+	a->status_after_wrong = reg(NPU_REG_STATUS);
+	npusim_dev_reg_write(dev, NPU_REG_ABORT_JOB, running);
+	return NULL;
+}
+
+/* ABORT_JOB ends the running job as ABORTED, reported; the ring goes on. */
+START_TEST(test_abort_job)
+{
+	struct npu_job_desc loop = make_desc(5, CTXA_L1, load_loop());
+	struct npu_job_desc copy = make_desc(5, CTXA_L1, 0);
+	struct abort_arg a = { { 0, 0 }, 0 };
+	struct stream s;
+	pthread_t t;
+	int done;
+
+	s_begin(&s);
+	s_dma(&s, NPU_DMA_TO_SRAM, SRC_VA, 0, 64);
+	s_wait_dma(&s);
+	s_dma(&s, NPU_DMA_TO_DRAM, DST_VA, 0, 64);
+	s_end(&s);
+	copy.cmd_size = load_page1(&s);
+	copy.cmd_va = CMD_VA + 4096;
+	copy.fence_pa = FENCE2_PA;
+	copy.report_pa = REPORT2_PA;
+	loop.watchdog_cycles = 0xffffffffu;	/* seconds of wall time unless aborted */
+	npusim_dev_reg_write(dev, NPU_REG_IRQ_MASK, NPU_IRQ_ALL);
+	queue_desc(&loop);
+	queue_desc(&copy);
+	doorbell();
+	ck_assert_int_eq(pthread_create(&t, NULL, abort_thread, &a), 0);
+	done = npusim_dev_process(dev);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+
+	ck_assert_int_eq(done, 2);
+	/* The wrong index left it running, and it was making progress. */
+	ck_assert_uint_eq(a.status_after_wrong, NPU_STATUS_BUSY);
+	ck_assert_uint_gt(a.progress[1], a.progress[0]);
+	/* The aborted job completed with a report and its fence. */
+	ck_assert_uint_eq(read_report(REPORT_PA).fault, NPU_FAULT_ABORTED);
+	ck_assert_uint_gt(read_report(REPORT_PA).commands, 2);
+	ck_assert_uint_eq(rd64(FENCE_PA), loop.fence_value);
+	ck_assert_uint_eq(reg(NPU_REG_FAULT_CODE), NPU_FAULT_ABORTED);
+	ck_assert_uint_eq(reg(NPU_REG_FAULT_JOB), 0);
+	/* The next job ran normally. */
+	ck_assert_uint_eq(read_report(REPORT2_PA).fault, NPU_FAULT_NONE);
+	ck_assert_uint_eq(rd64(FENCE2_PA), copy.fence_value);
+	ck_assert_int_eq(memcmp(host.mem + DST_PA, host.mem + SRC_PA, 64), 0);
+	ck_assert_uint_eq(reg(NPU_REG_RING_HEAD), 2);
+	ck_assert_uint_eq(reg(NPU_REG_IRQ_STATUS), NPU_IRQ_JOB_FAULT | NPU_IRQ_JOB_DONE);
+	ck_assert_uint_eq(reg(NPU_REG_STATUS), NPU_STATUS_IDLE);
+	/* An abort with nothing running is ignored. */
+	npusim_dev_reg_write(dev, NPU_REG_ABORT_JOB, 2);
+	ck_assert_uint_eq(reg(NPU_REG_STATUS), NPU_STATUS_IDLE);
+	ck_assert_uint_eq(reg(NPU_REG_JOBS_DONE), 2);
+}
+END_TEST
+
+/* Reset completes asynchronously: RESETTING and reset_done. */
+START_TEST(test_reset_completion)
+{
+	struct npu_job_desc d = make_desc(4, CTXA_L1, load_copy(GATE_VA, DST_VA, 64));
+	struct proc_arg a = { -1 };
+	pthread_t t;
+
+	/* Idle: complete at once, from inside the call. */
+	ck_assert_int_eq(npusim_dev_reset(dev), 1);
+	ck_assert_int_eq(host.reset_dones, 1);
+	npusim_dev_reg_write(dev, NPU_REG_CTRL, NPU_CTRL_RESET);
+	ck_assert_int_eq(host.reset_dones, 2);
+	ck_assert_uint_eq(reg(NPU_REG_STATUS), NPU_STATUS_IDLE);
+
+	/* Busy: pending until the job stops, then exactly one callback. */
+	ring_setup(RING_PA, 16);
+	gate_close();
+	submit(&d);
+	ck_assert_int_eq(pthread_create(&t, NULL, process_thread, &a), 0);
+	gate_wait_entered();
+	ck_assert_int_eq(npusim_dev_reset(dev), 0);
+	ck_assert_uint_eq(reg(NPU_REG_STATUS), NPU_STATUS_BUSY | NPU_STATUS_RESETTING);
+	ck_assert_int_eq(host.reset_dones, 2);
+	/* A second reset while the first is pending completes with it. */
+	npusim_dev_reg_write(dev, NPU_REG_CTRL, NPU_CTRL_RESET);
+	ck_assert_int_eq(host.reset_dones, 2);
+	gate_open();
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_eq(host.reset_dones, 3);
+	ck_assert_uint_eq(reg(NPU_REG_STATUS), NPU_STATUS_IDLE);
+	ck_assert_uint_eq(rd64(FENCE_PA), 0);
+}
+END_TEST
+
+static void reset_now(void)
+{
+	ck_assert_int_eq(npusim_dev_reset(dev), 0);	/* the job is still completing */
+	ck_assert_uint_eq(reg(NPU_REG_STATUS), NPU_STATUS_BUSY | NPU_STATUS_RESETTING);
+}
+
+/*
+ * A reset while a job writes its results: the job had finished, so its
+ * report and fence land (the fence tells software it completed), but
+ * HEAD, JOBS_DONE and the interrupt belong to the reset state.
+ */
+START_TEST(test_reset_while_completing)
+{
+	struct npu_job_desc d = make_desc(4, CTXA_L1, load_copy(SRC_VA, DST_VA, 64));
+
+	npusim_dev_reg_write(dev, NPU_REG_IRQ_MASK, NPU_IRQ_ALL);
+	host.hook_pa = REPORT_PA;
+	host.hook = reset_now;
+	submit(&d);
+	ck_assert_ptr_null(host.hook);
+	ck_assert_uint_eq(read_report(REPORT_PA).fault, NPU_FAULT_NONE);
+	ck_assert_uint_eq(rd64(FENCE_PA), d.fence_value);
+	ck_assert_uint_eq(reg(NPU_REG_RING_HEAD), 0);
+	ck_assert_uint_eq(reg(NPU_REG_JOBS_DONE), 0);
+	ck_assert_uint_eq(reg(NPU_REG_IRQ_STATUS), 0);
+	ck_assert_uint_eq(reg(NPU_REG_STATUS), NPU_STATUS_IDLE);
+	ck_assert_int_eq(host.reset_dones, 1);
+	ck_assert_int_eq(host.irq_calls, 0);
+}
+END_TEST
+
 Suite *suite_dev(void);
 Suite *suite_dev(void)
 {
@@ -1216,6 +1613,7 @@ Suite *suite_dev(void)
 	TCase *mmu = tcase_create("mmu");
 	TCase *errs = tcase_create("errors");
 	TCase *thr = tcase_create("threads");
+	TCase *contract = tcase_create("contract");
 
 	tcase_add_checked_fixture(regs, setup_sync, teardown);
 	tcase_add_test(regs, test_id_regs);
@@ -1255,6 +1653,18 @@ Suite *suite_dev(void)
 	tcase_add_test(thr, test_concurrent_process);
 	tcase_add_test(thr, test_doorbell_while_running);
 	tcase_add_test(thr, test_reset_while_blocked);
+	tcase_add_test(thr, test_abort_job);
+	tcase_add_test(thr, test_reset_completion);
 	suite_add_tcase(s, thr);
+
+	tcase_add_checked_fixture(contract, setup_sync, teardown);
+	tcase_add_test(contract, test_sram_isolation);
+	tcase_add_test(contract, test_pte_beyond_pa_bits);
+	tcase_add_test(contract, test_job_budget);
+	tcase_add_test(contract, test_fault_info_and_latch);
+	tcase_add_test(contract, test_irq_resend);
+	tcase_add_test(contract, test_signal_names_job);
+	tcase_add_test(contract, test_reset_while_completing);
+	suite_add_tcase(s, contract);
 	return s;
 }
