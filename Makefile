@@ -41,11 +41,12 @@ include tests/unit/unit.mk
 include tests/bench/bench.mk
 include tests/bench/bench_compiler.mk
 include compiler/fuzz/fuzz.mk
+include tests/qemu/qemu.mk
 
 tools:
 
 .PHONY: all lib tools check check-unit vmtest bench demo clean
-check: check-unit check-showcase
+check: check-unit check-showcase check-qemu
 	@echo "make check: all test suites passed"
 
 demo: deps

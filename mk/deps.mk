@@ -3,6 +3,17 @@
 DEB_PACKAGES := build-essential pkg-config check zlib1g-dev dataset-fashion-mnist \
 	libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata nettle-dev
 
+# Kernel driver and VM tests: the kselftest harness and checkpatch.pl
+# (linux-source), sparse, busybox for the initramfs, libdrm. The kernels
+# themselves (image + headers of 6.1 and 6.12) are not installed on the
+# host: scripts/fetch-kernel.sh unpacks them into the cache.
+DEB_PACKAGES += linux-source-6.1 sparse busybox-static libdrm-dev cpio xz-utils \
+	zstd kmod libelf1 libssl3 gcc-12
+# Building Debian's QEMU source with our device (scripts/build-qemu.sh),
+# and the firmware its PC machine loads (seabios).
+DEB_PACKAGES += dpkg-dev meson ninja-build libglib2.0-dev libpixman-1-dev libfdt-dev \
+	flex bison python3 seabios
+
 .PHONY: deps
 deps:
 	@./scripts/install-deps.sh $(DEB_PACKAGES)
