@@ -42,19 +42,18 @@ include tests/bench/bench.mk
 include tests/bench/bench_compiler.mk
 include compiler/fuzz/fuzz.mk
 include tests/qemu/qemu.mk
+include tests/vm/vm.mk
+include driver/driver.mk
 
 tools:
 
 .PHONY: all lib tools check check-unit vmtest bench demo clean
-check: check-unit check-showcase check-qemu
+check: check-unit check-showcase check-qemu check-driver vmtest
 	@echo "make check: all test suites passed"
 
 demo: deps
 	@$(MAKE) --no-print-directory -j$$(nproc) all
 	@./scripts/demo.sh $(BUILD)
-
-vmtest:
-	@echo "vmtest: not implemented yet (kernel driver and QEMU device, issue #5)" >&2; exit 1
 
 clean:
 	rm -rf $(BUILD)

@@ -12,7 +12,7 @@ DEB_PACKAGES += linux-source-6.1 sparse busybox-static libdrm-dev cpio xz-utils 
 # Building Debian's QEMU source with our device (scripts/build-qemu.sh),
 # and the firmware its PC machine loads (seabios).
 DEB_PACKAGES += dpkg-dev meson ninja-build libglib2.0-dev libpixman-1-dev libfdt-dev \
-	flex bison python3 seabios
+	flex bison python3 seabios qemu-system-data
 
 .PHONY: deps
 deps:

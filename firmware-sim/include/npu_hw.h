@@ -14,8 +14,13 @@
 
 #ifdef __KERNEL__
 #include <linux/types.h>
+/* In-memory layouts are little-endian: sparse checks the kernel's accesses. */
+typedef __le32 npu_le32;
+typedef __le64 npu_le64;
 #else
 #include <stdint.h>
+typedef uint32_t npu_le32;
+typedef uint64_t npu_le64;
 #endif
 
 /* ---------------------------------------------------------------- */
@@ -145,33 +150,33 @@ enum npu_ring_error {
 #define NPU_JOB_F_ALL		NPU_JOB_F_SRAM_CLEAR
 
 struct npu_job_desc {
-	uint32_t flags;		/* NPU_JOB_F_*; other bits must be 0 */
-	uint32_t context_id;	/* SRAM owner; reported with faults */
-	uint64_t pt_base;	/* bus address of the L1 page table, 4 KiB aligned */
-	uint64_t cmd_va;	/* NPU VA of the command stream, 4-byte aligned */
-	uint32_t cmd_size;	/* bytes, multiple of 4, 4..NPU_CMD_MAX_BYTES */
-	uint32_t watchdog_cycles; /* job budget; 0 = NPU_REG_WATCHDOG_CYCLES */
-	uint64_t fence_pa;	/* 8-byte aligned, 0 = none: gets fence_value */
-	uint64_t fence_value;
-	uint64_t report_pa;	/* 64-byte aligned, 0 = none: gets npu_job_report */
-	uint64_t reserved1;	/* must be 0 */
+	npu_le32 flags;		/* NPU_JOB_F_*; other bits must be 0 */
+	npu_le32 context_id;	/* SRAM owner; reported with faults */
+	npu_le64 pt_base;	/* bus address of the L1 page table, 4 KiB aligned */
+	npu_le64 cmd_va;	/* NPU VA of the command stream, 4-byte aligned */
+	npu_le32 cmd_size;	/* bytes, multiple of 4, 4..NPU_CMD_MAX_BYTES */
+	npu_le32 watchdog_cycles; /* job budget; 0 = NPU_REG_WATCHDOG_CYCLES */
+	npu_le64 fence_pa;	/* 8-byte aligned, 0 = none: gets fence_value */
+	npu_le64 fence_value;
+	npu_le64 report_pa;	/* 64-byte aligned, 0 = none: gets npu_job_report */
+	npu_le64 reserved1;	/* must be 0 */
 };
 
 /* Written by the device to report_pa before the fence, 128 bytes. */
 struct npu_job_report {
-	uint32_t fault;		/* NPU_FAULT_* (NPU_FAULT_NONE on success) */
-	uint32_t fault_cmd_offset; /* byte offset of the faulting command */
-	uint64_t fault_addr;	/* VA, PA or SRAM offset, by fault code */
-	uint64_t cycles;	/* job cycles, first fetch to last engine idle */
-	uint64_t macs;		/* multiply-accumulates performed */
-	uint64_t dram_read_bytes;
-	uint64_t dram_write_bytes;
-	uint64_t busy_cycles[4]; /* per engine: DMA, MAC, VEC, control */
-	uint64_t commands;	/* commands executed (jumps re-count) */
-	uint64_t setup_cycles;	/* before the stream: SRAM clearing (not in cycles) */
-	uint32_t fault_info;	/* NPU_FAULT_INFO_* */
-	uint32_t reserved0;
-	uint64_t reserved[3];
+	npu_le32 fault;		/* NPU_FAULT_* (NPU_FAULT_NONE on success) */
+	npu_le32 fault_cmd_offset; /* byte offset of the faulting command */
+	npu_le64 fault_addr;	/* VA, PA or SRAM offset, by fault code */
+	npu_le64 cycles;	/* job cycles, first fetch to last engine idle */
+	npu_le64 macs;		/* multiply-accumulates performed */
+	npu_le64 dram_read_bytes;
+	npu_le64 dram_write_bytes;
+	npu_le64 busy_cycles[4]; /* per engine: DMA, MAC, VEC, control */
+	npu_le64 commands;	/* commands executed (jumps re-count) */
+	npu_le64 setup_cycles;	/* before the stream: SRAM clearing (not in cycles) */
+	npu_le32 fault_info;	/* NPU_FAULT_INFO_* */
+	npu_le32 reserved0;
+	npu_le64 reserved[3];
 };
 
 /* ---------------------------------------------------------------- */

@@ -1,0 +1,454 @@
+// SPDX-License-Identifier: MIT
+/*
+ * npu.ko's ioctls, tested inside the VM with the kselftest harness (TAP):
+ * GET_PARAM, BO_CREATE/BO_INFO and mmap, SUBMIT with syncobjs; their
+ * abuse (unknown flags, nonzero padding, bad sizes and handles, foreign
+ * handles, mmap after close); a convolution bit-identical to libnpusim run
+ * in this process; MMU isolation between two processes; a job past its
+ * timeout; closing a file with jobs in flight.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "npu_test_lib.h"
+#include "npusim.h"
+#include "util/stream.h"
+
+FIXTURE(npu) {
+	int fd;
+};
+
+FIXTURE_SETUP(npu)
+{
+	self->fd = npu_open();
+	ASSERT_GE(self->fd, 0) TH_LOG("no npu DRM device: %s", strerror(-self->fd));
+}
+
+FIXTURE_TEARDOWN(npu)
+{
+	close(self->fd);
+}
+
+/* ------------------------------------------------------------------ */
+/* GET_PARAM                                                           */
+/* ------------------------------------------------------------------ */
+
+TEST_F(npu, get_param_reads_the_device)
+{
+	int fd2 = npu_open();
+
+	EXPECT_EQ(0x10000, npu_param(self->fd, DRM_NPU_PARAM_HW_VERSION));
+	EXPECT_EQ(NPU_ISA_VERSION, npu_param(self->fd, DRM_NPU_PARAM_ISA_VERSION));
+	EXPECT_EQ(0x3f, npu_param(self->fd, DRM_NPU_PARAM_HW_CAPS));
+	EXPECT_EQ(16u << 16 | 32u, npu_param(self->fd, DRM_NPU_PARAM_MAC_ARRAY));
+	EXPECT_EQ(1u << 20, npu_param(self->fd, DRM_NPU_PARAM_SRAM_BYTES));
+	EXPECT_EQ(16, npu_param(self->fd, DRM_NPU_PARAM_DMA_BYTES_PER_CYCLE));
+	EXPECT_EQ(1000000, npu_param(self->fd, DRM_NPU_PARAM_CLOCK_KHZ));
+	EXPECT_EQ(NPU_CMD_MAX_BYTES, npu_param(self->fd, DRM_NPU_PARAM_MAX_CMD_BYTES));
+	EXPECT_NE(0, npu_param(self->fd, DRM_NPU_PARAM_VA_START));
+	EXPECT_EQ(DRM_NPU_CONTEXT_OK, npu_param(self->fd, DRM_NPU_PARAM_CONTEXT_STATE));
+	/* Every file is its own context. */
+	ASSERT_GE(fd2, 0);
+	EXPECT_NE(npu_param(self->fd, DRM_NPU_PARAM_CONTEXT_ID),
+		  npu_param(fd2, DRM_NPU_PARAM_CONTEXT_ID));
+	close(fd2);
+}
+
+TEST_F(npu, get_param_abuse)
+{
+	struct drm_npu_get_param p = { .param = DRM_NPU_PARAM_COUNT };
+
+	EXPECT_EQ(-EINVAL, npu_ioctl(self->fd, DRM_IOCTL_NPU_GET_PARAM, &p));
+	p.param = 0xffffffffu;
+	EXPECT_EQ(-EINVAL, npu_ioctl(self->fd, DRM_IOCTL_NPU_GET_PARAM, &p));
+	p.param = DRM_NPU_PARAM_HW_VERSION;
+	p.pad = 1;
+	EXPECT_EQ(-EINVAL, npu_ioctl(self->fd, DRM_IOCTL_NPU_GET_PARAM, &p));
+	EXPECT_EQ(-EFAULT, npu_ioctl(self->fd, DRM_IOCTL_NPU_GET_PARAM, NULL));
+}
+
+/* ------------------------------------------------------------------ */
+/* Buffer objects                                                      */
+/* ------------------------------------------------------------------ */
+
+TEST_F(npu, bo_create_info_mmap)
+{
+	struct drm_npu_bo_info info = { 0 };
+	struct tbo a, b;
+
+	tbo_new(self->fd, &a, 10000, 0);
+	tbo_new(self->fd, &b, 4096, DRM_NPU_BO_DEVICE_READ_ONLY);
+	EXPECT_EQ(12288, a.size);
+	EXPECT_EQ(0, a.va % 4096);
+	EXPECT_GE(a.va, npu_param(self->fd, DRM_NPU_PARAM_VA_START));
+	/* Distinct, non-overlapping NPU ranges. */
+	EXPECT_TRUE(b.va >= a.va + a.size || a.va >= b.va + b.size);
+	memset(a.map, 0x5a, a.size);
+	EXPECT_EQ(0x5a, ((uint8_t *)a.map)[a.size - 1]);
+	info.handle = b.handle;
+	ASSERT_EQ(0, npu_ioctl(self->fd, DRM_IOCTL_NPU_BO_INFO, &info));
+	EXPECT_EQ(b.va, info.npu_va);
+	EXPECT_EQ(4096, info.size);
+	EXPECT_EQ(b.offset, info.mmap_offset);
+	EXPECT_EQ(DRM_NPU_BO_DEVICE_READ_ONLY, info.flags);
+	tbo_free(self->fd, &a);
+	tbo_free(self->fd, &b);
+}
+
+TEST_F(npu, bo_abuse)
+{
+	struct drm_npu_bo_create c = { .size = 0 };
+	struct drm_npu_bo_info info = { .handle = 12345 };
+	struct tbo a;
+	int fd2 = npu_open();
+	void *p;
+
+	EXPECT_EQ(-EINVAL, npu_ioctl(self->fd, DRM_IOCTL_NPU_BO_CREATE, &c));
+	c.size = UINT64_MAX;
+	EXPECT_EQ(-EINVAL, npu_ioctl(self->fd, DRM_IOCTL_NPU_BO_CREATE, &c));
+	c.size = 1ull << 33;	/* more than the whole NPU address space */
+	EXPECT_EQ(-EINVAL, npu_ioctl(self->fd, DRM_IOCTL_NPU_BO_CREATE, &c));
+	c.size = 4096;
+	c.flags = 1u << 31;
+	EXPECT_EQ(-EINVAL, npu_ioctl(self->fd, DRM_IOCTL_NPU_BO_CREATE, &c));
+	c.flags = ~0u;
+	EXPECT_EQ(-EINVAL, npu_ioctl(self->fd, DRM_IOCTL_NPU_BO_CREATE, &c));
+	EXPECT_EQ(-ENOENT, npu_ioctl(self->fd, DRM_IOCTL_NPU_BO_INFO, &info));
+	info.handle = 0;
+	EXPECT_EQ(-ENOENT, npu_ioctl(self->fd, DRM_IOCTL_NPU_BO_INFO, &info));
+
+	/* A handle of another file means nothing here. */
+	ASSERT_GE(fd2, 0);
+	tbo_new(fd2, &a, 4096, 0);
+	info.handle = a.handle;
+	EXPECT_EQ(-ENOENT, npu_ioctl(self->fd, DRM_IOCTL_NPU_BO_INFO, &info));
+	info.flags = 1;
+	EXPECT_EQ(-EINVAL, npu_ioctl(fd2, DRM_IOCTL_NPU_BO_INFO, &info));
+	/* mmap after the handle is closed, and at a bogus offset, fail. */
+	munmap(a.map, a.size);
+	EXPECT_EQ(0, gem_close(fd2, a.handle));
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd2, (off_t)a.offset);
+	EXPECT_EQ(MAP_FAILED, p);
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, self->fd, 0x7fff0000);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(-EINVAL, gem_close(fd2, a.handle));
+	close(fd2);
+}
+
+/* ------------------------------------------------------------------ */
+/* Jobs                                                                */
+/* ------------------------------------------------------------------ */
+
+#define H 12
+#define W 12
+#define C 32
+#define OC 48
+
+struct conv_job {
+	struct tbo cmd, in, w, q, out, report;
+	struct stream s;
+};
+
+/* A 3x3 convolution H x W x C -> H x W x OC, random data, in BOs. */
+static void conv_job_build(int fd, struct conv_job *j, unsigned int seed)
+{
+	const uint32_t in_bytes = H * W * C, w_bytes = OC * 9 * C, q_bytes = OC * 12;
+	struct npu_cmd_conv c = {
+		.w_addr = in_bytes, .q_addr = in_bytes + w_bytes,
+		.out_addr = in_bytes + w_bytes + q_bytes,
+		.in_h = H, .in_w = W, .in_c = C, .in_pix_stride = C,
+		.out_h = H, .out_w = W, .out_c = OC, .out_pix_stride = OC,
+		.k_h = 3, .k_w = 3, .stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 1,
+		.pad_top = 1, .pad_left = 1, .groups = 1, .in_zp = -2, .out_zp = 7,
+		.act_min = -128, .act_max = 127,
+	};
+	struct npu_qparam *q;
+
+	srand(seed);
+	tbo_new(fd, &j->in, in_bytes, DRM_NPU_BO_DEVICE_READ_ONLY);
+	tbo_new(fd, &j->w, w_bytes, DRM_NPU_BO_DEVICE_READ_ONLY);
+	tbo_new(fd, &j->q, q_bytes, DRM_NPU_BO_DEVICE_READ_ONLY);
+	tbo_new(fd, &j->out, H * W * OC, 0);
+	tbo_new(fd, &j->report, 4096, 0);
+	for (uint32_t i = 0; i < in_bytes; i++)
+		((int8_t *)j->in.map)[i] = (int8_t)rand();
+	for (uint32_t i = 0; i < w_bytes; i++)
+		((int8_t *)j->w.map)[i] = (int8_t)rand();
+	q = j->q.map;
+	for (uint32_t i = 0; i < OC; i++) {
+		q[i].bias = rand() % 4001 - 2000;
+		q[i].mult = 0x40000000u + (uint32_t)rand() % 0x3fffffffu;
+		q[i].shift = 37 + (uint32_t)rand() % 4;
+	}
+	stream_init(&j->s);
+	st_begin(&j->s);
+	st_dma_in(&j->s, j->in.va, 0, in_bytes);
+	st_dma_in(&j->s, j->w.va, c.w_addr, w_bytes);
+	st_dma_in(&j->s, j->q.va, c.q_addr, q_bytes);
+	st_wait(&j->s, ENG_DMA, 0);
+	st_conv(&j->s, &c);
+	st_wait(&j->s, ENG_MAC, 0);
+	st_dma_out(&j->s, c.out_addr, j->out.va, H * W * OC);
+	st_end(&j->s);
+	tbo_new(fd, &j->cmd, stream_bytes(&j->s), DRM_NPU_BO_DEVICE_READ_ONLY);
+	memcpy(j->cmd.map, j->s.w, stream_bytes(&j->s));
+}
+
+/* The same job on libnpusim in this process: a flat memory at the BOs' VAs. */
+static void conv_job_reference(struct conv_job *j, uint8_t *out, struct npu_job_report *rep)
+{
+	struct npusim_config cfg;
+	struct npusim_core *core;
+	struct npusim_job job = { 0 };
+	struct tdram d;
+	const struct tbo *bos[] = { &j->cmd, &j->in, &j->w, &j->q, &j->out };
+	uint64_t lo = UINT64_MAX, hi = 0;
+
+	for (unsigned int i = 0; i < 5; i++) {
+		lo = bos[i]->va < lo ? bos[i]->va : lo;
+		hi = bos[i]->va + bos[i]->size > hi ? bos[i]->va + bos[i]->size : hi;
+	}
+	tdram_init(&d, lo, hi - lo);
+	for (unsigned int i = 0; i < 5; i++)
+		memcpy(tdram_ptr(&d, bos[i]->va, bos[i]->size), bos[i]->map, bos[i]->size);
+	npusim_config_default(&cfg);
+	core = npusim_core_create(&cfg);
+	job.mem = &d.vmem;
+	job.cmd_va = j->cmd.va;
+	job.cmd_size = stream_bytes(&j->s);
+	npusim_core_run(core, &job, rep);
+	memcpy(out, tdram_ptr(&d, j->out.va, H * W * OC), H * W * OC);
+	npusim_core_destroy(core);
+	tdram_free(&d);
+}
+
+TEST_F(npu, conv_matches_simulator_bit_for_bit)
+{
+	struct drm_npu_job_report got;
+	struct npu_job_report ref;
+	struct conv_job j;
+	uint8_t expect[H * W * OC];
+
+	conv_job_build(self->fd, &j, 42);
+	conv_job_reference(&j, expect, &ref);
+	ASSERT_EQ(NPU_FAULT_NONE, ref.fault);
+	ASSERT_EQ(0, run_job(self->fd, &j.cmd, stream_bytes(&j.s), &j.report, &got));
+	EXPECT_EQ(NPU_FAULT_NONE, got.fault);
+	EXPECT_EQ(0, memcmp(expect, j.out.map, sizeof(expect)));
+	EXPECT_EQ(ref.cycles, got.cycles);
+	EXPECT_EQ(ref.macs, got.macs);
+	EXPECT_EQ((uint64_t)H * W * OC * 9 * C, got.macs);
+	EXPECT_EQ(ref.dram_read_bytes, got.dram_read_bytes);
+	EXPECT_EQ(ref.commands, got.commands);
+	EXPECT_EQ(1, got.seqno);
+	EXPECT_LE(got.submit_ns, got.end_ns);
+	stream_free(&j.s);
+}
+
+TEST_F(npu, submit_abuse)
+{
+	struct tbo cmd, rep, other;
+	struct drm_npu_submit s;
+	struct drm_npu_submit_bo list[2] = { { 0 } };
+	uint32_t bad_sync = 0xdead;
+	int fd2 = npu_open();
+
+	tbo_new(self->fd, &cmd, 4096, 0);
+	tbo_new(self->fd, &rep, 4096, 0);
+	ASSERT_GE(fd2, 0);
+	tbo_new(fd2, &other, 4096, 0);
+#define BASE (struct drm_npu_submit){ .cmd_handle = cmd.handle, .cmd_size = 64 }
+	s = BASE; s.flags = 1u << 30;
+	EXPECT_EQ(-EINVAL, npu_ioctl(self->fd, DRM_IOCTL_NPU_SUBMIT, &s));
+	s = BASE; s.flags = ~0u;
+	EXPECT_EQ(-EINVAL, npu_ioctl(self->fd, DRM_IOCTL_NPU_SUBMIT, &s));
+	s = BASE; s.pad = ~0u;
+	EXPECT_EQ(-EINVAL, npu_ioctl(self->fd, DRM_IOCTL_NPU_SUBMIT, &s));
+	s = BASE; s.pad = 1;
+	EXPECT_EQ(-EINVAL, npu_ioctl(self->fd, DRM_IOCTL_NPU_SUBMIT, &s));
+	s = BASE; s.cmd_size = 0;
+	EXPECT_EQ(-EINVAL, npu_ioctl(self->fd, DRM_IOCTL_NPU_SUBMIT, &s));
+	s = BASE; s.cmd_size = 6;
+	EXPECT_EQ(-EINVAL, npu_ioctl(self->fd, DRM_IOCTL_NPU_SUBMIT, &s));
+	s = BASE; s.cmd_size = 0xfffffffc;
+	EXPECT_EQ(-EINVAL, npu_ioctl(self->fd, DRM_IOCTL_NPU_SUBMIT, &s));
+	s = BASE; s.cmd_offset = 4096 - 32;	/* runs past the BO */
+	EXPECT_EQ(-EINVAL, npu_ioctl(self->fd, DRM_IOCTL_NPU_SUBMIT, &s));
+	s = BASE; s.cmd_offset = 2;
+	EXPECT_EQ(-EINVAL, npu_ioctl(self->fd, DRM_IOCTL_NPU_SUBMIT, &s));
+	s = BASE; s.cmd_handle = 999;
+	EXPECT_EQ(-ENOENT, npu_ioctl(self->fd, DRM_IOCTL_NPU_SUBMIT, &s));
+	s = BASE; s.cmd_handle = other.handle + 100;	/* only fd2 has it */
+	EXPECT_EQ(-ENOENT, npu_ioctl(self->fd, DRM_IOCTL_NPU_SUBMIT, &s));
+	s = BASE; s.report_handle = rep.handle; s.report_offset = 64;
+	EXPECT_EQ(-EINVAL, npu_ioctl(self->fd, DRM_IOCTL_NPU_SUBMIT, &s));
+	s = BASE; s.report_handle = rep.handle; s.report_offset = 4096;
+	EXPECT_EQ(-EINVAL, npu_ioctl(self->fd, DRM_IOCTL_NPU_SUBMIT, &s));
+	s = BASE; s.bo_count = 100000; s.bo_stride = 8;
+	EXPECT_EQ(-EINVAL, npu_ioctl(self->fd, DRM_IOCTL_NPU_SUBMIT, &s));
+	s = BASE; s.bo_count = 1; s.bo_stride = 4;
+	EXPECT_EQ(-EINVAL, npu_ioctl(self->fd, DRM_IOCTL_NPU_SUBMIT, &s));
+	s = BASE; s.bo_count = 1; s.bo_stride = 8; s.bos = 16;	/* bad pointer */
+	EXPECT_EQ(-EFAULT, npu_ioctl(self->fd, DRM_IOCTL_NPU_SUBMIT, &s));
+	list[0].handle = cmd.handle;
+	list[0].flags = 1u << 7;
+	s = BASE; s.bo_count = 1; s.bo_stride = 8; s.bos = (uintptr_t)list;
+	EXPECT_EQ(-EINVAL, npu_ioctl(self->fd, DRM_IOCTL_NPU_SUBMIT, &s));
+	list[0].flags = 0;
+	list[0].handle = 4242;
+	EXPECT_EQ(-ENOENT, npu_ioctl(self->fd, DRM_IOCTL_NPU_SUBMIT, &s));
+	/* A larger element: its extra bytes must be zero. */
+	list[0].handle = cmd.handle;
+	list[1].handle = 1;
+	s.bo_stride = 16;
+	EXPECT_EQ(-EINVAL, npu_ioctl(self->fd, DRM_IOCTL_NPU_SUBMIT, &s));
+	s = BASE; s.in_syncobj_count = 1; s.in_syncobjs = (uintptr_t)&bad_sync;
+	EXPECT_EQ(-ENOENT, npu_ioctl(self->fd, DRM_IOCTL_NPU_SUBMIT, &s));
+	s = BASE; s.in_syncobj_count = 1000;
+	EXPECT_EQ(-EINVAL, npu_ioctl(self->fd, DRM_IOCTL_NPU_SUBMIT, &s));
+	s = BASE; s.out_syncobj = 0xbeef;
+	EXPECT_EQ(-ENOENT, npu_ioctl(self->fd, DRM_IOCTL_NPU_SUBMIT, &s));
+#undef BASE
+	/* Nothing was queued by any of these. */
+	EXPECT_EQ(0, npu_param(self->fd, DRM_NPU_PARAM_CONTEXT_FAULTS));
+	close(fd2);
+}
+
+/* A stream that copies bytes from src_va into dst. */
+static uint32_t copy_stream(struct tbo *cmd, uint64_t src_va, uint64_t dst_va, uint32_t bytes)
+{
+	struct stream s;
+	uint32_t n;
+
+	stream_init(&s);
+	st_begin(&s);
+	st_dma_in(&s, src_va, 0, bytes);
+	st_wait(&s, ENG_DMA, 0);
+	st_dma_out(&s, 0, dst_va, bytes);
+	st_end(&s);
+	n = stream_bytes(&s);
+	memcpy(cmd->map, s.w, n);
+	stream_free(&s);
+	return n;
+}
+
+/*
+ * Process A holds a secret at an NPU VA; process B aims a job at that VA
+ * (not mapped in B's address space): the job faults and B reads nothing.
+ */
+TEST_F(npu, mmu_isolation_between_processes)
+{
+	struct drm_npu_job_report r;
+	struct tbo cmd, dst, rep;
+	int to_b[2], status;
+	uint64_t secret_va;
+	uint32_t n;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(to_b));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct tbo pad[3], secret;
+		int fd = npu_open();
+
+		for (int i = 0; i < 3; i++)
+			tbo_new(fd, &pad[i], 65536, 0);
+		tbo_new(fd, &secret, 4096, 0);
+		memset(secret.map, 0x77, 4096);
+		if (write(to_b[1], &secret.va, 8) != 8)
+			_exit(2);
+		pause();	/* keep the secret mapped until killed */
+		_exit(0);
+	}
+	ASSERT_EQ(8, read(to_b[0], &secret_va, 8));
+	tbo_new(self->fd, &cmd, 4096, 0);
+	tbo_new(self->fd, &dst, 4096, 0);
+	tbo_new(self->fd, &rep, 4096, 0);
+	/* B's own BOs are elsewhere: the secret's VA is unmapped in B. */
+	ASSERT_TRUE(secret_va >= dst.va + 4096 || secret_va + 4096 <= cmd.va);
+	n = copy_stream(&cmd, secret_va, dst.va, 256);
+	EXPECT_EQ(-EIO, run_job(self->fd, &cmd, n, &rep, &r));
+	EXPECT_EQ(NPU_FAULT_MMU_UNMAPPED, r.fault);
+	EXPECT_EQ(secret_va, r.fault_addr);
+	for (int i = 0; i < 256; i++)
+		ASSERT_EQ(0, ((uint8_t *)dst.map)[i]);
+	EXPECT_EQ(1, npu_param(self->fd, DRM_NPU_PARAM_CONTEXT_FAULTS));
+	/* A fault does not ban: the next job of B runs. */
+	n = copy_stream(&cmd, dst.va + 1024, dst.va + 2048, 64);
+	EXPECT_EQ(0, run_job(self->fd, &cmd, n, &rep, &r));
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+}
+
+/* An endless stream with the largest budget: the driver's timeout stops it. */
+static uint32_t loop_stream(struct tbo *cmd)
+{
+	struct stream s;
+	uint32_t n;
+
+	stream_init(&s);
+	st_begin(&s);
+	st_jump(&s, 16);
+	n = stream_bytes(&s);
+	memcpy(cmd->map, s.w, n);
+	stream_free(&s);
+	return n;
+}
+
+TEST_F(npu, hung_job_times_out_and_bans_its_file)
+{
+	struct tbo cmd, rep, cmd2, rep2;
+	struct drm_npu_job_report r;
+	uint32_t sync;
+	int fd2 = npu_open();
+
+	tbo_new(self->fd, &cmd, 4096, 0);
+	tbo_new(self->fd, &rep, 4096, 0);
+	ASSERT_EQ(0, syncobj_new(self->fd, &sync));
+	ASSERT_EQ(0, submit(self->fd, &cmd, loop_stream(&cmd), &rep, sync, 0xffffffffu));
+	ASSERT_EQ(0, syncobj_wait(self->fd, sync, 60000));
+	memcpy(&r, rep.map, sizeof(r));
+	EXPECT_EQ(-ETIMEDOUT, r.status);
+	EXPECT_EQ(NPU_FAULT_ABORTED, r.fault);
+	EXPECT_EQ(DRM_NPU_CONTEXT_BANNED, npu_param(self->fd, DRM_NPU_PARAM_CONTEXT_STATE));
+	EXPECT_EQ(-ECANCELED, submit(self->fd, &cmd, 64, &rep, 0, 0));
+	/* Another file is unaffected. */
+	ASSERT_GE(fd2, 0);
+	tbo_new(fd2, &cmd2, 4096, 0);
+	tbo_new(fd2, &rep2, 4096, 0);
+	EXPECT_EQ(0, run_job(fd2, &cmd2, copy_stream(&cmd2, cmd2.va, cmd2.va + 2048, 64), &rep2,
+			     &r));
+	close(fd2);
+}
+
+TEST(close_with_jobs_in_flight)
+{
+	struct drm_npu_job_report r;
+	struct tbo cmd, rep;
+	int fd = npu_open();
+
+	ASSERT_GE(fd, 0);
+	tbo_new(fd, &cmd, 4096, 0);
+	tbo_new(fd, &rep, 4096, 0);
+	for (int i = 0; i < 8; i++)	/* each stopped by its device budget */
+		ASSERT_EQ(0, submit(fd, &cmd, loop_stream(&cmd), &rep, 0, 20000000));
+	munmap(cmd.map, cmd.size);
+	munmap(rep.map, rep.size);
+	close(fd);
+	/* The device still works for a new file. */
+	fd = npu_open();
+	ASSERT_GE(fd, 0);
+	tbo_new(fd, &cmd, 4096, 0);
+	tbo_new(fd, &rep, 4096, 0);
+	EXPECT_EQ(0, run_job(fd, &cmd, copy_stream(&cmd, cmd.va, cmd.va + 2048, 64), &rep, &r));
+	close(fd);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,11 @@
+# VM tests: Debian's kernels boot in our QEMU with the npu device; npu.ko's
+# kselftests run inside (tests/vm/vmtest.sh). `make vmtest` (6.1 now; the
+# 6.12 and arm64 runs come with their issues).
+VM_SERIES ?= 6.1
+VM_DEPS   := $(LIBNPUSIM_A) $(QEMU_X86)
+
+.PHONY: vmtest
+vmtest: deps $(VM_DEPS)
+	@for s in $(VM_SERIES); do \
+		./tests/vm/vmtest.sh $$s $(abspath $(BUILD)) $(abspath $(QEMU_X86)) || exit 1; \
+	done

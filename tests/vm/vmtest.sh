@@ -1,0 +1,103 @@
+#!/bin/sh
+# Boots Debian's kernel in our QEMU with the npu device and runs the driver
+# tests inside: make vmtest calls it once per kernel series.
+#
+#   tests/vm/vmtest.sh SERIES BUILD QEMU      (SERIES: 6.1 or 6.12)
+#
+# 1. fetches the kernel image and the headers of the same ABI (cached),
+# 2. builds npu.ko against those headers,
+# 3. builds the test programs statically (kselftest harness from Debian's
+#    linux-source package) and an initramfs (busybox, the DRM modules the
+#    driver needs, npu.ko, the tests, tests/vm/init),
+# 4. boots it under TCG with a hard timeout, the serial console in a file,
+# 5. judges by the guest's sentinel line (tests' exit status) and fails on
+#    any kernel BUG, WARNING, Oops or panic in the log.
+set -eu
+series=${1:?usage: vmtest.sh SERIES BUILD QEMU}
+build=${2:?usage: vmtest.sh SERIES BUILD QEMU}
+qemu=${3:?usage: vmtest.sh SERIES BUILD QEMU}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+arch=amd64
+say() { echo "vmtest[$series]: $*" >&2; }
+
+rel=$("$top/scripts/kernel-abi.sh" "$series" "$arch")
+kroot=$("$top/scripts/fetch-kernel.sh" "$rel")
+lsrc=$("$top/scripts/linux-source-files.sh")
+kdir=$kroot/usr/src/linux-headers-$rel
+out=$(mkdir -p "$build/vm/$rel" && cd "$build/vm/$rel" && pwd)
+say "kernel $rel"
+
+# npu.ko against the target's headers (objects under build/kmod/).
+make -s -C "$top/driver" KDIR="$kdir" OBJ="$out/kmod" >"$out/kmod.log" 2>&1 || {
+	cat "$out/kmod.log" >&2
+	say "npu.ko failed to build"
+	exit 1
+}
+
+# Static test programs (they run in a busybox initramfs).
+# (The harness's macros compare mixed signedness and leave parameters unused.)
+cflags="-std=gnu11 -O2 -Wall -Wextra -Werror -Wno-sign-compare -Wno-unused-parameter -static"
+cflags="$cflags -pthread -D_GNU_SOURCE"
+inc="-I$lsrc/tools/testing/selftests -I$top/uapi -I/usr/include/libdrm -I$top/firmware-sim/include -I$top/tests/unit"
+# shellcheck disable=SC2086
+gcc $cflags $inc -o "$out/npu_test" "$top"/tests/vm/npu_test*.c "$top/tests/unit/util/stream.c" \
+	"$build/lib/libnpusim.a" -lm
+
+# Initramfs: busybox, modules with their dependencies, npu.ko, tests, init.
+root=$out/initramfs
+rm -rf "$root"
+mkdir -p "$root/bin" "$root/lib/modules" "$root/proc" "$root/sys" "$root/dev" "$root/tmp"
+cp /bin/busybox "$root/bin/busybox"
+for cmd in sh mount insmod rmmod cat echo sleep poweroff ls dmesg grep seq mkdir; do
+	ln -sf busybox "$root/bin/$cmd"
+done
+moddir=$kroot/lib/modules/$rel
+# The modules npu.ko needs, dependencies first (from the modules' own
+# depends= field: the image package has no modules.dep).
+: >"$root/lib/modules/order"
+add_module() {
+	local f dep	# recursive: dash and busybox sh have local
+	f=$(find "$moddir" -name "$1.ko*" | head -n 1)
+	[ -n "$f" ] || { say "module $1 not in the image"; exit 1; }
+	grep -qx "$1" "$root/lib/modules/order.names" 2>/dev/null && return 0
+	for dep in $(modinfo -F depends "$f" | tr ',' ' '); do
+		add_module "$dep"
+	done
+	cp "$f" "$root/lib/modules/"
+	echo "$1" >>"$root/lib/modules/order.names"
+	basename "$f" >>"$root/lib/modules/order"
+}
+for m in drm drm_shmem_helper gpu-sched; do
+	add_module "$m"
+done
+cp "$out/kmod/npu.ko" "$out/npu_test" "$root/"
+cp "$top/tests/vm/init" "$root/init"
+chmod +x "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out/initramfs.cpio.gz"
+
+# Boot. Poweroff ends QEMU; a panic reboots, which -no-reboot turns into an exit.
+log=$out/console.log
+say "booting (TCG)"
+start=$(date +%s)
+timeout 300 "$qemu" -machine pc -m 1G -smp 2 -nodefaults -display none -monitor none \
+	-no-reboot -nic none -L /usr/share/seabios -L /usr/share/qemu -global apic.vapic=off \
+	-kernel "$kroot/boot/vmlinuz-$rel" -initrd "$out/initramfs.cpio.gz" \
+	-append "console=ttyS0 panic=-1 oops=panic loglevel=5" \
+	-serial "file:$log" -device npu </dev/null || true
+say "guest ran $(($(date +%s) - start)) s; console log: $log"
+
+# Verdict.
+grep -E '^(ok|not ok|#) ' "$log" | sed 's/^/  /' >&2 || true
+bad=$(grep -cE 'BUG:|WARNING:|Oops|Kernel panic|Call Trace' "$log" || true)
+if [ "$bad" -ne 0 ]; then
+	grep -nE -A20 'BUG:|WARNING:|Oops|Kernel panic' "$log" | head -n 60 >&2
+	say "FAIL: the kernel log has $bad BUG/WARNING/Oops/panic lines"
+	exit 1
+fi
+verdict=$(tr -d '\r' <"$log" | sed -n 's/^NPU-VMTEST-RESULT: //p' | tail -n 1)
+totals=$(grep '^# Totals:' "$log" | tail -n 1)
+case "$verdict" in
+0) say "PASS ($totals)" ;;
+"") say "FAIL: no verdict from the guest (hung or crashed; see $log)"; exit 1 ;;
+*) say "FAIL: tests exited with $verdict ($totals)"; exit 1 ;;
+esac
