@@ -1,13 +1,12 @@
 #!/bin/sh
-# checkpatch.pl --strict over driver/ and the uapi header, then a sparse
-# build (C=2) of npu.ko against Debian's 6.1 headers: any finding fails.
+# checkpatch.pl --strict over driver/ and the uapi header, then sparse
+# builds (C=2) of npu.ko against Debian's 6.1 and 6.12 headers: any
+# finding fails.
 #   driver/check-style.sh BUILD
 set -eu
 build=${1:?usage: check-style.sh BUILD}
 top=$(cd "$(dirname "$0")/.." && pwd)
 lsrc=$("$top/scripts/linux-source-files.sh")
-rel=$("$top/scripts/kernel-abi.sh" 6.1)
-kroot=$("$top/scripts/fetch-kernel.sh" "$rel")
 cp="perl $lsrc/scripts/checkpatch.pl --strict --no-tree --terse --show-types"
 # shellcheck disable=SC2086
 out=$($cp -f "$top"/driver/*.c "$top"/driver/*.h | grep -v '^total:' || true)
@@ -20,11 +19,16 @@ if [ -n "$out" ]; then
 	exit 1
 fi
 echo "checkpatch --strict: clean"
-log=$build/kmod-sparse.log
-make -s -C "$top/driver" KDIR="$kroot/usr/src/linux-headers-$rel" OBJ="$build/kmod-sparse" \
-	C=2 >"$log" 2>&1 || { cat "$log"; exit 1; }
-if grep -E 'warning:|error:' "$log"; then
-	echo "sparse: findings above" >&2
-	exit 1
-fi
-echo "sparse (C=2): clean"
+# Sparse against both supported kernels' headers.
+for series in 6.1 6.12; do
+	rel=$("$top/scripts/kernel-abi.sh" "$series")
+	kroot=$("$top/scripts/fetch-kernel.sh" "$rel")
+	log=$build/kmod-sparse-$series.log
+	make -s -C "$top/driver" KDIR="$kroot/usr/src/linux-headers-$rel" \
+		OBJ="$build/kmod-sparse-$series" C=2 >"$log" 2>&1 || { cat "$log"; exit 1; }
+	if grep -E 'warning:|error:' "$log"; then
+		echo "sparse ($rel): findings above" >&2
+		exit 1
+	fi
+	echo "sparse (C=2, $rel): clean"
+done

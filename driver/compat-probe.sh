@@ -19,6 +19,7 @@ header() {
 sched=$(header drm/gpu_scheduler.h)
 drv=$(header drm/drm_drv.h)
 shmem=$(header drm/drm_gem_shmem_helper.h)
+gem=$(header drm/drm_gem.h)
 platform=$(header linux/platform_device.h)
 pci=$(header linux/pci.h)
 {
@@ -30,7 +31,13 @@ pci=$(header linux/pci.h)
 	# drm_sched_job_init(job, entity, credits, owner) (6.8+)
 	grep -A3 '^int drm_sched_job_init(' "$sched" | grep -q 'credits' &&
 		echo "#define NPU_HAVE_SCHED_JOB_CREDITS 1"
+	# drm_sched_job_init(..., owner, drm_client_id) (6.17; Debian's 6.12 has it)
+	grep -A4 '^int drm_sched_job_init(' "$sched" | grep -q 'drm_client_id' &&
+		echo "#define NPU_HAVE_SCHED_JOB_CLIENT_ID 1"
+	sed -n '/^struct drm_sched_init_args {/,/^};/p' "$sched" | grep -q 'num_rqs' &&
+		echo "#define NPU_HAVE_SCHED_ARGS_NUM_RQS 1"
 	grep -q 'drm_sched_wqueue_stop' "$sched" && echo "#define NPU_HAVE_SCHED_WQUEUE 1"
+	grep -q 'int drm_gem_vmap_unlocked(' "$gem" && echo "#define NPU_HAVE_GEM_VMAP_UNLOCKED 1"
 	grep -q 'prime_handle_to_fd' "$drv" && echo "#define NPU_HAVE_PRIME_HANDLE_HOOKS 1"
 	grep -q 'DRIVER_COMPUTE_ACCEL' "$drv" && echo "#define NPU_HAVE_COMPUTE_ACCEL 1"
 	# Shmem helpers under the reservation lock (6.7+): drm_gem_shmem_vmap_locked

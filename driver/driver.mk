@@ -1,5 +1,6 @@
 # npu.ko style gates, in `make check`: checkpatch.pl --strict (from Debian's
-# linux-source package) and sparse (make C=2) against Debian's 6.1 headers.
+# linux-source package) and sparse (make C=2) against Debian's 6.1 and 6.12
+# headers.
 DRIVER_SRCS := $(wildcard driver/*.c driver/*.h)
 
 .PHONY: check-driver

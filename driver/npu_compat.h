@@ -9,6 +9,7 @@
 
 #include <linux/kthread.h>
 #include <drm/drm_drv.h>
+#include <drm/drm_gem_shmem_helper.h>
 #include <drm/gpu_scheduler.h>
 
 #include "npu_compat_gen.h"
@@ -32,6 +33,9 @@ static inline int npu_compat_sched_init(struct drm_gpu_scheduler *sched,
 #if defined(NPU_HAVE_SCHED_INIT_ARGS)
 	const struct drm_sched_init_args args = {
 		.ops = ops,
+#ifdef NPU_HAVE_SCHED_ARGS_NUM_RQS
+		.num_rqs = DRM_SCHED_PRIORITY_COUNT,
+#endif
 		.credit_limit = credit_limit,
 		.timeout = timeout,
 		.name = name,
@@ -50,10 +54,31 @@ static inline int npu_compat_sched_init(struct drm_gpu_scheduler *sched,
 static inline int npu_compat_sched_job_init(struct drm_sched_job *job,
 					    struct drm_sched_entity *entity, void *owner)
 {
-#ifdef NPU_HAVE_SCHED_JOB_CREDITS
+#if defined(NPU_HAVE_SCHED_JOB_CLIENT_ID)
+	return drm_sched_job_init(job, entity, 1, owner, 0);
+#elif defined(NPU_HAVE_SCHED_JOB_CREDITS)
 	return drm_sched_job_init(job, entity, 1, owner);
 #else
 	return drm_sched_job_init(job, entity, owner);
+#endif
+}
+
+/* A kernel mapping of a BO (6.7+ shmem helpers need the reservation lock). */
+static inline int npu_compat_vmap(struct drm_gem_shmem_object *shmem, struct iosys_map *map)
+{
+#ifdef NPU_HAVE_GEM_VMAP_UNLOCKED
+	return drm_gem_vmap_unlocked(&shmem->base, map);
+#else
+	return drm_gem_shmem_vmap(shmem, map);
+#endif
+}
+
+static inline void npu_compat_vunmap(struct drm_gem_shmem_object *shmem, struct iosys_map *map)
+{
+#ifdef NPU_HAVE_GEM_VMAP_UNLOCKED
+	drm_gem_vunmap_unlocked(&shmem->base, map);
+#else
+	drm_gem_shmem_vunmap(shmem, map);
 #endif
 }
 

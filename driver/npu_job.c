@@ -83,7 +83,7 @@ static void npu_job_free_resources(struct npu_job *job)
 	u32 i;
 
 	if (job->report_bo) {
-		drm_gem_shmem_vunmap(&job->report_bo->base, &job->report_map);
+		npu_compat_vunmap(&job->report_bo->base, &job->report_map);
 		drm_gem_object_put(&job->report_bo->base.base);
 	}
 	for (i = 0; i < job->bo_count; i++)
@@ -325,7 +325,7 @@ static int npu_submit_bos(struct drm_file *file, struct npu_job *job,
 		ret = -EINVAL;
 		if ((u64)args->report_offset + sizeof(struct drm_npu_job_report) <=
 		    rep->base.base.size)
-			ret = drm_gem_shmem_vmap(&rep->base, &job->report_map);
+			ret = npu_compat_vmap(&rep->base, &job->report_map);
 		if (ret) {
 			drm_gem_object_put(&rep->base.base);
 			return ret;

@@ -39,6 +39,16 @@ FIXTURE_TEARDOWN(npu)
 /* GET_PARAM                                                           */
 /* ------------------------------------------------------------------ */
 
+/* A compute-accel node where the kernel has DRM accel, else a render node. */
+TEST_F(npu, device_node_kind)
+{
+	const char *want = access("/sys/class/accel", F_OK) == 0 ? "/dev/accel/accel" :
+				   "/dev/dri/renderD";
+
+	EXPECT_EQ(0, strncmp(npu_node, want, 16));
+	TH_LOG("npu device node: %s", npu_node);
+}
+
 TEST_F(npu, get_param_reads_the_device)
 {
 	int fd2 = npu_open();

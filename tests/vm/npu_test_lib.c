@@ -37,6 +37,8 @@ static int is_npu(int fd)
 	return npu_ioctl(fd, DRM_IOCTL_VERSION, &v) == 0 && !strcmp(name, "npu");
 }
 
+char npu_node[300];
+
 static int open_in(const char *dir, const char *prefix)
 {
 	struct dirent *e;
@@ -56,6 +58,8 @@ static int open_in(const char *dir, const char *prefix)
 			close(fd);
 			fd = -ENODEV;
 		}
+		if (fd >= 0)
+			snprintf(npu_node, sizeof(npu_node), "%s", path);
 	}
 	closedir(d);
 	return fd;
@@ -119,6 +123,13 @@ int syncobj_new(int fd, uint32_t *handle)
 	return ret;
 }
 
+int syncobj_destroy(int fd, uint32_t handle)
+{
+	struct drm_syncobj_destroy d = { .handle = handle };
+
+	return npu_ioctl(fd, DRM_IOCTL_SYNCOBJ_DESTROY, &d);
+}
+
 int syncobj_wait(int fd, uint32_t handle, int64_t timeout_ms)
 {
 	struct timespec now;
@@ -161,6 +172,7 @@ int run_job(int fd, const struct tbo *cmd, uint32_t cmd_size, struct tbo *report
 	ret = syncobj_wait(fd, sync, 30000);
 	if (ret)
 		die("SYNCOBJ_WAIT", ret);
+	syncobj_destroy(fd, sync);
 	memcpy(out, report->map, sizeof(*out));
 	return out->status;
 }

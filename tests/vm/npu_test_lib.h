@@ -19,6 +19,7 @@
 
 /* Opens the first DRM node (accel or render) whose driver is "npu"; -errno. */
 int npu_open(void);
+extern char npu_node[300];	/* the node npu_open() last opened */
 /* ioctl returning 0 or -errno (EINTR/EAGAIN retried). */
 int npu_ioctl(int fd, unsigned long req, void *arg);
 
@@ -36,6 +37,7 @@ void tbo_free(int fd, struct tbo *bo);
 int gem_close(int fd, uint32_t handle);
 
 int syncobj_new(int fd, uint32_t *handle);
+int syncobj_destroy(int fd, uint32_t handle);
 /* Waits (timeout in ms) for the syncobj's fence; 0, -ETIME, -errno. */
 int syncobj_wait(int fd, uint32_t handle, int64_t timeout_ms);
 

@@ -1,7 +1,7 @@
 # VM tests: Debian's kernels boot in our QEMU with the npu device; npu.ko's
 # kselftests run inside (tests/vm/vmtest.sh). `make vmtest` (6.1 now; the
 # 6.12 and arm64 runs come with their issues).
-VM_SERIES ?= 6.1
+VM_SERIES ?= 6.1 6.12
 VM_DEPS   := $(LIBNPUSIM_A) $(QEMU_X86)
 
 .PHONY: vmtest

@@ -63,9 +63,13 @@ add_module() {
 	for dep in $(modinfo -F depends "$f" | tr ',' ' '); do
 		add_module "$dep"
 	done
-	cp "$f" "$root/lib/modules/"
+	# Debian's 6.12 modules are xz-compressed: busybox insmod wants them plain.
+	case "$f" in
+	*.xz) xz -dc "$f" >"$root/lib/modules/$1.ko" ;;
+	*) cp "$f" "$root/lib/modules/$1.ko" ;;
+	esac
 	echo "$1" >>"$root/lib/modules/order.names"
-	basename "$f" >>"$root/lib/modules/order"
+	echo "$1.ko" >>"$root/lib/modules/order"
 }
 for m in drm drm_shmem_helper gpu-sched; do
 	add_module "$m"
