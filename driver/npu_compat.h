@@ -18,11 +18,11 @@
 #ifdef NPU_HAVE_COMPUTE_ACCEL
 #include <drm/drm_accel.h>
 #define NPU_DRIVER_NODE_FEATURE	DRIVER_COMPUTE_ACCEL
-#define NPU_DEFINE_FOPS(name)	DEFINE_DRM_ACCEL_FOPS(name)
+#define NPU_FOPS_BODY		DRM_ACCEL_FOPS
 #else
 #include <drm/drm_gem.h>
 #define NPU_DRIVER_NODE_FEATURE	DRIVER_RENDER
-#define NPU_DEFINE_FOPS(name)	DEFINE_DRM_GEM_FOPS(name)
+#define NPU_FOPS_BODY		DRM_GEM_FOPS
 #endif
 
 static inline int npu_compat_sched_init(struct drm_gpu_scheduler *sched,

@@ -9,6 +9,7 @@
 #include <linux/interrupt.h>
 #include <linux/io.h>
 #include <linux/iopoll.h>
+#include <linux/pm_runtime.h>
 
 #include "npu_drv.h"
 
@@ -126,9 +127,14 @@ void npu_device_fini(struct npu_device *ndev)
 /* Completes every job the device has finished (HEAD counts completed jobs). */
 static void npu_reap(struct npu_device *ndev)
 {
-	u32 head = npu_read(ndev, NPU_REG_RING_HEAD);
+	u32 head;
 
+	/*
+	 * HEAD is read under the lock: a reset (which restarts the ring at 0
+	 * under this lock) must not meet a HEAD read before it.
+	 */
 	spin_lock(&ndev->ring_lock);
+	head = npu_read(ndev, NPU_REG_RING_HEAD);
 	while ((s32)(head - ndev->done) > 0 && ndev->done != ndev->tail) {
 		u32 index = ndev->done++;
 		struct npu_job *job = ndev->slots[index % NPU_RING_ENTRIES];
@@ -146,6 +152,9 @@ irqreturn_t npu_irq_handler(int irq, void *arg)
 	irqreturn_t ret = IRQ_NONE;
 	u32 status;
 
+	/* A suspended device raised nothing (the line may be shared). */
+	if (!pm_runtime_active(ndev->drm.dev))
+		return IRQ_NONE;
 	/* Loop until nothing enabled is pending: causes may arrive meanwhile. */
 	while ((status = npu_read(ndev, NPU_REG_IRQ_STATUS) & npu_read(ndev, NPU_REG_IRQ_MASK))) {
 		ret = IRQ_HANDLED;
@@ -158,4 +167,47 @@ irqreturn_t npu_irq_handler(int irq, void *arg)
 		npu_reap(ndev);
 	}
 	return ret;
+}
+
+/*
+ * Runtime PM. Every job holds a reference from SUBMIT to its end, so the
+ * device suspends only when idle; all device state is lost while
+ * suspended (npu-architecture.rst, "Power management"), so resume is reset
+ * plus ring set-up.
+ */
+int npu_runtime_suspend(struct device *dev)
+{
+	struct npu_device *ndev = dev_get_drvdata(dev);
+
+	npu_write(ndev, NPU_REG_CTRL, 0);
+	atomic_inc(&ndev->runtime_suspends);
+	return 0;
+}
+
+int npu_runtime_resume(struct device *dev)
+{
+	struct npu_device *ndev = dev_get_drvdata(dev);
+	unsigned long flags;
+	int ret;
+
+	ret = npu_device_reset(ndev);
+	if (ret)
+		return ret;
+	spin_lock_irqsave(&ndev->ring_lock, flags);
+	npu_device_start(ndev);
+	spin_unlock_irqrestore(&ndev->ring_lock, flags);
+	return 0;
+}
+
+/*
+ * Autosuspend after NPU_AUTOSUSPEND_MS idle. The bus glue enables runtime
+ * PM (the PCI core already has) and drops its probe reference.
+ */
+void npu_pm_init(struct npu_device *ndev)
+{
+	struct device *dev = ndev->drm.dev;
+
+	pm_runtime_set_autosuspend_delay(dev, NPU_AUTOSUSPEND_MS);
+	pm_runtime_use_autosuspend(dev);
+	pm_runtime_mark_last_busy(dev);
 }

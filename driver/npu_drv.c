@@ -4,8 +4,11 @@
  * ioctl table. Bus glue (npu_pci.c) allocates the device and calls
  * npu_drm_register().
  */
+#include <linux/debugfs.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
+#include <linux/pci.h>
+#include <linux/platform_device.h>
 #include <linux/slab.h>
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
@@ -35,6 +38,7 @@ static void npu_file_release(struct kref *ref)
 	dma_fence_put(ctx->last_fence);
 	npu_mmu_fini(ctx);
 	ida_free(&ctx->ndev->ctx_ida, ctx->ctx_id);
+	atomic_dec(&ctx->ndev->nr_files);
 	kfree(ctx);
 }
 
@@ -67,6 +71,7 @@ static int npu_open(struct drm_device *dev, struct drm_file *file)
 	if (ret)
 		goto mmu;
 	file->driver_priv = ctx;
+	atomic_inc(&ndev->nr_files);
 	return 0;
 mmu:
 	npu_mmu_fini(ctx);
@@ -133,7 +138,28 @@ static const struct drm_ioctl_desc npu_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(NPU_SUBMIT, npu_ioctl_submit, DRM_RENDER_ALLOW),
 };
 
-NPU_DEFINE_FOPS(npu_fops);
+/* drm-usage-stats keys, so that standard tools (gputop, nvtop) see the NPU. */
+void npu_show_fdinfo(struct seq_file *m, struct file *f)
+{
+	struct drm_file *file = f->private_data;
+	struct npu_file *ctx = file->driver_priv;
+	u64 bytes = atomic64_read(&ctx->bo_bytes);
+
+	seq_puts(m, "drm-driver:\tnpu\n");
+	seq_printf(m, "drm-client-id:\t%u\n", ctx->ctx_id);
+	seq_printf(m, "drm-engine-npu:\t%llu ns\n", (u64)atomic64_read(&ctx->busy_ns));
+	seq_printf(m, "drm-cycles-npu:\t%llu\n", (u64)atomic64_read(&ctx->cycles));
+	seq_printf(m, "drm-total-memory:\t%llu KiB\n", bytes >> 10);
+	seq_printf(m, "drm-resident-memory:\t%llu KiB\n", bytes >> 10);
+	seq_printf(m, "npu-jobs:\t%llu\n", (u64)atomic64_read(&ctx->jobs_done));
+	seq_printf(m, "npu-faults:\t%d\n", atomic_read(&ctx->faults));
+}
+
+static const struct file_operations npu_fops = {
+	.owner = THIS_MODULE,
+	NPU_FOPS_BODY,
+	.show_fdinfo = npu_show_fdinfo,
+};
 
 const struct drm_driver npu_drm_driver = {
 	.driver_features = DRIVER_GEM | DRIVER_SYNCOBJ | NPU_DRIVER_NODE_FEATURE,
@@ -161,6 +187,7 @@ int npu_drm_register(struct npu_device *ndev)
 
 	ida_init(&ndev->ctx_ida);
 	mutex_init(&ndev->reset_lock);
+	spin_lock_init(&ndev->fault_lock);
 	ndev->free_wq = alloc_workqueue("npu-free", WQ_UNBOUND, 0);
 	if (!ndev->free_wq)
 		return -ENOMEM;
@@ -176,6 +203,7 @@ int npu_drm_register(struct npu_device *ndev)
 	ret = drm_dev_register(&ndev->drm, 0);
 	if (ret)
 		goto irq;
+	npu_debugfs_init(ndev);
 	return 0;
 irq:
 	free_irq(ndev->irq, ndev);
@@ -191,14 +219,43 @@ wq:
 void npu_drm_unregister(struct npu_device *ndev)
 {
 	/* No new files or ioctls; jobs still on the device are failed. */
+	npu_debugfs_fini(ndev);
 	drm_dev_unplug(&ndev->drm);
 	npu_device_reset(ndev);
-	npu_jobs_fail_all(ndev);
+	npu_jobs_fail_all(ndev, -ENODEV);
 	free_irq(ndev->irq, ndev);
 	npu_sched_fini(ndev);
 	npu_device_fini(ndev);
 	destroy_workqueue(ndev->free_wq);
 }
+
+static int __init npu_init(void)
+{
+	int ret;
+
+	npu_debugfs_root = debugfs_create_dir("npu", NULL);
+	ret = pci_register_driver(&npu_pci_driver);
+	if (ret)
+		goto fail;
+	ret = platform_driver_register(&npu_platform_driver);
+	if (ret) {
+		pci_unregister_driver(&npu_pci_driver);
+		goto fail;
+	}
+	return 0;
+fail:
+	debugfs_remove_recursive(npu_debugfs_root);
+	return ret;
+}
+module_init(npu_init);
+
+static void __exit npu_exit(void)
+{
+	platform_driver_unregister(&npu_platform_driver);
+	pci_unregister_driver(&npu_pci_driver);
+	debugfs_remove_recursive(npu_debugfs_root);
+}
+module_exit(npu_exit);
 
 MODULE_DESCRIPTION("npu-v1 NPU DRM driver");
 MODULE_LICENSE("Dual MIT/GPL");

@@ -13,6 +13,7 @@
 #include <linux/idr.h>
 #include <linux/interrupt.h>
 #include <linux/mutex.h>
+#include <linux/seq_file.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <drm/drm_device.h>
@@ -27,8 +28,18 @@
 #define NPU_RING_ENTRIES	64u		/* jobs in flight on the device */
 #define NPU_VA_START		0x10000ull	/* VA 0 stays unmapped */
 #define NPU_VA_END		BIT_ULL(NPU_VA_BITS)
+#define NPU_FAULT_HISTORY	16u		/* faults kept for debugfs */
+#define NPU_AUTOSUSPEND_MS	50
 
 struct npu_job;
+
+/* One device fault, as debugfs "faults" shows it. */
+struct npu_fault_record {
+	u64 time_ns;
+	u64 seqno;
+	u64 addr;
+	u32 ctx_id, fault, cmd_offset, info;
+};
 
 /* The hardware and what the driver keeps of it. */
 struct npu_device {
@@ -59,6 +70,14 @@ struct npu_device {
 	struct mutex reset_lock;	/* one recovery at a time */
 	struct ida ctx_ida;		/* context ids */
 	struct workqueue_struct *free_wq; /* deferred BO release */
+
+	/* Object counters (debugfs "objects"): the tests check them for leaks. */
+	atomic_t nr_files, nr_bos, nr_jobs;
+	atomic_t resets, runtime_suspends;
+	spinlock_t fault_lock;		/* protects faults[] and nr_faults */
+	struct npu_fault_record faults[NPU_FAULT_HISTORY];
+	u32 nr_faults;			/* faults since load; the last ones are kept */
+	struct dentry *debugfs;
 };
 
 #define to_npu_device(d) container_of(d, struct npu_device, drm)
@@ -80,9 +99,15 @@ struct npu_file {
 	struct mutex last_lock;		/* protects last_fence, seqno; orders pushes */
 	struct dma_fence *last_fence;	/* the newest job's finished fence */
 	u64 seqno;			/* jobs submitted */
-	atomic_t banned;		/* a job hung: later submits fail */
+	atomic_t banned;		/* a job hung or faulted in the MMU: submits fail */
 	atomic_t faults;		/* jobs that ended with a device fault */
 	struct kref ref;		/* jobs and BOs keep the context alive */
+
+	/* Usage (fdinfo). */
+	atomic64_t busy_ns;		/* device time of its jobs, run to completion */
+	atomic64_t cycles;		/* device cycles of its jobs */
+	atomic64_t jobs_done;
+	atomic64_t bo_bytes;		/* memory of its live BOs */
 };
 
 /* A buffer object: shmem pages mapped into its file's NPU address space. */
@@ -112,6 +137,9 @@ static inline void npu_write(struct npu_device *ndev, u32 reg, u32 val)
 }
 
 int npu_device_init(struct npu_device *ndev);
+int npu_runtime_suspend(struct device *dev);
+int npu_runtime_resume(struct device *dev);
+void npu_pm_init(struct npu_device *ndev);
 void npu_device_fini(struct npu_device *ndev);
 int npu_device_reset(struct npu_device *ndev);
 void npu_device_start(struct npu_device *ndev);
@@ -146,7 +174,22 @@ void npu_sched_fini(struct npu_device *ndev);
 int npu_ioctl_submit(struct drm_device *dev, void *data, struct drm_file *file);
 void npu_job_complete(struct npu_device *ndev, struct npu_job *job,
 		      const struct npu_job_report *rep);
-void npu_jobs_fail_all(struct npu_device *ndev);
+void npu_jobs_fail_all(struct npu_device *ndev, int error);
+int npu_recover(struct npu_device *ndev, int error);
+void npu_fault_record(struct npu_device *ndev, struct npu_job *job,
+		      const struct npu_job_report *rep);
+
+/* npu_debugfs.c */
+extern struct dentry *npu_debugfs_root;
+void npu_debugfs_init(struct npu_device *ndev);
+void npu_debugfs_fini(struct npu_device *ndev);
+
+/* npu_fdinfo: per-file usage */
+void npu_show_fdinfo(struct seq_file *m, struct file *f);
+
+/* Bus glue */
+extern struct pci_driver npu_pci_driver;
+extern struct platform_driver npu_platform_driver;
 void npu_file_put(struct npu_file *ctx);
 
 #endif /* NPU_DRV_H */

@@ -32,6 +32,8 @@ static void npu_gem_release(struct work_struct *work)
 		dma_fence_put(last);
 	}
 	npu_mmu_unmap(ctx, bo);
+	atomic64_sub(bo->base.base.size, &ctx->bo_bytes);
+	atomic_dec(&ctx->ndev->nr_bos);
 	drm_gem_shmem_free(&bo->base);
 	npu_file_put(ctx);
 }
@@ -96,6 +98,8 @@ int npu_ioctl_bo_create(struct drm_device *dev, void *data, struct drm_file *fil
 	/* From here, freeing the BO unmaps it and drops this reference. */
 	kref_get(&ctx->ref);
 	bo->ctx = ctx;
+	atomic_inc(&ctx->ndev->nr_bos);
+	atomic64_add(shmem->base.size, &ctx->bo_bytes);
 	ret = drm_gem_create_mmap_offset(&shmem->base);
 	if (ret)
 		goto out;

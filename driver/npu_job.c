@@ -20,6 +20,7 @@
 #include <linux/dma-resv.h>
 #include <linux/iosys-map.h>
 #include <linux/kthread.h>
+#include <linux/pm_runtime.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <drm/drm_file.h>
@@ -48,7 +49,10 @@ struct npu_job {
 	u64 submit_ns;
 	u32 index;			/* ring index, once running */
 	unsigned long start;		/* jiffies at run_job */
+	u64 start_ns;
 	bool timed_out;
+	int fail_error;			/* error of a job lost to a device reset */
+	bool pm_ref;			/* holds a runtime-PM reference */
 
 	/* BOs the job uses: references; [0] is the command BO. */
 	struct drm_gem_object **bos;
@@ -93,6 +97,11 @@ static void npu_job_free_resources(struct npu_job *job)
 		dma_fence_put(job->hw_fence);
 	else
 		kfree(job->hw_fence);
+	if (job->pm_ref) {
+		pm_runtime_mark_last_busy(job->ndev->drm.dev);
+		pm_runtime_put_autosuspend(job->ndev->drm.dev);
+	}
+	atomic_dec(&job->ndev->nr_jobs);
 	npu_file_put(job->ctx);
 	kfree(job);
 }
@@ -105,6 +114,7 @@ static struct dma_fence *npu_run_job(struct drm_sched_job *sched_job)
 {
 	struct npu_job *job = to_npu_job(sched_job);
 	struct npu_device *ndev = job->ndev;
+	struct dma_fence *fence;
 	struct npu_job_desc *d;
 	unsigned long flags;
 	u32 index;
@@ -117,6 +127,7 @@ static struct dma_fence *npu_run_job(struct drm_sched_job *sched_job)
 		       ++ndev->fence_seqno);
 	job->hw_fence_init = true;
 	job->start = jiffies;
+	job->start_ns = ktime_get_ns();
 
 	spin_lock_irqsave(&ndev->ring_lock, flags);
 	index = ndev->tail++;
@@ -132,28 +143,66 @@ static struct dma_fence *npu_run_job(struct drm_sched_job *sched_job)
 	d->fence_value = cpu_to_le64(job->seqno);
 	d->report_pa = cpu_to_le64(npu_ring_report_dma(ndev, index));
 	d->reserved1 = 0;
-	/* The slot's reference; dropped when the job completes. */
+	/*
+	 * References for the scheduler and for the slot (dropped when the job
+	 * completes), both taken before the job can complete.
+	 */
+	fence = dma_fence_get(job->hw_fence);
 	ndev->slots[index % NPU_RING_ENTRIES] = job;
 	dma_fence_get(job->hw_fence);
 	/* Descriptor, page tables and stream visible before the doorbell. */
 	wmb();
 	npu_write(ndev, NPU_REG_DOORBELL, ndev->tail);
 	spin_unlock_irqrestore(&ndev->ring_lock, flags);
-	return dma_fence_get(job->hw_fence);
+	return fence;
+}
+
+/* MMU faults mark the context: a process probing other memory is stopped. */
+static bool npu_fault_bans(u32 fault)
+{
+	return fault == NPU_FAULT_MMU_UNMAPPED || fault == NPU_FAULT_MMU_PERMISSION ||
+	       fault == NPU_FAULT_BUS_ERROR;
+}
+
+void npu_fault_record(struct npu_device *ndev, struct npu_job *job,
+		      const struct npu_job_report *rep)
+{
+	struct npu_fault_record *r;
+	unsigned long flags;
+
+	spin_lock_irqsave(&ndev->fault_lock, flags);
+	r = &ndev->faults[ndev->nr_faults++ % NPU_FAULT_HISTORY];
+	r->time_ns = ktime_get_ns();
+	r->seqno = job->seqno;
+	r->ctx_id = job->ctx->ctx_id;
+	r->fault = rep ? le32_to_cpu(rep->fault) : NPU_FAULT_ABORTED;
+	r->cmd_offset = rep ? le32_to_cpu(rep->fault_cmd_offset) : 0;
+	r->addr = rep ? le64_to_cpu(rep->fault_addr) : 0;
+	r->info = rep ? le32_to_cpu(rep->fault_info) : 0;
+	spin_unlock_irqrestore(&ndev->fault_lock, flags);
 }
 
 /* Called under ring_lock from the interrupt handler (or recovery). */
 void npu_job_complete(struct npu_device *ndev, struct npu_job *job,
 		      const struct npu_job_report *rep)
 {
+	struct npu_file *ctx = job->ctx;
 	int error = 0;
 
 	if (rep && rep->fault) {
 		error = job->timed_out ? -ETIMEDOUT : -EIO;
-		atomic_inc(&job->ctx->faults);
+		atomic_inc(&ctx->faults);
+		if (npu_fault_bans(le32_to_cpu(rep->fault)))
+			atomic_set(&ctx->banned, 1);
+		npu_fault_record(ndev, job, rep);
 	} else if (!rep) {
-		error = -ETIMEDOUT;
+		error = job->fail_error ? job->fail_error : -ETIMEDOUT;
+		npu_fault_record(ndev, job, NULL);
 	}
+	atomic64_add(ktime_get_ns() - job->start_ns, &ctx->busy_ns);
+	if (rep)
+		atomic64_add(le64_to_cpu(rep->cycles), &ctx->cycles);
+	atomic64_inc(&ctx->jobs_done);
 	if (job->report_bo) {
 		struct drm_npu_job_report out = {
 			.status = error,
@@ -186,8 +235,8 @@ void npu_job_complete(struct npu_device *ndev, struct npu_job *job,
 	dma_fence_put(job->hw_fence);
 }
 
-/* After a device reset: every job in the ring ends with -ETIMEDOUT. */
-void npu_jobs_fail_all(struct npu_device *ndev)
+/* After a device reset: every job in the ring ends with error. */
+void npu_jobs_fail_all(struct npu_device *ndev, int error)
 {
 	unsigned long flags;
 
@@ -197,8 +246,10 @@ void npu_jobs_fail_all(struct npu_device *ndev)
 		struct npu_job *job = ndev->slots[index % NPU_RING_ENTRIES];
 
 		ndev->slots[index % NPU_RING_ENTRIES] = NULL;
-		if (job)
+		if (job) {
+			job->fail_error = error;
 			npu_job_complete(ndev, job, NULL);
+		}
 	}
 	npu_device_start(ndev);
 	spin_unlock_irqrestore(&ndev->ring_lock, flags);
@@ -237,17 +288,30 @@ static enum drm_gpu_sched_stat npu_timedout_job(struct drm_sched_job *sched_job)
 	if (dma_fence_wait_timeout(job->hw_fence, false, msecs_to_jiffies(1000)) > 0)
 		goto keep;
 
-	/* The abort did not complete: reset the device, failing the ring. */
 	drm_err(&ndev->drm, "abort did not complete: resetting the device\n");
-	mutex_lock(&ndev->reset_lock);
-	npu_compat_sched_pause(&ndev->sched);
-	npu_device_reset(ndev);
-	npu_jobs_fail_all(ndev);
-	npu_compat_sched_resume(&ndev->sched);
-	mutex_unlock(&ndev->reset_lock);
+	npu_recover(ndev, -ETIMEDOUT);
 keep:
 	npu_keep_pending(sched_job);
 	return DRM_GPU_SCHED_STAT_NOMINAL;
+}
+
+/*
+ * Resets the device with the scheduler paused; the jobs that were on the
+ * device end with error. The caller holds a runtime-PM reference (a
+ * running job's, or its own).
+ */
+int npu_recover(struct npu_device *ndev, int error)
+{
+	int ret;
+
+	mutex_lock(&ndev->reset_lock);
+	npu_compat_sched_pause(&ndev->sched);
+	ret = npu_device_reset(ndev);
+	npu_jobs_fail_all(ndev, error);
+	atomic_inc(&ndev->resets);
+	npu_compat_sched_resume(&ndev->sched);
+	mutex_unlock(&ndev->reset_lock);
+	return ret;
 }
 
 static void npu_free_job(struct drm_sched_job *sched_job)
@@ -409,6 +473,12 @@ int npu_ioctl_submit(struct drm_device *dev, void *data, struct drm_file *file)
 	job->ndev = ndev;
 	job->ctx = ctx;
 	kref_get(&ctx->ref);
+	atomic_inc(&ndev->nr_jobs);
+	/* The device stays powered from here to the job's end (never in run_job). */
+	ret = pm_runtime_resume_and_get(dev->dev);
+	if (ret)
+		goto fail;
+	job->pm_ref = true;
 	job->submit_ns = ktime_get_ns();
 	job->cmd_size = args->cmd_size;
 	job->watchdog_cycles = args->watchdog_cycles;

@@ -5,6 +5,7 @@
  */
 #include <linux/module.h>
 #include <linux/pci.h>
+#include <linux/pm_runtime.h>
 #include <drm/drm_drv.h>
 
 #include "npu_drv.h"
@@ -39,18 +40,31 @@ static int npu_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ndev->irq = pci_irq_vector(pdev, 0);
 	pci_set_drvdata(pdev, ndev);
 	ret = npu_drm_register(ndev);
-	if (ret)
+	if (ret) {
 		pci_free_irq_vectors(pdev);
-	return ret;
+		return ret;
+	}
+	/* The PCI core probes with a runtime-PM reference and PM forbidden. */
+	npu_pm_init(ndev);
+	pm_runtime_allow(&pdev->dev);
+	pm_runtime_put_autosuspend(&pdev->dev);
+	return 0;
 }
 
 static void npu_pci_remove(struct pci_dev *pdev)
 {
 	struct npu_device *ndev = pci_get_drvdata(pdev);
 
+	/* The PCI core resumed the device; keep it so (balances probe's put). */
+	pm_runtime_get_noresume(&pdev->dev);
+	pm_runtime_dont_use_autosuspend(&pdev->dev);
 	npu_drm_unregister(ndev);
 	pci_free_irq_vectors(pdev);
 }
+
+static const struct dev_pm_ops npu_pci_pm_ops = {
+	SET_RUNTIME_PM_OPS(npu_runtime_suspend, npu_runtime_resume, NULL)
+};
 
 static const struct pci_device_id npu_pci_ids[] = {
 	{ PCI_DEVICE(NPU_PCI_VENDOR_ID, NPU_PCI_DEVICE_ID) },
@@ -58,10 +72,10 @@ static const struct pci_device_id npu_pci_ids[] = {
 };
 MODULE_DEVICE_TABLE(pci, npu_pci_ids);
 
-static struct pci_driver npu_pci_driver = {
+struct pci_driver npu_pci_driver = {
 	.name = "npu",
 	.id_table = npu_pci_ids,
 	.probe = npu_pci_probe,
 	.remove = npu_pci_remove,
+	.driver.pm = &npu_pci_pm_ops,
 };
-module_pci_driver(npu_pci_driver);
