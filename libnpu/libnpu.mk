@@ -4,7 +4,10 @@
 # and before tests/unit/unit.mk.
 LIBNPU_SRCS := $(wildcard libnpu/src/*.c)
 LIBNPU_HDRS := libnpu/include/npu.h $(wildcard libnpu/src/*.h) $(NPUC_HDRS)
-LIBNPU_INC  := -Ilibnpu/include -Ilibnpu/src $(NPUC_INC)
+# The drm backend: libdrm and the kernel uapi (uapi/drm/npu_accel.h).
+DRM_CFLAGS  := $(shell pkg-config --cflags libdrm 2>/dev/null || echo -I/usr/include/libdrm)
+DRM_LIBS    := $(shell pkg-config --libs libdrm 2>/dev/null || echo -ldrm)
+LIBNPU_INC  := -Ilibnpu/include -Ilibnpu/src $(NPUC_INC) -Iuapi $(DRM_CFLAGS)
 
 LIBNPU_OPT_OBJS := $(LIBNPU_SRCS:%.c=$(BUILD)/opt/%.o)
 LIBNPU_SAN_OBJS := $(LIBNPU_SRCS:%.c=$(BUILD)/san/%.o)
@@ -14,7 +17,7 @@ LIBNPU_SO  := $(BUILD)/lib/libnpu.so
 LIBNPU_SAN := $(BUILD)/san/lib/libnpu.a
 LIBNPU_PC  := $(BUILD)/lib/pkgconfig/npu.pc
 NPU_RUN    := $(BUILD)/opt/npu-run
-LIBNPU_LDLIBS := $(NPUC_LDLIBS) -lm -pthread
+LIBNPU_LDLIBS := $(NPUC_LDLIBS) $(DRM_LIBS) -lm -pthread
 
 $(LIBNPU_OPT_OBJS): $(BUILD)/opt/%.o: %.c $(LIBNPU_HDRS) | $(NPUC_GEN_H)
 	@mkdir -p $(dir $@)
@@ -47,9 +50,9 @@ $(LIBNPU_PC):
 	@mkdir -p $(dir $@)
 	@printf '%s\n' 'prefix=$(abspath $(BUILD))' 'libdir=$${prefix}/lib' \
 		'includedir=$(abspath libnpu/include)' '' 'Name: npu' \
-		'Description: runtime of the npu-v1 int8 NPU (simulator backend)' \
+		'Description: runtime of the npu-v1 int8 NPU (kernel driver or simulator)' \
 		'Version: 0.1.0' 'Libs: -L$${libdir} -lnpu' \
-		'Libs.private: -lnpuc -lnpusim -lprotobuf-c -lz -lnettle -lm -pthread' \
+		'Libs.private: -lnpuc -lnpusim -lprotobuf-c -lz -lnettle -ldrm -lm -pthread' \
 		'Cflags: -I$${includedir}' > $@
 
 $(NPU_RUN): libnpu/tools/npu_run.c $(LIBNPU_A) $(LIBNPUC_A) $(LIBNPUSIM_A) $(LIBNPU_HDRS)
@@ -64,4 +67,5 @@ tools: $(NPU_RUN)
 # Link order: libnpu needs libnpuc and libnpusim, so it goes first.
 UNIT_LIBS_OPT  := $(LIBNPU_A) $(UNIT_LIBS_OPT)
 UNIT_LIBS_SAN  := $(LIBNPU_SAN) $(UNIT_LIBS_SAN)
-UNIT_EXTRA_INC += -Ilibnpu/include -Ilibnpu/src
+UNIT_EXTRA_INC += -Ilibnpu/include -Ilibnpu/src -Iuapi $(DRM_CFLAGS)
+UNIT_LDLIBS    += $(DRM_LIBS)

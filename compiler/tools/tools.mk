@@ -15,7 +15,7 @@ $(NPUC_EVAL): compiler/tools/npuc_eval.c $(LIBNPU_A) $(LIBNPUC_A) $(LIBNPUSIM_A)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(NPUC_OPT_CFLAGS) -Ilibnpu/include $< $(LIBNPU_A) $(LIBNPUC_A) $(LIBNPUSIM_A) \
-		$(NPUC_LDLIBS) -lm -o $@
+		$(LIBNPU_LDLIBS) -o $@
 
 tools: $(NPUC_EVAL)
 

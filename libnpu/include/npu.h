@@ -77,12 +77,19 @@ const char *npu_status_name(int status);
 typedef struct npu_device npu_device;
 
 /*
- * Opens a device. name: "sim" (the in-process simulator), "drm" (the kernel
- * driver; not available yet: NPU_ERR_NODEV), or NULL for the default: the
- * NPU_DEVICE environment variable if set, else the DRM device when one is
- * present, else the simulator. *dev is set on success.
- * Errors: NPU_ERR_INVAL (dev NULL), NPU_ERR_NODEV (unknown name, no such
- * backend), NPU_ERR_NOMEM.
+ * Opens a device. name: "sim" (the in-process simulator), "drm" (the npu.ko
+ * kernel driver: the first /dev/accel or /dev/dri render node whose driver
+ * is "npu"), or NULL for the default: the NPU_DEVICE environment variable
+ * if set, else the DRM device when one is present, else the simulator.
+ * *dev is set on success.
+ * Errors: NPU_ERR_INVAL (dev NULL), NPU_ERR_NODEV (unknown name, no npu
+ * kernel device for "drm"), NPU_ERR_NOMEM.
+ *
+ * With the drm backend, runs may also fail with NPU_ERR_TIMEOUT (the job
+ * ran past the driver's timeout and was stopped), NPU_ERR_DEVICE with the
+ * reason (a device fault; the process's context banned after a hang or an
+ * MMU fault; a job lost to a device reset) and NPU_ERR_NODEV (the device
+ * went away).
  */
 int npu_device_open(const char *name, npu_device **dev);
 /* Closes a device handle (see Ownership). NPU_ERR_INVAL if stale or NULL. */

@@ -37,8 +37,10 @@ struct npu_backend_ops {
 	void (*bo_free)(struct npu_backend *be, struct npu_be_bo *bo);
 	/*
 	 * Runs the stream at cmd_va (already relocated) to completion; fills
-	 * *rep. Returns rep->fault. May be called from several threads: the
-	 * backend queues jobs.
+	 * *rep. Returns rep->fault, or a negative npu_status (with its
+	 * message set) when the job could not run or its outcome is unknown
+	 * (banned, timed out, lost to a reset). May be called from several
+	 * threads: the backend queues jobs.
 	 */
 	int (*submit)(struct npu_backend *be, uint64_t cmd_va, uint32_t cmd_size,
 		      uint64_t watchdog_cycles, struct npu_job_report *rep);
@@ -48,5 +50,9 @@ struct npu_backend_ops {
 };
 
 extern const struct npu_backend_ops npu_backend_sim;
+extern const struct npu_backend_ops npu_backend_drm;
+
+/* backend_drm.c: an open fd of the npu DRM node (path in node), or -1. */
+int npu_drm_find(char *node, size_t len);
 
 #endif /* LIBNPU_BACKEND_H */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -163,21 +164,33 @@ static void device_destroy(struct npu_obj *o)
 	free(dev);
 }
 
+static const char *default_backend(void)
+{
+	char node[64];
+	int fd = npu_drm_find(node, sizeof(node));
+
+	if (fd < 0)
+		return "sim";
+	close(fd);
+	return "drm";
+}
+
 static int open_backend(const char *name, const struct npu_backend_ops **ops)
 {
 	if (!strcmp(name, "sim")) {
 		*ops = &npu_backend_sim;
 		return NPU_OK;
 	}
-	if (!strcmp(name, "drm"))
-		return npu_err(NPU_ERR_NODEV, "NPU_DEVICE=drm: this libnpu has no DRM (kernel "
-			       "driver) backend yet; use NPU_DEVICE=sim");
+	if (!strcmp(name, "drm")) {
+		*ops = &npu_backend_drm;
+		return NPU_OK;
+	}
 	return npu_err(NPU_ERR_NODEV, "unknown NPU device '%s' (known: sim, drm)", name);
 }
 
 int npu_device_open(const char *name, npu_device **out)
 {
-	const struct npu_backend_ops *ops;
+	const struct npu_backend_ops *ops = NULL;
 	struct npu_device *dev;
 	char msg[256] = "";
 	int rc;
@@ -188,9 +201,9 @@ int npu_device_open(const char *name, npu_device **out)
 	*out = NULL;
 	if (!name)
 		name = getenv("NPU_DEVICE");
-	/* No DRM backend yet: the default is the simulator. */
+	/* The default: the kernel device when there is one, else the simulator. */
 	if (!name || !*name)
-		name = "sim";
+		name = default_backend();
 	rc = open_backend(name, &ops);
 	if (rc)
 		return rc;

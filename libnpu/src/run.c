@@ -363,6 +363,7 @@ static int npu_step(struct npu_context *c, uint32_t s, struct npu_profile *p)
 	struct npuc_diag d = { { 0 } };
 	struct npu_job_report rep;
 	uint64_t wd = NPU_WATCHDOG_DEFAULT;
+	int rc;
 
 	memcpy(c->cmd->host, m->cmds + sr->offset, sr->size);
 	if (npub_relocate(m, s, c->cmd->host, c->base, m->n_regions, &d) < 0)
@@ -371,7 +372,10 @@ static int npu_step(struct npu_context *c, uint32_t s, struct npu_profile *p)
 	if (sr->est_cycles > NPU_WATCHDOG_DEFAULT / 2)
 		wd = sr->est_cycles > 0x7fffffffull ? 0xffffffffull : 2 * sr->est_cycles;
 	memset(&rep, 0, sizeof(rep));
-	if (dev->ops->submit(dev->be, c->cmd->va, sr->size, wd, &rep) != NPU_FAULT_NONE)
+	rc = dev->ops->submit(dev->be, c->cmd->va, sr->size, wd, &rep);
+	if (rc < 0)
+		return rc;	/* the backend said why */
+	if (rc != NPU_FAULT_NONE)
 		return npu_err(NPU_ERR_DEVICE, "stream %u faulted: %s at command offset %u "
 			       "(addr 0x%llx)", s, npusim_fault_name(rep.fault),
 			       rep.fault_cmd_offset, (unsigned long long)rep.fault_addr);

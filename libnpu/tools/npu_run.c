@@ -308,7 +308,12 @@ int main(int argc, char **argv)
 	if (!rc && o.trace && (rc = npu_device_trace_close(r.dev)))
 		rc = fail("trace", rc);
 	if (!rc) {
+		char be[16] = "?";
+
 		print_topk(&r.info[r.ni], r.map[r.ni], o.int8, o.topk);
+		npu_device_backend(r.dev, be, sizeof(be));
+		printf("device: %s\n", !strcmp(be, "drm") ? "drm (the npu.ko kernel driver)" :
+		       !strcmp(be, "sim") ? "sim (the in-process simulator)" : be);
 		print_profile(&p, o.repeat, total);
 		if (o.trace)
 			printf("trace: %s\n", o.trace);

@@ -312,8 +312,13 @@ START_TEST(test_misuse)
 
 	setup_model();
 	ck_assert_int_eq(npu_device_open(NULL, NULL), NPU_ERR_INVAL);
-	ck_assert_int_eq(npu_device_open("drm", &dev), NPU_ERR_NODEV);
-	ck_assert_ptr_nonnull(strstr(npu_last_error(), "DRM"));
+	/* Without the kernel driver, "drm" says what is missing. */
+	if (npu_device_open("drm", &dev) == NPU_OK) {
+		ck_assert_int_eq(npu_device_close(dev), NPU_OK);
+	} else {
+		ck_assert_int_eq(npu_device_open("drm", &dev), NPU_ERR_NODEV);
+		ck_assert_ptr_nonnull(strstr(npu_last_error(), "is npu.ko loaded?"));
+	}
 	ck_assert_int_eq(npu_device_open("nope", &dev), NPU_ERR_NODEV);
 	ck_assert_int_eq(npu_device_open("sim", &dev), NPU_OK);
 	ck_assert_int_eq(npu_bo_alloc(dev, 0, 0, &bo), NPU_ERR_INVAL);

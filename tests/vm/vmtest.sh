@@ -2,7 +2,8 @@
 # Boots Debian's kernel in our QEMU with the npu device and runs the driver
 # tests inside: make vmtest calls it once per kernel series.
 #
-#   tests/vm/vmtest.sh SERIES BUILD QEMU      (SERIES: 6.1 or 6.12)
+#   tests/vm/vmtest.sh SERIES BUILD QEMU [MODE]   (SERIES: 6.1 or 6.12;
+#                                                  MODE: test, or bench)
 #
 # 1. fetches the kernel image and the headers of the same ABI (cached),
 # 2. builds npu.ko against those headers,
@@ -16,6 +17,7 @@ set -eu
 series=${1:?usage: vmtest.sh SERIES BUILD QEMU}
 build=${2:?usage: vmtest.sh SERIES BUILD QEMU}
 qemu=${3:?usage: vmtest.sh SERIES BUILD QEMU}
+mode=${4:-test}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 arch=amd64
 say() { echo "vmtest[$series]: $*" >&2; }
@@ -40,8 +42,20 @@ cflags="-std=gnu11 -O2 -Wall -Wextra -Werror -Wno-sign-compare -Wno-unused-param
 cflags="$cflags -pthread -D_GNU_SOURCE"
 inc="-I$lsrc/tools/testing/selftests -I$top/uapi -I/usr/include/libdrm -I$top/firmware-sim/include -I$top/tests/unit"
 # shellcheck disable=SC2086
-gcc $cflags $inc -o "$out/npu_test" "$top"/tests/vm/npu_test*.c "$top/tests/unit/util/stream.c" \
-	"$build/lib/libnpusim.a" -lm
+gcc $cflags $inc -o "$out/npu_test" "$top"/tests/vm/npu_test.c "$top"/tests/vm/npu_test_lib.c \
+	"$top/tests/unit/util/stream.c" "$build/lib/libnpusim.a" -lm
+# shellcheck disable=SC2086
+gcc $cflags $inc -o "$out/npu_bench" "$top"/tests/vm/npu_bench.c "$top"/tests/vm/npu_test_lib.c \
+	"$top/tests/unit/util/stream.c" "$build/lib/libnpusim.a" -lm
+
+# libnpu end to end: the model through the drm and sim backends (static,
+# with the compiler's reader and executors, libdrm, protobuf-c, zlib, nettle).
+npu_inc="-I$top/libnpu/include -I$top/compiler/src -I$build/gen/onnx -I$top/firmware-sim/include"
+npu_libs="$build/lib/libnpu.a $build/lib/libnpuc.a $build/lib/libnpusim.a -lprotobuf-c -lz -lnettle -ldrm -lm"
+# shellcheck disable=SC2086
+gcc $cflags $npu_inc -o "$out/npu_e2e" "$top/tests/vm/npu_e2e.c" $npu_libs
+# shellcheck disable=SC2086
+gcc $cflags -Wno-unused-result $npu_inc -o "$out/npu-run" "$top/libnpu/tools/npu_run.c" $npu_libs
 
 # Initramfs: busybox, modules with their dependencies, npu.ko, tests, init.
 root=$out/initramfs
@@ -74,7 +88,11 @@ add_module() {
 for m in drm drm_shmem_helper gpu-sched; do
 	add_module "$m"
 done
-cp "$out/kmod/npu.ko" "$out/npu_test" "$root/"
+cp "$out/kmod/npu.ko" "$out/npu_test" "$out/npu_e2e" "$out/npu-run" "$out/npu_bench" \
+	"$build/models/fmnist.npub" "$root/"
+echo "$mode" >"$root/mode"
+data=/usr/share/datasets/fashion-mnist
+cp "$data/t10k-images-idx3-ubyte.gz" "$data/t10k-labels-idx1-ubyte.gz" "$root/"
 cp "$top/tests/vm/init" "$root/init"
 chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out/initramfs.cpio.gz"
@@ -91,7 +109,7 @@ timeout 300 "$qemu" -machine pc -m 1G -smp 2 -nodefaults -display none -monitor 
 say "guest ran $(($(date +%s) - start)) s; console log: $log"
 
 # Verdict.
-grep -E '^(ok|not ok|#) ' "$log" | sed 's/^/  /' >&2 || true
+grep -E '^(ok|not ok|#) |^npu_e2e:|^bench:' "$log" | sed 's/^/  /' >&2 || true
 bad=$(grep -cE 'BUG:|WARNING:|Oops|Kernel panic|Call Trace' "$log" || true)
 if [ "$bad" -ne 0 ]; then
 	grep -nE -A20 'BUG:|WARNING:|Oops|Kernel panic' "$log" | head -n 60 >&2
