@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR MIT */
 /*
  * The few kernel API differences between the kernels npu.ko supports
- * (Debian's 6.1 and 6.12), decided by driver/compat-probe.sh from the
- * target headers (npu_compat_gen.h), not by version numbers.
+ * (Debian's 6.1 and 6.12), decided by driver/compat-probe.sh with compile
+ * probes against the target kernel (npu_compat_gen.h), not by version
+ * numbers: Debian backports scheduler API from 6.15 and 6.17.
  */
 #ifndef NPU_COMPAT_H
 #define NPU_COMPAT_H

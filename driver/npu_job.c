@@ -186,6 +186,7 @@ void npu_fault_record(struct npu_device *ndev, struct npu_job *job,
 void npu_job_complete(struct npu_device *ndev, struct npu_job *job,
 		      const struct npu_job_report *rep)
 {
+	struct dma_fence *fence = job->hw_fence;	/* the slot's reference */
 	struct npu_file *ctx = job->ctx;
 	int error = 0;
 
@@ -230,9 +231,13 @@ void npu_job_complete(struct npu_device *ndev, struct npu_job *job,
 		iosys_map_memcpy_to(&job->report_map, job->report_offset, &out, sizeof(out));
 	}
 	if (error)
-		dma_fence_set_error(job->hw_fence, error);
-	dma_fence_signal(job->hw_fence);
-	dma_fence_put(job->hw_fence);
+		dma_fence_set_error(fence, error);
+	/*
+	 * Signalling can free the job and its file at once (the scheduler's
+	 * free_job on another CPU): nothing of them is touched after this.
+	 */
+	dma_fence_signal(fence);
+	dma_fence_put(fence);
 }
 
 /* After a device reset: every job in the ring ends with error. */
