@@ -3,6 +3,8 @@
  * debugfs: /sys/kernel/debug/npu/<device>/
  *   state    registers and the driver's ring indices
  *   objects  live files, BOs and jobs, resets, runtime suspends (leak checks)
+ *   contexts every context (open file, or closed with work left): id, state,
+ *            jobs, faults, device time and cycles, BO memory
  *   faults   the last NPU_FAULT_HISTORY device faults
  *   reset    write 1: a forced device reset, as recovery does (for tests)
  */
@@ -49,6 +51,24 @@ static int npu_objects_show(struct seq_file *m, void *unused)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(npu_objects);
+
+static int npu_contexts_show(struct seq_file *m, void *unused)
+{
+	struct npu_device *ndev = m->private;
+	struct npu_file *ctx;
+
+	mutex_lock(&ndev->files_lock);
+	list_for_each_entry(ctx, &ndev->files, link)
+		seq_printf(m, "context %u %s submitted %llu done %lld faults %d busy_ns %lld cycles %lld bo_bytes %lld\n",
+			   ctx->ctx_id, atomic_read(&ctx->banned) ? "banned" : "ok", ctx->seqno,
+			   (long long)atomic64_read(&ctx->jobs_done), atomic_read(&ctx->faults),
+			   (long long)atomic64_read(&ctx->busy_ns),
+			   (long long)atomic64_read(&ctx->cycles),
+			   (long long)atomic64_read(&ctx->bo_bytes));
+	mutex_unlock(&ndev->files_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(npu_contexts);
 
 static int npu_faults_show(struct seq_file *m, void *unused)
 {
@@ -110,6 +130,7 @@ void npu_debugfs_init(struct npu_device *ndev)
 	ndev->debugfs = debugfs_create_dir(dev_name(ndev->drm.dev), npu_debugfs_root);
 	debugfs_create_file("state", 0444, ndev->debugfs, ndev, &npu_state_fops);
 	debugfs_create_file("objects", 0444, ndev->debugfs, ndev, &npu_objects_fops);
+	debugfs_create_file("contexts", 0444, ndev->debugfs, ndev, &npu_contexts_fops);
 	debugfs_create_file("faults", 0444, ndev->debugfs, ndev, &npu_faults_fops);
 	debugfs_create_file("reset", 0200, ndev->debugfs, ndev, &npu_reset_fops);
 }

@@ -35,6 +35,9 @@ static void npu_file_release(struct kref *ref)
 	struct npu_file *ctx = container_of(ref, struct npu_file, ref);
 
 	/* Every job and BO of the file is gone: the device no longer uses its tables. */
+	mutex_lock(&ctx->ndev->files_lock);
+	list_del(&ctx->link);
+	mutex_unlock(&ctx->ndev->files_lock);
 	dma_fence_put(ctx->last_fence);
 	npu_mmu_fini(ctx);
 	ida_free(&ctx->ndev->ctx_ida, ctx->ctx_id);
@@ -72,6 +75,9 @@ static int npu_open(struct drm_device *dev, struct drm_file *file)
 		goto mmu;
 	file->driver_priv = ctx;
 	atomic_inc(&ndev->nr_files);
+	mutex_lock(&ndev->files_lock);
+	list_add_tail(&ctx->link, &ndev->files);
+	mutex_unlock(&ndev->files_lock);
 	return 0;
 mmu:
 	npu_mmu_fini(ctx);
@@ -188,6 +194,8 @@ int npu_drm_register(struct npu_device *ndev)
 	ida_init(&ndev->ctx_ida);
 	mutex_init(&ndev->reset_lock);
 	spin_lock_init(&ndev->fault_lock);
+	mutex_init(&ndev->files_lock);
+	INIT_LIST_HEAD(&ndev->files);
 	ndev->free_wq = alloc_workqueue("npu-free", WQ_UNBOUND, 0);
 	if (!ndev->free_wq)
 		return -ENOMEM;

@@ -11,6 +11,7 @@
 
 #include <linux/dma-fence.h>
 #include <linux/idr.h>
+#include <linux/list.h>
 #include <linux/interrupt.h>
 #include <linux/mutex.h>
 #include <linux/seq_file.h>
@@ -74,6 +75,8 @@ struct npu_device {
 	/* Object counters (debugfs "objects"): the tests check them for leaks. */
 	atomic_t nr_files, nr_bos, nr_jobs;
 	atomic_t resets, runtime_suspends;
+	struct mutex files_lock;	/* protects files */
+	struct list_head files;		/* open contexts, for debugfs */
 	spinlock_t fault_lock;		/* protects faults[] and nr_faults */
 	struct npu_fault_record faults[NPU_FAULT_HISTORY];
 	u32 nr_faults;			/* faults since load; the last ones are kept */
@@ -85,6 +88,7 @@ struct npu_device {
 /* One open file: a device-MMU address space and a scheduler entity. */
 struct npu_file {
 	struct npu_device *ndev;
+	struct list_head link;		/* in ndev->files */
 	u32 ctx_id;
 	struct drm_sched_entity entity;
 

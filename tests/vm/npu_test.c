@@ -673,6 +673,47 @@ TEST(no_leaks_after_churn)
 	EXPECT_LT(mem - mem_available_kib(), 40 << 10);
 }
 
+/* The whole of a debugfs file of this device. */
+static void debugfs_read(const char *file, char *out, size_t len)
+{
+	char path[300];
+	size_t n = 0;
+	FILE *f;
+
+	out[0] = 0;
+	if (debugfs_path(path, sizeof(path), file))
+		return;
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	n = fread(out, 1, len - 1, f);
+	out[n] = 0;
+	fclose(f);
+}
+
+TEST_F(npu, debugfs_shows_contexts_and_faults)
+{
+	struct drm_npu_job_report r;
+	struct tbo cmd, rep;
+	char buf[8192], want[128];
+	uint64_t id = npu_param(self->fd, DRM_NPU_PARAM_CONTEXT_ID);
+
+	tbo_new(self->fd, &cmd, 4096, 0);
+	tbo_new(self->fd, &rep, 4096, 0);
+	((uint32_t *)cmd.map)[0] = 0xff;	/* not an opcode */
+	ASSERT_EQ(-EIO, run_job(self->fd, &cmd, 64, &rep, &r));
+	debugfs_read("contexts", buf, sizeof(buf));
+	snprintf(want, sizeof(want), "context %llu ok submitted 1 done 1 faults 1 ",
+		 (unsigned long long)id);
+	EXPECT_NE(NULL, strstr(buf, want)) TH_LOG("contexts:\n%s", buf);
+	debugfs_read("faults", buf, sizeof(buf));
+	snprintf(want, sizeof(want), "context %llu job 1 fault %u at cmd offset 0",
+		 (unsigned long long)id, NPU_FAULT_BAD_OPCODE);
+	EXPECT_NE(NULL, strstr(buf, want)) TH_LOG("faults:\n%s", buf);
+	debugfs_read("state", buf, sizeof(buf));
+	EXPECT_NE(NULL, strstr(buf, "ring_tail "));
+}
+
 struct stress_totals {
 	long submitted, ok, lost_to_reset, wrong;
 };
