@@ -222,9 +222,20 @@ static void expect_same(const uint8_t *ref, uint64_t pa, uint32_t len, const cha
 /* PCI and registers                                                   */
 /* ------------------------------------------------------------------ */
 
+/* The offset of the device's MSI capability in its configuration space. */
+static uint32_t msi_cap(void)
+{
+	for (uint32_t c = pci_cfg_read(g, NPU_SLOT, 0x34) & 0xfc; c;
+	     c = (pci_cfg_read(g, NPU_SLOT, c) >> 8) & 0xfc)
+		if ((pci_cfg_read(g, NPU_SLOT, c) & 0xff) == 0x05)
+			return c;
+	ck_abort_msg("no MSI capability");
+	return 0;
+}
+
 START_TEST(test_pci_enumeration)
 {
-	uint32_t found = 0, slot = 0, cap, msi = 0;
+	uint32_t found = 0, slot = 0, msi;
 
 	for (uint32_t s = 0; s < 32; s++) {
 		if (pci_cfg_read(g, s, 0) == (NPU_PCI_DEVICE_ID << 16 | NPU_PCI_VENDOR_ID)) {
@@ -243,10 +254,7 @@ START_TEST(test_pci_enumeration)
 	ck_assert_uint_eq(pci_cfg_read(g, slot, 0x14), 0);
 	/* Capability list with MSI, 64-bit addresses, one vector. */
 	ck_assert_uint_ne(pci_cfg_read(g, slot, 0x04) & (1u << 20), 0);
-	for (cap = pci_cfg_read(g, slot, 0x34) & 0xfc; cap; cap = (pci_cfg_read(g, slot, cap) >> 8) & 0xfc)
-		if ((pci_cfg_read(g, slot, cap) & 0xff) == 0x05)
-			msi = cap;
-	ck_assert_uint_ne(msi, 0);
+	msi = msi_cap();
 	ck_assert_uint_ne(pci_cfg_read(g, slot, msi) >> 16 & 0x80, 0);		/* 64-bit */
 	ck_assert_uint_eq(pci_cfg_read(g, slot, msi) >> 16 & 0x0e, 0);		/* 1 vector */
 }
@@ -498,16 +506,6 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* Interrupts                                                          */
 /* ------------------------------------------------------------------ */
-
-static uint32_t msi_cap(void)
-{
-	for (uint32_t c = pci_cfg_read(g, NPU_SLOT, 0x34) & 0xfc; c;
-	     c = (pci_cfg_read(g, NPU_SLOT, c) >> 8) & 0xfc)
-		if ((pci_cfg_read(g, NPU_SLOT, c) & 0xff) == 0x05)
-			return c;
-	ck_abort_msg("no MSI capability");
-	return 0;
-}
 
 static uint32_t msi_word(void)
 {
