@@ -31,6 +31,8 @@ probe SCHED_WQUEUE "drm/gpu_scheduler.h" 'drm_sched_wqueue_stop(NULL);'
 probe GEM_VMAP_UNLOCKED "drm/drm_gem.h" 'drm_gem_vmap_unlocked(NULL, NULL);'
 probe PRIME_HANDLE_HOOKS "drm/drm_drv.h;drm/drm_prime.h" \
 	'static const struct drm_driver d = { .prime_handle_to_fd = drm_gem_prime_handle_to_fd }; (void)d;'
+probe GEM_PRIME_MMAP "drm/drm_drv.h;drm/drm_prime.h" \
+	'static const struct drm_driver d = { .gem_prime_mmap = drm_gem_prime_mmap }; (void)d;'
 probe COMPUTE_ACCEL "drm/drm_drv.h;drm/drm_accel.h" 'int x = DRIVER_COMPUTE_ACCEL; (void)x;'
 probe PCI_IRQ_INTX "linux/pci.h" 'int x = PCI_IRQ_INTX; (void)x;'
 

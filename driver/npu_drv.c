@@ -176,6 +176,11 @@ const struct drm_driver npu_drm_driver = {
 	.prime_handle_to_fd = drm_gem_prime_handle_to_fd,
 	.prime_fd_to_handle = drm_gem_prime_fd_to_handle,
 #endif
+	.gem_prime_import = npu_gem_prime_import,
+#ifdef NPU_HAVE_GEM_PRIME_MMAP
+	/* Before 6.6 a dma-buf's mmap goes through this hook (else ENOSYS). */
+	.gem_prime_mmap = drm_gem_prime_mmap,
+#endif
 	.gem_prime_import_sg_table = drm_gem_shmem_prime_import_sg_table,
 	.ioctls = npu_ioctls,
 	.num_ioctls = ARRAY_SIZE(npu_ioctls),

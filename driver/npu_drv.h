@@ -168,6 +168,7 @@ void npu_mmu_unmap(struct npu_file *ctx, struct npu_bo *bo);
 
 /* npu_gem.c: buffer objects */
 struct drm_gem_object *npu_gem_create_object(struct drm_device *dev, size_t size);
+struct drm_gem_object *npu_gem_prime_import(struct drm_device *dev, struct dma_buf *dmabuf);
 int npu_ioctl_bo_create(struct drm_device *dev, void *data, struct drm_file *file);
 int npu_ioctl_bo_info(struct drm_device *dev, void *data, struct drm_file *file);
 struct npu_bo *npu_bo_lookup(struct drm_file *file, u32 handle);

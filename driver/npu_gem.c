@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only OR MIT
 /*
  * Buffer objects: GEM shmem (scatter-gather, never contiguous), mapped into
- * the creating file's NPU address space at creation.
+ * the creating file's NPU address space at creation. A BO lives in exactly
+ * one file's address space: a PRIME import (npu_gem_prime_import) is a new
+ * object over the same pages, mapped into the importing file's space when
+ * its handle is created (npu_gem_open).
  *
  * Freeing a BO may race with a job of its file that still uses it (a job
  * may touch any BO of its context, listed or not). The pages must not go
@@ -9,10 +12,12 @@
  * for the file's newest job on a workqueue (never in the scheduler's path),
  * then unmaps and frees.
  */
+#include <linux/dma-buf.h>
 #include <linux/dma-fence.h>
 #include <linux/slab.h>
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
+#include <drm/drm_prime.h>
 
 #include "npu_drv.h"
 #include "drm/npu_accel.h"
@@ -51,8 +56,11 @@ static void npu_gem_free(struct drm_gem_object *obj)
 	queue_work(bo->ctx->ndev->free_wq, &bo->free_work);
 }
 
+static int npu_gem_open(struct drm_gem_object *obj, struct drm_file *file);
+
 static const struct drm_gem_object_funcs npu_gem_funcs = {
 	.free = npu_gem_free,
+	.open = npu_gem_open,
 	.print_info = drm_gem_shmem_object_print_info,
 	.pin = drm_gem_shmem_object_pin,
 	.unpin = drm_gem_shmem_object_unpin,
@@ -75,6 +83,87 @@ struct drm_gem_object *npu_gem_create_object(struct drm_device *dev, size_t size
 	return &bo->base.base;
 }
 
+/* Makes bo part of ctx's address space: mapped, accounted, mmap-able. */
+static int npu_bo_attach_ctx(struct npu_file *ctx, struct npu_bo *bo)
+{
+	int ret = npu_mmu_map(ctx, bo);
+
+	if (ret)
+		return ret;
+	/* From here, freeing the BO unmaps it and drops this reference. */
+	kref_get(&ctx->ref);
+	bo->ctx = ctx;
+	atomic_inc(&ctx->ndev->nr_bos);
+	atomic64_add(bo->base.base.size, &ctx->bo_bytes);
+	return drm_gem_create_mmap_offset(&bo->base.base);
+}
+
+/*
+ * A handle is being created in file. Our own BOs only ever get handles in
+ * their owner's file; an imported one is mapped into the file importing it
+ * (each import is a new object, created for one file under its prime lock).
+ */
+static int npu_gem_open(struct drm_gem_object *obj, struct drm_file *file)
+{
+	struct npu_file *ctx = file->driver_priv;
+	struct npu_bo *bo = to_npu_bo(obj);
+
+	if (bo->ctx)
+		return bo->ctx == ctx ? 0 : -EINVAL;
+	if (!obj->import_attach)
+		return -EINVAL;
+	return npu_bo_attach_ctx(ctx, bo);
+}
+
+/* DEVICE_READ_ONLY survives export and import between npu files. */
+static u32 npu_dmabuf_flags(struct drm_device *dev, struct dma_buf *dmabuf)
+{
+	struct drm_gem_object *src = dmabuf->priv;
+
+	if (dmabuf->ops->attach != drm_gem_map_attach || src->dev != dev ||
+	    src->funcs != &npu_gem_funcs)
+		return 0;
+	return to_npu_bo(src)->flags & DRM_NPU_BO_DEVICE_READ_ONLY;
+}
+
+/*
+ * PRIME import: always a new object with its own attachment, even for a
+ * dma-buf this device exported. drm_gem_prime_import() would hand back the
+ * exporter's object, which is mapped in the exporter's address space only.
+ */
+struct drm_gem_object *npu_gem_prime_import(struct drm_device *dev, struct dma_buf *dmabuf)
+{
+	struct dma_buf_attachment *attach;
+	struct drm_gem_object *obj;
+	struct sg_table *sgt;
+	int ret;
+
+	attach = dma_buf_attach(dmabuf, dev->dev);
+	if (IS_ERR(attach))
+		return ERR_CAST(attach);
+	get_dma_buf(dmabuf);
+	sgt = dma_buf_map_attachment_unlocked(attach, DMA_BIDIRECTIONAL);
+	if (IS_ERR(sgt)) {
+		ret = PTR_ERR(sgt);
+		goto detach;
+	}
+	obj = drm_gem_shmem_prime_import_sg_table(dev, attach, sgt);
+	if (IS_ERR(obj)) {
+		ret = PTR_ERR(obj);
+		goto unmap;
+	}
+	obj->import_attach = attach;
+	obj->resv = dmabuf->resv;
+	to_npu_bo(obj)->flags = npu_dmabuf_flags(dev, dmabuf);
+	return obj;
+unmap:
+	dma_buf_unmap_attachment_unlocked(attach, sgt, DMA_BIDIRECTIONAL);
+detach:
+	dma_buf_detach(dmabuf, attach);
+	dma_buf_put(dmabuf);
+	return ERR_PTR(ret);
+}
+
 int npu_ioctl_bo_create(struct drm_device *dev, void *data, struct drm_file *file)
 {
 	struct npu_file *ctx = file->driver_priv;
@@ -92,15 +181,7 @@ int npu_ioctl_bo_create(struct drm_device *dev, void *data, struct drm_file *fil
 		return PTR_ERR(shmem);
 	bo = container_of(shmem, struct npu_bo, base);
 	bo->flags = args->flags;
-	ret = npu_mmu_map(ctx, bo);
-	if (ret)
-		goto out;
-	/* From here, freeing the BO unmaps it and drops this reference. */
-	kref_get(&ctx->ref);
-	bo->ctx = ctx;
-	atomic_inc(&ctx->ndev->nr_bos);
-	atomic64_add(shmem->base.size, &ctx->bo_bytes);
-	ret = drm_gem_create_mmap_offset(&shmem->base);
+	ret = npu_bo_attach_ctx(ctx, bo);
 	if (ret)
 		goto out;
 	ret = drm_gem_handle_create(file, &shmem->base, &args->handle);

@@ -122,6 +122,30 @@ int npu_bo_size(npu_bo *bo, size_t *size);
 /* Frees a buffer handle (see Ownership). */
 int npu_bo_free(npu_bo *bo);
 
+/*
+ * dma-buf sharing with other processes and devices (drm backend; the
+ * simulator answers NPU_ERR_UNSUPPORTED).
+ *
+ * npu_bo_export_dmabuf: a new dma-buf file descriptor for bo's memory in
+ * *fd (close-on-exec, read-write), the caller's to close; the memory lives
+ * until the fd and every handle on it are gone.
+ *
+ * npu_bo_import_dmabuf: a buffer object over a dma-buf's memory (a camera
+ * or display buffer, or another process's npu BO), mapped for the device
+ * and the host. fd stays the caller's: the BO holds its own reference.
+ * NPU_ERR_INVAL if fd is not a dma-buf. A buffer the device may only read
+ * in its exporter stays so in the importer (a device write faults).
+ *
+ * Bound as a model's input or output, a buffer is used in place (no copy
+ * by libnpu) when the format is the tensor's own (float32 for a float
+ * graph input, int8 for an int8 one), its layout the stored NHWC (or one
+ * where NCHW and NHWC coincide: one channel, or 1x1 spatial) and the
+ * offset 64-byte aligned; struct npu_profile's io_copy_bytes shows what
+ * was copied.
+ */
+int npu_bo_export_dmabuf(npu_bo *bo, int *fd);
+int npu_bo_import_dmabuf(npu_device *dev, int fd, npu_bo **bo);
+
 /* ------------------------------------------------------------------ */
 /* Models                                                               */
 /* ------------------------------------------------------------------ */
@@ -201,6 +225,8 @@ struct npu_profile {
 	uint64_t busy_cycles[NPU_PROFILE_ENGINES];
 	uint32_t device_jobs;		/* command streams run */
 	uint32_t host_steps;		/* host steps run */
+	uint64_t io_copy_bytes;		/* bytes copied between bound buffers and the
+					 * model's I/O (0: every binding used in place) */
 };
 
 /*
@@ -223,6 +249,18 @@ int npu_run_async(npu_context *ctx);
  * depend on its count. Returns the fd (>= 0) or a negative status.
  */
 int npu_context_fd(npu_context *ctx);
+/*
+ * The async run's completion as a sync_file (Linux dma-fence file) in *fd,
+ * the caller's to close: poll() it, or hand it to another driver as an
+ * in-fence (a display or GPU waiting for the outputs). Offered when the
+ * run is device work only: the drm backend, every input and output bound
+ * in place (see npu_bo_import_dmabuf) and no host step in the model's
+ * plan (int8 graph I/O, no CPU nodes). Otherwise NPU_ERR_UNSUPPORTED with
+ * the reason; NPU_ERR_STATE if no async run is in progress or uncollected.
+ * The fence signals when the device is done; collect the result with
+ * npu_wait() as always (a device fault signals the fence too).
+ */
+int npu_run_fence(npu_context *ctx, int *fd);
 /* 1 if the async run has finished (npu_wait returns at once), 0 if not, or an error. */
 int npu_poll(npu_context *ctx);
 /*

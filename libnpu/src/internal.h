@@ -47,6 +47,7 @@ struct npu_bo {
 	struct npu_obj obj;
 	struct npu_device *dev;		/* referenced */
 	struct npu_be_bo *b;
+	size_t size;			/* as asked for (the backend may round b->size up) */
 };
 
 struct npu_model {

@@ -290,10 +290,36 @@ static void bo_destroy(struct npu_obj *o)
 	free(bo);
 }
 
+/* A handle for backend memory b of dev (o: dev's reference, passed on). */
+static int bo_wrap(npu_device *dev, struct npu_obj *o, struct npu_be_bo *b, size_t size,
+		   npu_bo **out)
+{
+	struct npu_bo *bo = calloc(1, sizeof(*bo));
+	int rc;
+
+	if (!bo) {
+		dev->ops->bo_free(dev->be, b);
+		npu_obj_put(o);
+		return npu_err(NPU_ERR_NOMEM, "out of memory");
+	}
+	bo->dev = dev;
+	bo->b = b;
+	bo->size = size;
+	rc = npu_obj_register(&bo->obj, NPU_OBJ_BO, bo_destroy);
+	if (rc) {
+		dev->ops->bo_free(dev->be, b);
+		free(bo);
+		npu_obj_put(o);
+		return rc;
+	}
+	*out = bo;
+	return NPU_OK;
+}
+
 int npu_bo_alloc(npu_device *dev, size_t size, uint32_t flags, npu_bo **out)
 {
+	struct npu_be_bo *b;
 	struct npu_obj *o;
-	struct npu_bo *bo;
 	int rc;
 
 	npu_err_clear();
@@ -306,27 +332,59 @@ int npu_bo_alloc(npu_device *dev, size_t size, uint32_t flags, npu_bo **out)
 	o = npu_obj_get(dev, NPU_OBJ_DEVICE, "device");
 	if (!o)
 		return NPU_ERR_INVAL;
-	bo = calloc(1, sizeof(*bo));
-	if (!bo) {
-		npu_obj_put(o);
-		return npu_err(NPU_ERR_NOMEM, "out of memory");
-	}
-	bo->dev = dev;
-	rc = dev->ops->bo_alloc(dev->be, size, 4096, 0, &bo->b);
+	rc = dev->ops->bo_alloc(dev->be, size, 4096, 0, &b);
 	if (rc) {
-		free(bo);
 		npu_obj_put(o);
 		return npu_err(rc, "cannot allocate a %zu-byte buffer object", size);
 	}
-	rc = npu_obj_register(&bo->obj, NPU_OBJ_BO, bo_destroy);
+	return bo_wrap(dev, o, b, size, out);
+}
+
+int npu_bo_import_dmabuf(npu_device *dev, int fd, npu_bo **out)
+{
+	struct npu_be_bo *b;
+	struct npu_obj *o;
+	int rc;
+
+	npu_err_clear();
+	if (!out)
+		return npu_err(NPU_ERR_INVAL, "npu_bo_import_dmabuf: bo is NULL");
+	*out = NULL;
+	if (fd < 0)
+		return npu_err(NPU_ERR_INVAL, "npu_bo_import_dmabuf: fd %d", fd);
+	o = npu_obj_get(dev, NPU_OBJ_DEVICE, "device");
+	if (!o)
+		return NPU_ERR_INVAL;
+	if (!dev->ops->bo_import) {
+		npu_obj_put(o);
+		return npu_err(NPU_ERR_UNSUPPORTED, "the %s backend has no dma-buf import",
+			       dev->ops->name);
+	}
+	rc = dev->ops->bo_import(dev->be, fd, &b);
 	if (rc) {
-		dev->ops->bo_free(dev->be, bo->b);
-		free(bo);
 		npu_obj_put(o);
 		return rc;
 	}
-	*out = bo;
-	return NPU_OK;
+	return bo_wrap(dev, o, b, (size_t)b->size, out);
+}
+
+int npu_bo_export_dmabuf(npu_bo *bo, int *fd)
+{
+	struct npu_obj *o;
+	int rc;
+
+	npu_err_clear();
+	if (!fd)
+		return npu_err(NPU_ERR_INVAL, "npu_bo_export_dmabuf: fd is NULL");
+	*fd = -1;
+	o = npu_obj_get(bo, NPU_OBJ_BO, "buffer object");
+	if (!o)
+		return NPU_ERR_INVAL;
+	rc = bo->dev->ops->bo_export ? bo->dev->ops->bo_export(bo->dev->be, bo->b, fd) :
+	     npu_err(NPU_ERR_UNSUPPORTED, "the %s backend has no dma-buf export",
+		     bo->dev->ops->name);
+	npu_obj_put(o);
+	return rc;
 }
 
 int npu_bo_map(npu_bo *bo, void **ptr)
@@ -354,7 +412,7 @@ int npu_bo_size(npu_bo *bo, size_t *size)
 	o = npu_obj_get(bo, NPU_OBJ_BO, "buffer object");
 	if (!o)
 		return NPU_ERR_INVAL;
-	*size = (size_t)bo->b->size;
+	*size = bo->size;
 	npu_obj_put(o);
 	return NPU_OK;
 }

@@ -13,41 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "context.h"
 #include "npub_exec.h"
 #include "qvalue.h"
 
-struct binding {
-	struct npu_bo *bo;		/* referenced */
-	size_t offset;
-	int fmt;
-};
-
-struct npu_context {
-	struct npu_obj obj;
-	struct npu_model *mo;		/* referenced */
-	struct npu_be_bo **rbo;		/* per region; [0] is the model's weights */
-	uint8_t **rh;			/* host mapping per region */
-	uint64_t *base;			/* VA per region */
-	struct npu_be_bo *cmd;
-	struct binding *in, *out;
-	pthread_mutex_t lock;		/* busy, pending, dying, thr, bindings */
-	int busy, pending;
-	int dying;			/* npu_context_free started: no new runs */
-	pthread_t thr;
-	/*
-	 * done: the async run has finished (set by the worker before it writes
-	 * the eventfd). The state lives here, not in the fd's count, which the
-	 * caller may consume; done_lock nests inside lock, never the reverse.
-	 */
-	pthread_mutex_t done_lock;
-	pthread_cond_t done_cond;
-	int done;
-	int efd;
-	int result;
-	char msg[512];
-	struct npu_profile prof;
-};
 
 static void ctx_release(struct npu_context *c)
 {
@@ -70,6 +39,7 @@ static void ctx_release(struct npu_context *c)
 	free(c->out);
 	if (c->efd >= 0)
 		close(c->efd);
+	npu_fenced_release(c);
 	pthread_cond_destroy(&c->done_cond);
 	pthread_mutex_destroy(&c->done_lock);
 	pthread_mutex_destroy(&c->lock);
@@ -149,6 +119,7 @@ int npu_context_create(npu_model *model, npu_context **out)
 	}
 	c->mo = model;
 	c->efd = -1;
+	c->fence = -1;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->done_lock, NULL);
 	ctx_cond_init(&c->done_cond);
@@ -185,7 +156,7 @@ static int bind_check(struct npu_context *c, int output, uint32_t i, npu_bo *bo,
 {
 	struct npu_tensor_info info;
 	uint32_t n = output ? c->mo->m->meta.n_outputs : c->mo->m->meta.n_inputs;
-	size_t need, size = (size_t)bo->b->size;
+	size_t need, size = bo->size;
 	const char *what = output ? "output" : "input";
 	uint32_t t, q;
 
@@ -253,7 +224,7 @@ int npu_bind_output(npu_context *ctx, uint32_t i, npu_bo *bo, size_t offset,
 /* ------------------------------------------------------------------ */
 /* Runs                                                                */
 /* ------------------------------------------------------------------ */
-static uint64_t now_ns(void)
+uint64_t npu_now_ns(void)
 {
 	struct timespec ts;
 
@@ -287,6 +258,77 @@ static void raw_copy(struct npu_context *c, uint32_t t, uint32_t q, uint8_t *use
 		memcpy(to_user ? user : dev, to_user ? dev : user, (size_t)qr->bytes);
 }
 
+/* Region index of graph input / output i. */
+static uint32_t io_region(const struct npub_model *m, int output, uint32_t i)
+{
+	return 2 + (output ? m->meta.n_inputs : 0) + i;
+}
+
+/*
+ * Whether binding b of input / output i can be the model's I/O region
+ * itself: the tensor's own format, its stored layout (or NCHW = NHWC),
+ * the region's alignment on the device, 16 bytes (malloc's) on the host.
+ */
+static int can_be_region(struct npu_context *c, int output, uint32_t i, const struct binding *b)
+{
+	const struct npub_model *m = c->mo->m;
+	const struct npub_region *rg = &m->regions[io_region(m, output, i)];
+	const struct npub_tensor *tr = &m->tensors[rg->tensor];
+	uint64_t va = b->bo->b->va + b->offset;
+	uintptr_t host = (uintptr_t)bound_ptr(b);
+
+	if (b->fmt != (tr->dtype == NPUB_DT_INT8 ? NPU_FMT_INT8 : NPU_FMT_FLOAT32) ||
+	    (tr->dtype != NPUB_DT_INT8 && tr->dtype != NPUB_DT_FLOAT32) || (tr->flags & NPUB_T_U8))
+		return 0;
+	if ((tr->flags & NPUB_T_NCHW) && tr->c != 1 && (tr->h != 1 || tr->w != 1))
+		return 0;
+	if (output && (b->bo->b->flags & NPU_BE_BO_DEV_RO))
+		return 0;	/* e.g. an import the device may only read */
+	return va % rg->align == 0 && host % 16 == 0;
+}
+
+static int overlaps(const struct binding *a, uint64_t alen, const struct binding *b,
+		    uint64_t blen)
+{
+	return a->bo->b == b->bo->b && a->offset < b->offset + blen && b->offset < a->offset + alen;
+}
+
+/* Two in-place bindings that overlap are both copied instead. */
+void npu_place_io(struct npu_context *c, struct npu_profile *p)
+{
+	const struct npub_model *m = c->mo->m;
+	uint32_t n_in = m->meta.n_inputs, n = n_in + m->meta.n_outputs;
+
+	for (uint32_t k = 0; k < n; k++) {
+		struct binding *b = k < n_in ? &c->in[k] : &c->out[k - n_in];
+
+		b->direct = can_be_region(c, k >= n_in, k < n_in ? k : k - n_in, b);
+	}
+	for (uint32_t k = 0; k < n; k++) {
+		struct binding *a = k < n_in ? &c->in[k] : &c->out[k - n_in];
+		uint64_t alen = m->regions[2 + k].size;
+
+		for (uint32_t j = k + 1; a->direct && j < n; j++) {
+			struct binding *b = j < n_in ? &c->in[j] : &c->out[j - n_in];
+
+			if (b->direct && overlaps(a, alen, b, m->regions[2 + j].size))
+				a->direct = b->direct = 0;
+		}
+	}
+	for (uint32_t k = 0; k < n; k++) {
+		struct binding *b = k < n_in ? &c->in[k] : &c->out[k - n_in];
+		struct npu_tensor_info info;
+
+		c->base[2 + k] = b->direct ? b->bo->b->va + b->offset : c->rbo[2 + k]->va;
+		c->rh[2 + k] = b->direct ? bound_ptr(b) : c->rbo[2 + k]->host;
+		if (!b->direct) {
+			npu_model_fill_info(c->mo, k >= n_in, k < n_in ? k : k - n_in, &info);
+			p->io_copy_bytes += b->fmt == NPU_FMT_INT8 ? info.int8_bytes :
+					    info.float_bytes;
+		}
+	}
+}
+
 static int import_input(struct npu_context *c, uint32_t i)
 {
 	const struct npub_model *m = c->mo->m;
@@ -302,8 +344,8 @@ static int import_input(struct npu_context *c, uint32_t i)
 	if (!b->bo)
 		return npu_err(NPU_ERR_STATE, "input %u is not bound", i);
 	npu_model_io_tensors(c->mo, 0, i, &t, &q);
-	if (b->fmt == NPU_FMT_INT8 && q != t)
-		return NPU_OK;		/* copied in place of the QUANTIZE step */
+	if (b->direct || (b->fmt == NPU_FMT_INT8 && q != t))
+		return NPU_OK;		/* in place, or copied in place of the QUANTIZE step */
 	npu_model_fill_info(c->mo, 0, i, &info);
 	tr = &m->tensors[t];
 	if (b->fmt == NPU_FMT_FLOAT32 && tr->dtype == NPUB_DT_INT8) {
@@ -335,8 +377,8 @@ static int export_output(struct npu_context *c, uint32_t i)
 	uint32_t t, q;
 
 	npu_model_io_tensors(c->mo, 1, i, &t, &q);
-	if (b->fmt == NPU_FMT_INT8 && q != t)
-		return NPU_OK;		/* captured at the DEQUANTIZE step */
+	if (b->direct || (b->fmt == NPU_FMT_INT8 && q != t))
+		return NPU_OK;		/* in place, or captured at the DEQUANTIZE step */
 	tr = &m->tensors[t];
 	if (npub_output_export(m, i, c->rh[2 + m->meta.n_inputs + i], &v, &d))
 		return npu_err(NPU_ERR_NOMEM, "output %u: %s", i, d.msg);
@@ -355,6 +397,25 @@ static int export_output(struct npu_context *c, uint32_t i)
 	return NPU_OK;
 }
 
+uint64_t npu_stream_watchdog(const struct npub_stream *sr)
+{
+	/* A long stream gets twice its estimate (as npub_run_sim does). */
+	if (sr->est_cycles > NPU_WATCHDOG_DEFAULT / 2)
+		return sr->est_cycles > 0x7fffffffull ? 0xffffffffull : 2 * sr->est_cycles;
+	return NPU_WATCHDOG_DEFAULT;
+}
+
+void npu_profile_add(struct npu_profile *p, const struct npu_job_report *rep)
+{
+	p->device_cycles += rep->cycles;
+	p->macs += rep->macs;
+	p->dram_read_bytes += rep->dram_read_bytes;
+	p->dram_write_bytes += rep->dram_write_bytes;
+	for (int k = 0; k < NPU_PROFILE_ENGINES; k++)
+		p->busy_cycles[k] += rep->busy_cycles[k];
+	p->device_jobs++;
+}
+
 static int npu_step(struct npu_context *c, uint32_t s, struct npu_profile *p)
 {
 	const struct npub_model *m = c->mo->m;
@@ -362,30 +423,20 @@ static int npu_step(struct npu_context *c, uint32_t s, struct npu_profile *p)
 	struct npu_device *dev = c->mo->dev;
 	struct npuc_diag d = { { 0 } };
 	struct npu_job_report rep;
-	uint64_t wd = NPU_WATCHDOG_DEFAULT;
 	int rc;
 
 	memcpy(c->cmd->host, m->cmds + sr->offset, sr->size);
 	if (npub_relocate(m, s, c->cmd->host, c->base, m->n_regions, &d) < 0)
 		return npu_err(NPU_ERR_FORMAT, "stream %u: %s", s, d.msg);
-	/* A long stream gets twice its estimate (as npub_run_sim does). */
-	if (sr->est_cycles > NPU_WATCHDOG_DEFAULT / 2)
-		wd = sr->est_cycles > 0x7fffffffull ? 0xffffffffull : 2 * sr->est_cycles;
 	memset(&rep, 0, sizeof(rep));
-	rc = dev->ops->submit(dev->be, c->cmd->va, sr->size, wd, &rep);
+	rc = dev->ops->submit(dev->be, c->cmd->va, sr->size, npu_stream_watchdog(sr), &rep);
 	if (rc < 0)
 		return rc;	/* the backend said why */
 	if (rc != NPU_FAULT_NONE)
 		return npu_err(NPU_ERR_DEVICE, "stream %u faulted: %s at command offset %u "
 			       "(addr 0x%llx)", s, npusim_fault_name(rep.fault),
 			       rep.fault_cmd_offset, (unsigned long long)rep.fault_addr);
-	p->device_cycles += rep.cycles;
-	p->macs += rep.macs;
-	p->dram_read_bytes += rep.dram_read_bytes;
-	p->dram_write_bytes += rep.dram_write_bytes;
-	for (int k = 0; k < NPU_PROFILE_ENGINES; k++)
-		p->busy_cycles[k] += rep.busy_cycles[k];
-	p->device_jobs++;
+	npu_profile_add(p, &rep);
 	return NPU_OK;
 }
 
@@ -394,7 +445,7 @@ static int host_step(struct npu_context *c, uint32_t s, struct npu_profile *p)
 {
 	const struct npub_model *m = c->mo->m;
 	struct npuc_diag d = { { 0 } };
-	uint64_t t0 = now_ns();
+	uint64_t t0 = npu_now_ns();
 	uint32_t t, q;
 	int rc;
 
@@ -415,20 +466,24 @@ static int host_step(struct npu_context *c, uint32_t s, struct npu_profile *p)
 		}
 done:
 	p->host_steps++;
-	p->host_ns += now_ns() - t0;
+	p->host_ns += npu_now_ns() - t0;
 	return NPU_OK;
 }
 
 static int run_plan(struct npu_context *c, struct npu_profile *p)
 {
 	const struct npub_model *m = c->mo->m;
-	uint64_t t0 = now_ns(), clk;
+	uint64_t t0 = npu_now_ns(), clk;
 	int rc = NPU_OK;
 
 	memset(p, 0, sizeof(*p));
 	for (uint32_t i = 0; i < m->meta.n_outputs; i++)
 		if (!c->out[i].bo)
 			return npu_err(NPU_ERR_STATE, "output %u is not bound", i);
+	for (uint32_t i = 0; i < m->meta.n_inputs; i++)
+		if (!c->in[i].bo)
+			return npu_err(NPU_ERR_STATE, "input %u is not bound", i);
+	npu_place_io(c, p);
 	for (uint32_t i = 0; !rc && i < m->meta.n_inputs; i++)
 		rc = import_input(c, i);
 	for (uint32_t s = 0; !rc && s < m->n_steps; s++)
@@ -438,7 +493,7 @@ static int run_plan(struct npu_context *c, struct npu_profile *p)
 		rc = export_output(c, i);
 	clk = c->mo->dev->ops->clock_khz(c->mo->dev->be);
 	p->device_ns = clk ? p->device_cycles * 1000000ull / clk : 0;
-	p->wall_ns = now_ns() - t0;
+	p->wall_ns = npu_now_ns() - t0;
 	return rc;
 }
 
@@ -493,7 +548,7 @@ static void *worker(void *arg)
 	struct npu_context *c = arg;
 	uint64_t one = 1;
 
-	c->result = run_plan(c, &c->prof);
+	c->result = c->fence >= 0 ? npu_fenced_finish(c) : run_plan(c, &c->prof);
 	snprintf(c->msg, sizeof(c->msg), "%s", npu_last_error());
 	pthread_mutex_lock(&c->done_lock);
 	c->done = 1;
@@ -521,11 +576,23 @@ int npu_run_async(npu_context *ctx)
 	pthread_mutex_lock(&ctx->lock);
 	rc = ctx_claim_locked(ctx);
 	if (!rc) {
+		ctx->t0 = npu_now_ns();
+		/* Device work only: queued here, its sync_file ready on return. */
+		rc = npu_fenced_start(ctx);
+		if (rc < 0)
+			ctx->busy = 0;
+	}
+	if (rc >= 0) {
 		pthread_mutex_lock(&ctx->done_lock);
 		ctx->done = 0;
 		pthread_mutex_unlock(&ctx->done_lock);
 		rc = pthread_create(&ctx->thr, NULL, worker, ctx);
 		if (rc) {
+			if (ctx->fence >= 0) {	/* never leave jobs running unwatched */
+				npu_fenced_finish(ctx);
+				close(ctx->fence);
+				ctx->fence = -1;
+			}
 			ctx->busy = 0;
 			rc = npu_err(NPU_ERR_NOMEM, "cannot start the run thread: %s",
 				     strerror(rc));
@@ -590,6 +657,10 @@ static int collect(struct npu_context *c, struct npu_profile *profile)
 	pthread_join(c->thr, NULL);
 	err = read(c->efd, &v, sizeof(v)) < 0 && errno != EAGAIN ? errno : 0;
 	c->pending = c->busy = 0;
+	if (c->fence >= 0) {
+		close(c->fence);
+		c->fence = -1;
+	}
 	if (profile)
 		*profile = c->prof;
 	if (err)

@@ -15,7 +15,19 @@
 #include "pipeline.h"
 
 #define FMNIST_ONNX "models/fmnist/fmnist.onnx"
+#define QMLP_ONNX "models/int8io/qmlp.onnx"
 #define SOFTMAX_ONNX "/usr/include/onnx/backend/test/data/node/test_softmax_axis_1/model.onnx"
+
+/*
+ * The device under test: the simulator here; the VM runs this suite again
+ * with NPU_TEST_DEVICE=drm (npu.ko and the QEMU device).
+ */
+static const char *test_device(void)
+{
+	const char *d = getenv("NPU_TEST_DEVICE");
+
+	return d && *d ? d : "sim";
+}
 
 static uint8_t *model_bytes;
 static size_t model_len;
@@ -79,7 +91,7 @@ static void rig_open(struct rig *r, int fmt_in, int fmt_out)
 {
 	setup_model();
 	memset(r, 0, sizeof(*r));
-	ck_assert_msg(npu_device_open("sim", &r->dev) == NPU_OK, "%s", npu_last_error());
+	ck_assert_msg(npu_device_open(test_device(), &r->dev) == NPU_OK, "%s", npu_last_error());
 	ck_assert_msg(npu_model_load_mem(r->dev, model_bytes, model_len, &r->model) == NPU_OK,
 		      "%s", npu_last_error());
 	ck_assert_int_eq(npu_context_create(r->model, &r->ctx), NPU_OK);
@@ -208,7 +220,7 @@ START_TEST(test_cpu_fallback)
 
 	compile_model(SOFTMAX_ONNX, &bytes, &len);
 	ck_assert_int_eq(npub_read_mem(bytes, len, &m, &d), 0);
-	ck_assert_int_eq(npu_device_open("sim", &dev), NPU_OK);
+	ck_assert_int_eq(npu_device_open(test_device(), &dev), NPU_OK);
 	ck_assert_msg(npu_model_load_mem(dev, bytes, len, &model) == NPU_OK, "%s",
 		      npu_last_error());
 	ck_assert_int_eq(npu_model_tensor_info(model, NPU_INPUT, 0, &ti), NPU_OK);
@@ -320,7 +332,7 @@ START_TEST(test_misuse)
 		ck_assert_ptr_nonnull(strstr(npu_last_error(), "is npu.ko loaded?"));
 	}
 	ck_assert_int_eq(npu_device_open("nope", &dev), NPU_ERR_NODEV);
-	ck_assert_int_eq(npu_device_open("sim", &dev), NPU_OK);
+	ck_assert_int_eq(npu_device_open(test_device(), &dev), NPU_OK);
 	ck_assert_int_eq(npu_bo_alloc(dev, 0, 0, &bo), NPU_ERR_INVAL);
 	ck_assert_int_eq(npu_bo_alloc(NULL, 16, 0, &bo), NPU_ERR_INVAL);
 	ck_assert_int_eq(npu_bo_alloc(dev, SIZE_MAX, 0, &bo), NPU_ERR_NOMEM);
@@ -513,6 +525,235 @@ static void teardown_all(void)
 {
 }
 
+/*
+ * Buffers bound at aligned offsets are the model's I/O themselves (no
+ * copy); misaligned or overlapping ones are copied; results agree.
+ */
+START_TEST(test_io_in_place)
+{
+	struct npub_run_stats st;
+	struct npu_profile p;
+	struct rig r;
+	npu_bo *big;
+	uint8_t *m;
+	float want[10];
+
+	rig_open(&r, NPU_FMT_FLOAT32, NPU_FMT_FLOAT32);
+	fill_input(r.x, 5);
+	ref_run(r.x, want, &st);
+	ck_assert_msg(npu_run(r.ctx, &p) == NPU_OK, "%s", npu_last_error());
+	ck_assert_int_eq(memcmp(r.y, want, 40), 0);
+	ck_assert_uint_eq(p.io_copy_bytes, 0);
+	/* 4 bytes off the region's alignment: both copied */
+	ck_assert_int_eq(npu_bo_alloc(r.dev, 8192, 0, &big), NPU_OK);
+	ck_assert_int_eq(npu_bo_map(big, (void **)&m), NPU_OK);
+	memcpy(m + 4, r.x, 784 * 4);
+	ck_assert_int_eq(npu_bind_input(r.ctx, 0, big, 4, NPU_FMT_FLOAT32), NPU_OK);
+	ck_assert_int_eq(npu_bind_output(r.ctx, 0, big, 4096 + 4, NPU_FMT_FLOAT32), NPU_OK);
+	ck_assert_msg(npu_run(r.ctx, &p) == NPU_OK, "%s", npu_last_error());
+	ck_assert_int_eq(memcmp(m + 4096 + 4, want, 40), 0);
+	ck_assert_uint_eq(p.io_copy_bytes, 784 * 4 + 40);
+	/* output over the input's bytes: copied, the input read before it is written */
+	memcpy(m, r.x, 784 * 4);
+	ck_assert_int_eq(npu_bind_input(r.ctx, 0, big, 0, NPU_FMT_FLOAT32), NPU_OK);
+	ck_assert_int_eq(npu_bind_output(r.ctx, 0, big, 64, NPU_FMT_FLOAT32), NPU_OK);
+	ck_assert_msg(npu_run(r.ctx, &p) == NPU_OK, "%s", npu_last_error());
+	ck_assert_int_eq(memcmp(m + 64, want, 40), 0);
+	ck_assert_uint_eq(p.io_copy_bytes, 784 * 4 + 40);
+	ck_assert_int_eq(npu_bo_free(big), NPU_OK);
+	rig_close(&r);
+}
+END_TEST
+
+/*
+ * dma-buf: on the kernel device a buffer exported by one device handle
+ * and imported by another (another DRM file: another NPU address space)
+ * shares its bytes both ways and serves as a model's input in place; the
+ * simulator says it cannot.
+ */
+START_TEST(test_dmabuf)
+{
+	struct npub_run_stats st;
+	struct npu_profile p;
+	npu_device *dev2;
+	npu_bo *imp, *again, *junk;
+	struct rig r;
+	float want[10], *xi;
+	size_t size;
+	int fd, pipefd[2];
+
+	rig_open(&r, NPU_FMT_FLOAT32, NPU_FMT_FLOAT32);
+	if (strcmp(test_device(), "drm")) {
+		ck_assert_int_eq(npu_bo_export_dmabuf(r.in, &fd), NPU_ERR_UNSUPPORTED);
+		ck_assert_int_eq(fd, -1);
+		ck_assert_int_eq(npu_bo_import_dmabuf(r.dev, 0, &imp), NPU_ERR_UNSUPPORTED);
+		ck_assert_ptr_null(imp);
+		rig_close(&r);
+		return;
+	}
+	ck_assert_int_eq(npu_bo_export_dmabuf(NULL, &fd), NPU_ERR_INVAL);
+	ck_assert_int_eq(npu_bo_export_dmabuf(r.in, NULL), NPU_ERR_INVAL);
+	ck_assert_msg(npu_bo_export_dmabuf(r.in, &fd) == NPU_OK, "%s", npu_last_error());
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(npu_device_open("drm", &dev2), NPU_OK);
+	ck_assert_msg(npu_bo_import_dmabuf(dev2, fd, &imp) == NPU_OK, "%s", npu_last_error());
+	ck_assert_int_eq(npu_bo_size(imp, &size), NPU_OK);
+	ck_assert_uint_eq(size, 4096);
+	ck_assert_int_eq(npu_bo_map(imp, (void **)&xi), NPU_OK);
+	fill_input(r.x, 6);				/* written through one mapping ... */
+	ck_assert(xi[100] == r.x[100]);			/* ... read through the other */
+	/* The same dma-buf twice in one device: two handles, one buffer. */
+	ck_assert_int_eq(npu_bo_import_dmabuf(dev2, fd, &again), NPU_OK);
+	ck_assert_int_eq(npu_bo_free(again), NPU_OK);
+	ck_assert(xi[100] == r.x[100]);
+	close(fd);
+	/* In the importer's device, as the model's input, in place. */
+	{
+		npu_model *m2;
+		npu_context *c2;
+		npu_bo *out2;
+		float *y2;
+
+		ref_run(r.x, want, &st);
+		ck_assert_int_eq(npu_model_load_mem(dev2, model_bytes, model_len, &m2), NPU_OK);
+		ck_assert_int_eq(npu_context_create(m2, &c2), NPU_OK);
+		ck_assert_int_eq(npu_bo_alloc(dev2, 64, 0, &out2), NPU_OK);
+		ck_assert_int_eq(npu_bo_map(out2, (void **)&y2), NPU_OK);
+		ck_assert_int_eq(npu_bind_input(c2, 0, imp, 0, NPU_FMT_FLOAT32), NPU_OK);
+		ck_assert_int_eq(npu_bind_output(c2, 0, out2, 0, NPU_FMT_FLOAT32), NPU_OK);
+		ck_assert_msg(npu_run(c2, &p) == NPU_OK, "%s", npu_last_error());
+		ck_assert_int_eq(memcmp(y2, want, 40), 0);
+		ck_assert_uint_eq(p.io_copy_bytes, 0);
+		npu_bo_free(out2);
+		npu_context_free(c2);
+		npu_model_free(m2);
+	}
+	/* Not a dma-buf, not open. */
+	ck_assert_int_eq(pipe(pipefd), 0);
+	ck_assert_int_eq(npu_bo_import_dmabuf(dev2, pipefd[0], &junk), NPU_ERR_INVAL);
+	ck_assert_ptr_nonnull(strstr(npu_last_error(), "dma-buf"));
+	ck_assert_int_eq(npu_bo_import_dmabuf(dev2, 1000, &junk), NPU_ERR_INVAL);
+	ck_assert_int_eq(npu_bo_import_dmabuf(dev2, -1, &junk), NPU_ERR_INVAL);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	/* The importer keeps the bytes after the exporter lets go. */
+	rig_close(&r);
+	ck_assert(xi[783] == (float)((783 * 37 + 6 * 101) % 256) / 255.0f);
+	ck_assert_int_eq(npu_bo_free(imp), NPU_OK);
+	ck_assert_int_eq(npu_device_close(dev2), NPU_OK);
+}
+END_TEST
+
+/*
+ * A run that is device work only (int8 graph I/O bound in place, no host
+ * step) is fenced on the kernel device: its sync_file polls ready, the
+ * outputs match the simulator. Elsewhere npu_run_fence says why not.
+ */
+START_TEST(test_fenced_run)
+{
+	const int64_t dims[2] = { 1, 64 };
+	struct npuc_diag d = { { 0 } };
+	struct npub_run_stats st;
+	struct npuc_value in, out;
+	struct npub_model *m;
+	struct npu_profile p;
+	struct pollfd pfd;
+	npu_device *dev;
+	npu_model *model;
+	npu_context *ctx;
+	npu_bo *bi, *bo;
+	int8_t *x, *y;
+	uint8_t *bytes;
+	size_t len;
+	int fd, dmabuf = -1, drm = !strcmp(test_device(), "drm");
+
+	compile_model(QMLP_ONNX, &bytes, &len);
+	ck_assert_int_eq(npub_read_mem(bytes, len, &m, &d), 0);
+	ck_assert_int_eq(npu_device_open(test_device(), &dev), NPU_OK);
+	ck_assert_msg(npu_model_load_mem(dev, bytes, len, &model) == NPU_OK, "%s",
+		      npu_last_error());
+	ck_assert_int_eq(npu_context_create(model, &ctx), NPU_OK);
+	ck_assert_int_eq(npu_bo_alloc(dev, 4096, 0, &bi), NPU_OK);
+	ck_assert_int_eq(npu_bo_alloc(dev, 4096, 0, &bo), NPU_OK);
+	npu_bo_map(bi, (void **)&x);
+	npu_bo_map(bo, (void **)&y);
+	for (int k = 0; k < 64; k++)
+		x[k] = (int8_t)((k * 29 + 7) % 256 - 128);
+	ck_assert_int_eq(npuc_value_wrap(&in, NPUC_DT_I8, 2, dims, x, &d), 0);
+	ck_assert_msg(npub_run_sim(m, NULL, &in, &out, &st, &d) == 0, "%s", d.msg);
+	ck_assert_int_eq(out.numel, 10);
+	ck_assert_int_eq(npu_bind_input(ctx, 0, bi, 0, NPU_FMT_INT8), NPU_OK);
+	ck_assert_int_eq(npu_bind_output(ctx, 0, bo, 0, NPU_FMT_INT8), NPU_OK);
+	ck_assert_int_eq(npu_run_fence(ctx, &fd), NPU_ERR_STATE);
+	ck_assert_int_eq(npu_run_fence(ctx, NULL), NPU_ERR_INVAL);
+	if (drm)	/* the output as a dma-buf, as a display would get it */
+		ck_assert_int_eq(npu_bo_export_dmabuf(bo, &dmabuf), NPU_OK);
+	ck_assert_msg(npu_run_async(ctx) == NPU_OK, "%s", npu_last_error());
+	if (drm) {
+		ck_assert_msg(npu_run_fence(ctx, &fd) == NPU_OK, "%s", npu_last_error());
+		/*
+		 * Implicit sync first: the dma-buf's reservation holds the job's
+		 * write fence; once it polls ready the bytes are there (checked
+		 * before anything else waits for the run).
+		 */
+		pfd.fd = dmabuf;
+		pfd.events = POLLIN;
+		ck_assert_int_eq(poll(&pfd, 1, 30000), 1);
+		ck_assert_int_eq(memcmp(y, out.data, 10), 0);
+		close(dmabuf);
+		pfd.fd = fd;
+		ck_assert_int_eq(poll(&pfd, 1, 30000), 1);
+		ck_assert(pfd.revents & POLLIN);
+		close(fd);
+	} else {
+		ck_assert_int_eq(npu_run_fence(ctx, &fd), NPU_ERR_UNSUPPORTED);
+		ck_assert_ptr_nonnull(strstr(npu_last_error(), "simulator"));
+		ck_assert_int_eq(fd, -1);
+	}
+	ck_assert_msg(npu_wait(ctx, -1, &p) == NPU_OK, "%s", npu_last_error());
+	ck_assert_int_eq(memcmp(y, out.data, 10), 0);
+	ck_assert_uint_eq(p.io_copy_bytes, 0);
+	ck_assert_uint_eq(p.device_jobs, st.npu_jobs);
+	ck_assert_uint_eq(p.device_cycles, st.cycles);
+	ck_assert_int_eq(npu_run_fence(ctx, &fd), NPU_ERR_STATE);	/* collected */
+	/* An output 1 byte off alignment is copied: the run is not fenced. */
+	memset(y, 0, 16);
+	ck_assert_int_eq(npu_bind_output(ctx, 0, bo, 1, NPU_FMT_INT8), NPU_OK);
+	ck_assert_int_eq(npu_run_async(ctx), NPU_OK);
+	ck_assert_int_eq(npu_run_fence(ctx, &fd), NPU_ERR_UNSUPPORTED);
+	if (drm)
+		ck_assert_ptr_nonnull(strstr(npu_last_error(), "output 0 is copied"));
+	ck_assert_int_eq(npu_wait(ctx, -1, &p), NPU_OK);
+	ck_assert_int_eq(memcmp(y + 1, out.data, 10), 0);
+	ck_assert_uint_eq(p.io_copy_bytes, 10);
+	npuc_value_free(&out);
+	npub_model_free(m);
+	free(bytes);
+	npu_bo_free(bi);
+	npu_bo_free(bo);
+	npu_context_free(ctx);
+	npu_model_free(model);
+	npu_device_close(dev);
+}
+END_TEST
+
+/* A model with host steps (float I/O: (de)quantisation) is never fenced. */
+START_TEST(test_fence_needs_device_only_plan)
+{
+	struct rig r;
+	int fd;
+
+	rig_open(&r, NPU_FMT_FLOAT32, NPU_FMT_FLOAT32);
+	fill_input(r.x, 7);
+	ck_assert_int_eq(npu_run_async(r.ctx), NPU_OK);
+	ck_assert_int_eq(npu_run_fence(r.ctx, &fd), NPU_ERR_UNSUPPORTED);
+	if (!strcmp(test_device(), "drm"))
+		ck_assert_ptr_nonnull(strstr(npu_last_error(), "host work"));
+	ck_assert_int_eq(npu_wait(r.ctx, -1, NULL), NPU_OK);
+	rig_close(&r);
+}
+END_TEST
+
 Suite *suite_libnpu(void);
 Suite *suite_libnpu(void)
 {
@@ -530,6 +771,10 @@ Suite *suite_libnpu(void)
 	tcase_add_test(tc, test_free_vs_async);
 	tcase_add_test(tc, test_async_cross_thread);
 	tcase_add_test(tc, test_fd_drained);
+	tcase_add_test(tc, test_io_in_place);
+	tcase_add_test(tc, test_dmabuf);
+	tcase_add_test(tc, test_fenced_run);
+	tcase_add_test(tc, test_fence_needs_device_only_plan);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -417,6 +418,141 @@ static uint32_t loop_stream(struct tbo *cmd)
 	memcpy(cmd->map, s.w, n);
 	stream_free(&s);
 	return n;
+}
+
+/*
+ * PRIME: file A exports a BO, file B imports it into its own address space
+ * (its own VA); B's jobs read and write A's pages; the import outlives A's
+ * handle and dma-buf fd.
+ */
+TEST_F(npu, prime_share_between_files)
+{
+	struct tbo src, cmd, dst, rep, imp, again;
+	struct drm_npu_job_report r;
+	uint32_t flags;
+	int fd_b = npu_open(), dmabuf;
+
+	ASSERT_GE(fd_b, 0);
+	tbo_new(self->fd, &src, 8192, 0);
+	memset(src.map, 0x5a, 8192);
+	ASSERT_EQ(0, tbo_export(self->fd, &src, &dmabuf));
+	ASSERT_EQ(0, tbo_import(fd_b, dmabuf, &imp, &flags));
+	EXPECT_EQ(8192, imp.size);
+	EXPECT_EQ(0, flags);
+	EXPECT_EQ(0x5a, ((uint8_t *)imp.map)[8191]);
+	/* The same dma-buf again in B: the same handle (DRM's per-file cache). */
+	ASSERT_EQ(0, tbo_import(fd_b, dmabuf, &again, &flags));
+	EXPECT_EQ(imp.handle, again.handle);
+	munmap(again.map, again.size);
+	/* B's device reads the shared pages ... */
+	tbo_new(fd_b, &cmd, 4096, 0);
+	tbo_new(fd_b, &dst, 4096, 0);
+	tbo_new(fd_b, &rep, 4096, 0);
+	EXPECT_EQ(0, run_job(fd_b, &cmd, copy_stream(&cmd, imp.va + 4096, dst.va, 512), &rep, &r));
+	for (int i = 0; i < 512; i++)
+		ASSERT_EQ(0x5a, ((uint8_t *)dst.map)[i]);
+	/* ... and writes them: A sees it. */
+	memset(dst.map, 0xc3, 256);
+	EXPECT_EQ(0, run_job(fd_b, &cmd, copy_stream(&cmd, dst.va, imp.va, 256), &rep, &r));
+	EXPECT_EQ(0xc3, ((uint8_t *)src.map)[255]);
+	EXPECT_EQ(0x5a, ((uint8_t *)src.map)[256]);
+	/* A lets go of everything; B's import keeps the pages. */
+	tbo_free(self->fd, &src);
+	close(dmabuf);
+	EXPECT_EQ(0, run_job(fd_b, &cmd, copy_stream(&cmd, imp.va + 128, dst.va + 1024, 128),
+			     &rep, &r));
+	EXPECT_EQ(0xc3, ((uint8_t *)dst.map)[1024]);
+	tbo_free(fd_b, &imp);
+	close(fd_b);
+}
+
+/* Read-only for the device stays read-only in the importer's space. */
+TEST_F(npu, prime_import_keeps_device_read_only)
+{
+	struct tbo ro, cmd, rep, imp;
+	struct drm_npu_job_report r;
+	uint32_t flags;
+	int fd_b = npu_open(), dmabuf;
+
+	ASSERT_GE(fd_b, 0);
+	tbo_new(self->fd, &ro, 4096, DRM_NPU_BO_DEVICE_READ_ONLY);
+	ASSERT_EQ(0, tbo_export(self->fd, &ro, &dmabuf));
+	ASSERT_EQ(0, tbo_import(fd_b, dmabuf, &imp, &flags));
+	EXPECT_EQ(DRM_NPU_BO_DEVICE_READ_ONLY, flags);
+	tbo_new(fd_b, &cmd, 4096, 0);
+	tbo_new(fd_b, &rep, 4096, 0);
+	EXPECT_EQ(-EIO, run_job(fd_b, &cmd, copy_stream(&cmd, cmd.va + 2048, imp.va, 64), &rep,
+				&r));
+	EXPECT_EQ(NPU_FAULT_MMU_PERMISSION, r.fault);
+	EXPECT_EQ(0, ((uint8_t *)ro.map)[0]);
+	close(dmabuf);
+	close(fd_b);
+}
+
+TEST_F(npu, prime_abuse)
+{
+	struct drm_prime_handle p = { 0 };
+	int pipefd[2];
+
+	ASSERT_EQ(0, pipe(pipefd));
+	p.fd = pipefd[0];	/* not a dma-buf */
+	EXPECT_EQ(-EINVAL, npu_ioctl(self->fd, DRM_IOCTL_PRIME_FD_TO_HANDLE, &p));
+	p.fd = 1000;		/* not open */
+	EXPECT_EQ(-EBADF, npu_ioctl(self->fd, DRM_IOCTL_PRIME_FD_TO_HANDLE, &p));
+	p.handle = 12345;	/* no such handle */
+	p.flags = DRM_CLOEXEC;
+	EXPECT_EQ(-ENOENT, npu_ioctl(self->fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, &p));
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
+/*
+ * A job's completion as a sync_file (exported from its out-syncobj):
+ * pollable, and usable as another job's dependency through a syncobj.
+ */
+TEST_F(npu, sync_file_from_syncobj)
+{
+	struct drm_syncobj_handle h = { .flags = DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE };
+	struct tbo cmd, cmd2, rep, rep2;
+	struct drm_npu_job_report r;
+	struct pollfd pfd;
+	uint32_t out, in;
+	struct drm_npu_submit s = { 0 };
+
+	tbo_new(self->fd, &cmd, 4096, 0);
+	tbo_new(self->fd, &cmd2, 4096, 0);
+	tbo_new(self->fd, &rep, 4096, 0);
+	tbo_new(self->fd, &rep2, 4096, 0);
+	ASSERT_EQ(0, syncobj_new(self->fd, &out));
+	/* A job that runs for a while (budget-stopped loop), then a copy after it. */
+	ASSERT_EQ(0, submit(self->fd, &cmd, loop_stream(&cmd), &rep, out, 2000000));
+	h.handle = out;
+	ASSERT_EQ(0, npu_ioctl(self->fd, DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, &h));
+	pfd.fd = h.fd;
+	pfd.events = POLLIN;
+	ASSERT_EQ(1, poll(&pfd, 1, 30000));
+	EXPECT_TRUE(pfd.revents & POLLIN);
+	memcpy(&r, rep.map, sizeof(r));
+	EXPECT_EQ(NPU_FAULT_WATCHDOG, r.fault);
+	/* The sync_file back into a syncobj, as the next job's in-fence. */
+	ASSERT_EQ(0, syncobj_new(self->fd, &in));
+	h.handle = in;
+	h.flags = DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE;
+	ASSERT_EQ(0, npu_ioctl(self->fd, DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE, &h));
+	close(h.fd);
+	s.cmd_handle = cmd2.handle;
+	s.cmd_size = copy_stream(&cmd2, cmd2.va + 1024, cmd2.va + 2048, 64);
+	s.report_handle = rep2.handle;
+	s.in_syncobjs = (uintptr_t)&in;
+	s.in_syncobj_count = 1;
+	s.out_syncobj = out;
+	ASSERT_EQ(0, npu_ioctl(self->fd, DRM_IOCTL_NPU_SUBMIT, &s));
+	ASSERT_EQ(0, syncobj_wait(self->fd, out, 30000));
+	memcpy(&r, rep2.map, sizeof(r));
+	EXPECT_EQ(0, r.status);
+	EXPECT_EQ(NPU_FAULT_NONE, r.fault);
+	syncobj_destroy(self->fd, in);
+	syncobj_destroy(self->fd, out);
 }
 
 TEST_F(npu, hung_job_times_out_and_bans_its_file)

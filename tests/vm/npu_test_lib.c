@@ -99,6 +99,41 @@ void tbo_new(int fd, struct tbo *bo, uint64_t size, uint32_t flags)
 	memset(bo->map, 0, c.size);
 }
 
+int tbo_export(int fd, const struct tbo *bo, int *dmabuf)
+{
+	struct drm_prime_handle p = { .handle = bo->handle, .flags = DRM_CLOEXEC | DRM_RDWR };
+	int ret = npu_ioctl(fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, &p);
+
+	*dmabuf = ret ? -1 : p.fd;
+	return ret;
+}
+
+int tbo_import(int fd, int dmabuf, struct tbo *bo, uint32_t *flags)
+{
+	struct drm_prime_handle p = { .fd = dmabuf };
+	struct drm_npu_bo_info i = { 0 };
+	int ret;
+
+	memset(bo, 0, sizeof(*bo));
+	ret = npu_ioctl(fd, DRM_IOCTL_PRIME_FD_TO_HANDLE, &p);
+	if (ret)
+		return ret;
+	i.handle = bo->handle = p.handle;
+	ret = npu_ioctl(fd, DRM_IOCTL_NPU_BO_INFO, &i);
+	if (ret)
+		return ret;
+	bo->size = i.size;
+	bo->va = i.npu_va;
+	bo->offset = i.mmap_offset;
+	*flags = i.flags;
+	bo->map = mmap(NULL, i.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)i.mmap_offset);
+	if (bo->map == MAP_FAILED) {
+		bo->map = NULL;
+		return -errno;
+	}
+	return 0;
+}
+
 int gem_close(int fd, uint32_t handle)
 {
 	struct drm_gem_close c = { .handle = handle };

@@ -35,6 +35,9 @@ struct tbo {
 void tbo_new(int fd, struct tbo *bo, uint64_t size, uint32_t flags);
 void tbo_free(int fd, struct tbo *bo);
 int gem_close(int fd, uint32_t handle);
+/* PRIME: a dma-buf fd of bo; a dma-buf imported into fd (BO_INFO, mmap). 0 or -errno. */
+int tbo_export(int fd, const struct tbo *bo, int *dmabuf);
+int tbo_import(int fd, int dmabuf, struct tbo *bo, uint32_t *flags);
 
 int syncobj_new(int fd, uint32_t *handle);
 int syncobj_destroy(int fd, uint32_t handle);

@@ -56,6 +56,11 @@ npu_libs="$build/lib/libnpu.a $build/lib/libnpuc.a $build/lib/libnpusim.a -lprot
 gcc $cflags $npu_inc -o "$out/npu_e2e" "$top/tests/vm/npu_e2e.c" $npu_libs
 # shellcheck disable=SC2086
 gcc $cflags -Wno-unused-result $npu_inc -o "$out/npu-run" "$top/libnpu/tools/npu_run.c" $npu_libs
+# libnpu's own Check suite, run in the guest against the drm backend.
+echo 'X(suite_libnpu)' >"$out/unit_suites.h"
+# shellcheck disable=SC2086
+gcc $cflags $npu_inc -I"$out" -I"$top/tests/unit" -o "$out/libnpu_check" "$top/tests/unit/main.c" \
+	"$top/tests/unit/test_libnpu.c" $npu_libs -lcheck -lsubunit -lrt
 
 # Initramfs: busybox, modules with their dependencies, npu.ko, tests, init.
 root=$out/initramfs
@@ -89,7 +94,13 @@ for m in drm drm_shmem_helper gpu-sched; do
 	add_module "$m"
 done
 cp "$out/kmod/npu.ko" "$out/npu_test" "$out/npu_e2e" "$out/npu-run" "$out/npu_bench" \
-	"$build/models/fmnist.npub" "$root/"
+	"$out/libnpu_check" "$build/models/fmnist.npub" "$root/"
+# The ONNX models libnpu_check compiles, at the paths it expects.
+softmax=/usr/include/onnx/backend/test/data/node/test_softmax_axis_1/model.onnx
+mkdir -p "$root/models/fmnist" "$root/models/int8io" "$root$(dirname "$softmax")"
+cp "$top/models/fmnist/fmnist.onnx" "$root/models/fmnist/"
+cp "$top/models/int8io/qmlp.onnx" "$root/models/int8io/"
+cp "$softmax" "$root$softmax"
 echo "$mode" >"$root/mode"
 data=/usr/share/datasets/fashion-mnist
 cp "$data/t10k-images-idx3-ubyte.gz" "$data/t10k-labels-idx1-ubyte.gz" "$root/"
@@ -109,7 +120,7 @@ timeout 300 "$qemu" -machine pc -m 1G -smp 2 -nodefaults -display none -monitor 
 say "guest ran $(($(date +%s) - start)) s; console log: $log"
 
 # Verdict.
-grep -E '^(ok|not ok|#) |^npu_e2e:|^bench:' "$log" | sed 's/^/  /' >&2 || true
+grep -E '^(ok|not ok|#) |^npu_e2e:|^bench:|^libnpu_check:|^[0-9]+%: Checks' "$log" | sed 's/^/  /' >&2 || true
 bad=$(grep -cE 'BUG:|WARNING:|Oops|Kernel panic|Call Trace' "$log" || true)
 if [ "$bad" -ne 0 ]; then
 	grep -nE -A20 'BUG:|WARNING:|Oops|Kernel panic' "$log" | head -n 60 >&2
