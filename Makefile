@@ -48,7 +48,7 @@ include driver/driver.mk
 tools:
 
 .PHONY: all lib tools check check-unit vmtest bench demo clean
-check: check-unit check-showcase check-qemu check-driver vmtest
+check: check-unit check-showcase check-qemu check-driver vmtest-amd64 vmtest-arm64
 	@echo "make check: all test suites passed"
 
 demo: deps

@@ -33,7 +33,8 @@ probe PRIME_HANDLE_HOOKS "drm/drm_drv.h;drm/drm_prime.h" \
 	'static const struct drm_driver d = { .prime_handle_to_fd = drm_gem_prime_handle_to_fd }; (void)d;'
 probe GEM_PRIME_MMAP "drm/drm_drv.h;drm/drm_prime.h" \
 	'static const struct drm_driver d = { .gem_prime_mmap = drm_gem_prime_mmap }; (void)d;'
-probe COMPUTE_ACCEL "drm/drm_drv.h;drm/drm_accel.h" 'int x = DRIVER_COMPUTE_ACCEL; (void)x;'
+# accel nodes where the kernel has CONFIG_DRM_ACCEL (Debian's arm64 6.12 has not)
+probe COMPUTE_ACCEL "drm/drm_drv.h;drm/drm_accel.h" 'int x = DRIVER_COMPUTE_ACCEL; (void)x; (void)accel_open;'
 probe PCI_IRQ_INTX "linux/pci.h" 'int x = PCI_IRQ_INTX; (void)x;'
 
 # shellcheck disable=SC2086

@@ -47,6 +47,7 @@ struct npu_device {
 	struct drm_device drm;
 	void __iomem *regs;
 	int irq;
+	bool coherent;			/* device accesses snoop the CPU caches */
 
 	/* Read from the device at probe (GET_PARAM answers from these). */
 	u32 hw_version, isa_version, caps, mac_array, sram_bytes, dma_bpc;

@@ -78,8 +78,12 @@ struct drm_gem_object *npu_gem_create_object(struct drm_device *dev, size_t size
 	if (!bo)
 		return ERR_PTR(-ENOMEM);
 	bo->base.base.funcs = &npu_gem_funcs;
-	/* Device buffers are cached in the CPU; PCI snoops (npu-architecture.rst). */
-	bo->base.map_wc = false;
+	/*
+	 * Cached CPU mappings where the device snoops (PCI, dma-coherent SoCs);
+	 * write-combined elsewhere, so no cache maintenance is needed around
+	 * jobs (the pages are cleaned when they are DMA-mapped at creation).
+	 */
+	bo->base.map_wc = !to_npu_device(dev)->coherent;
 	return &bo->base.base;
 }
 

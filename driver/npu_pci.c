@@ -33,6 +33,7 @@ static int npu_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		return ret;
 	ndev->regs = pcim_iomap_table(pdev)[0];
+	ndev->coherent = true;	/* PCI DMA snoops (npu-architecture.rst) */
 	pci_set_master(pdev);
 	ret = pci_alloc_irq_vectors(pdev, 1, 1, NPU_PCI_IRQ_FLAGS);
 	if (ret < 0)

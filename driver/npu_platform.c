@@ -12,6 +12,7 @@
 #include <linux/of.h>
 #include <linux/of_reserved_mem.h>
 #include <linux/platform_device.h>
+#include <linux/property.h>
 #include <linux/pm_runtime.h>
 #include <linux/reset.h>
 #include <drm/drm_drv.h>
@@ -29,6 +30,8 @@ static int npu_platform_probe(struct platform_device *pdev)
 	ndev = devm_drm_dev_alloc(dev, &npu_drm_driver, struct npu_device, drm);
 	if (IS_ERR(ndev))
 		return PTR_ERR(ndev);
+	/* dma-coherent in the node; else BOs are write-combined for the CPU */
+	ndev->coherent = device_get_dma_attr(dev) == DEV_DMA_COHERENT;
 	ndev->regs = devm_platform_ioremap_resource(pdev, 0);
 	if (IS_ERR(ndev->regs))
 		return PTR_ERR(ndev->regs);

@@ -14,6 +14,12 @@ DEB_PACKAGES += linux-source-6.1 sparse busybox-static libdrm-dev cpio xz-utils 
 DEB_PACKAGES += dpkg-dev meson ninja-build libglib2.0-dev libpixman-1-dev libfdt-dev \
 	flex bison python3 seabios qemu-system-data
 
+# arm64 boards and the aarch64 VM (make vmtest ARCH=arm64): the cross
+# compiler and the arm64 libraries the static test programs link. The
+# arm64 kernels and busybox come from the cache (scripts/fetch-*.sh).
+DEB_PACKAGES += gcc-aarch64-linux-gnu libc6-dev-arm64-cross libdrm-dev:arm64 \
+	libprotobuf-c-dev:arm64 nettle-dev:arm64 zlib1g-dev:arm64 check:arm64 libsubunit-dev:arm64
+
 .PHONY: deps
 deps:
 	@./scripts/install-deps.sh $(DEB_PACKAGES)

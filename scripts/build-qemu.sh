@@ -1,8 +1,11 @@
 #!/bin/sh
-# Builds Debian's QEMU 7.2 with our PCI device "npu" (firmware-sim/qemu/npu.c
-# plus libnpusim's sources) and links the binaries into OUTDIR.
+# Builds Debian's QEMU 7.2 with our devices (firmware-sim/qemu/: the PCI
+# device "npu" and the platform device "npu-sysbus", plus libnpusim's
+# sources) and links the binaries into OUTDIR. On the Arm virt board
+# "npu-sysbus" is a dynamic sysbus device with its devicetree node.
 #
-#   scripts/build-qemu.sh OUTDIR            (NPU_QEMU_TARGETS: x86_64-softmmu)
+#   scripts/build-qemu.sh OUTDIR
+#       (NPU_QEMU_TARGETS: x86_64-softmmu,aarch64-softmmu)
 #
 # Everything expensive is cached outside the repository, under
 # ${NPU_CACHE:-~/.cache/npu}/qemu:
@@ -15,7 +18,7 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:?usage: build-qemu.sh OUTDIR}
-targets=${NPU_QEMU_TARGETS:-x86_64-softmmu}
+targets=${NPU_QEMU_TARGETS:-x86_64-softmmu,aarch64-softmmu}
 cache=${NPU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/npu}/qemu
 say() { echo "qemu: $*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -42,7 +45,7 @@ case "$version" in
 esac
 mkdir -p "$cache" "$out"
 
-key=$( (echo "$version $targets"; cat "$0" "$top"/firmware-sim/qemu/*.c \
+key=$( (echo "$version $targets"; cat "$0" "$top"/firmware-sim/qemu/* \
 	"$top"/firmware-sim/src/*.[ch] "$top"/firmware-sim/include/*.h) | sha256sum | cut -c1-16)
 bins=$cache/bin-$key
 link_bins() {
@@ -73,11 +76,12 @@ fi
 
 # 2. A configured work tree for this target list.
 work=$cache/work-$(echo "$targets" | tr ',' '_')
-if [ ! -f "$work/.tree-$version" ]; then
-	say "preparing ($targets); the first build takes about 4 minutes on 2 cores"
+tree_mark=$work/.tree2-$version	# bump when the preparation below changes
+if [ ! -f "$tree_mark" ]; then
+	say "preparing ($targets); the first build takes 4 to 8 minutes on 2 cores"
 	rm -rf "$work"
 	cp -a "$src" "$work"
-	# Our device: hw/misc/npu.c and libnpusim under hw/misc/npusim/.
+	# Our devices: hw/misc/npu*.c and libnpusim under hw/misc/npusim/.
 	cat >>"$work/hw/misc/Kconfig" <<'EOF'
 
 config NPU
@@ -89,18 +93,34 @@ EOF
 
 # npu-v1 NPU: QEMU glue plus libnpusim, the same sources libnpu runs.
 npu_sim = declare_dependency(include_directories: include_directories('npusim/include', 'npusim/src'))
-softmmu_ss.add(when: 'CONFIG_NPU', if_true: [files('npu.c'), npu_sim])
+softmmu_ss.add(when: 'CONFIG_NPU', if_true: [files('npu.c', 'npu-core.c', 'npu-sysbus.c'), npu_sim])
 subdir('npusim')
 EOF
 	mkdir -p "$work/hw/misc/npusim/src" "$work/hw/misc/npusim/include"
-	touch "$work/.tree-$version"
+	# The virt board accepts -device npu-sysbus on its platform bus, and
+	# the platform bus writes its devicetree node.
+	patch_after() {	# FILE ANCHOR TEXT: TEXT after the line holding ANCHOR
+		grep -qF "$2" "$1" || { say "cannot patch $1: '$2' not found"; exit 1; }
+		awk -v a="$2" -v t="$3" '{ print } index($0, a) { print t }' "$1" >"$1.new"
+		mv "$1.new" "$1"
+	}
+	patch_after "$work/hw/arm/virt.c" 'machine_class_allow_dynamic_sysbus_dev(mc, TYPE_RAMFB_DEVICE);' \
+		'    machine_class_allow_dynamic_sysbus_dev(mc, "npu-sysbus");'
+	patch_after "$work/hw/core/sysbus-fdt.c" 'TYPE_BINDING(TYPE_RAMFB_DEVICE, no_fdt_node),' \
+		'    TYPE_BINDING("npu-sysbus", add_npu_fdt_node),'
+	patch_after "$work/hw/core/sysbus-fdt.c" '} PlatformBusFDTData;' \
+		'#include "../misc/sysbus-fdt-npu.inc"'
+	# (the file itself is copied with the device sources below)
+	touch "$tree_mark"
 fi
 
 # 3. Our sources into the tree; unchanged files keep their timestamps.
 sync_file() {
 	cmp -s "$1" "$2" 2>/dev/null || cp "$1" "$2"
 }
-sync_file "$top/firmware-sim/qemu/npu.c" "$work/hw/misc/npu.c"
+for f in "$top"/firmware-sim/qemu/*.[ch] "$top"/firmware-sim/qemu/*.inc; do
+	sync_file "$f" "$work/hw/misc/$(basename "$f")"
+done
 for f in "$top"/firmware-sim/src/*.[ch]; do
 	sync_file "$f" "$work/hw/misc/npusim/src/$(basename "$f")"
 done

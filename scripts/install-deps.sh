@@ -1,6 +1,8 @@
 #!/bin/sh
-# Installs the Debian packages given as arguments when any is missing.
-# Idempotent; needs root (or sudo) only when something must be installed.
+# Installs the Debian packages given as arguments when any is missing
+# (PKG:ARCH for another architecture's package: that architecture is added
+# to dpkg first). Idempotent; needs root (or sudo) only when something must
+# be installed.
 set -eu
 missing=""
 for p in "$@"; do
@@ -22,6 +24,18 @@ else
 	SUDO=
 fi
 export DEBIAN_FRONTEND=noninteractive
+for p in $missing; do
+	case "$p" in
+	*:*)
+		a=${p##*:}
+		if [ "$a" != "$(dpkg --print-architecture)" ] &&
+		   ! dpkg --print-foreign-architectures | grep -qx "$a"; then
+			echo "deps: adding the $a architecture to dpkg"
+			$SUDO dpkg --add-architecture "$a"
+		fi
+		;;
+	esac
+done
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -79,7 +79,8 @@ typedef struct npu_device npu_device;
 /*
  * Opens a device. name: "sim" (the in-process simulator), "drm" (the npu.ko
  * kernel driver: the first /dev/accel or /dev/dri render node whose driver
- * is "npu"), or NULL for the default: the NPU_DEVICE environment variable
+ * is "npu", or the node the NPU_DRM_NODE environment variable names on a
+ * machine with several NPUs), or NULL for the default: the NPU_DEVICE environment variable
  * if set, else the DRM device when one is present, else the simulator.
  * *dev is set on success.
  * Errors: NPU_ERR_INVAL (dev NULL), NPU_ERR_NODEV (unknown name, no npu

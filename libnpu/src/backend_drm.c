@@ -87,11 +87,25 @@ static int open_npu_node(const char *dir, const char *prefix, char *node, size_t
 	return fd;
 }
 
-/* The npu device node's fd, or -1: tells libnpu's default whether to use it. */
+/*
+ * The npu device node's fd, or -1: tells libnpu's default whether to use
+ * it. NPU_DRM_NODE names the node on a machine with several NPUs.
+ */
 int npu_drm_find(char *node, size_t len)
 {
-	int fd = open_npu_node("/dev/accel", "accel", node, len);
+	const char *want = getenv("NPU_DRM_NODE");
+	int fd;
 
+	if (want && *want) {
+		snprintf(node, len, "%s", want);
+		fd = open(want, O_RDWR | O_CLOEXEC);
+		if (fd >= 0 && !is_npu(fd)) {
+			close(fd);
+			fd = -1;
+		}
+		return fd;
+	}
+	fd = open_npu_node("/dev/accel", "accel", node, len);
 	return fd >= 0 ? fd : open_npu_node("/dev/dri", "renderD", node, len);
 }
 
@@ -168,8 +182,12 @@ static int drm_open_be(struct npu_backend **out, char *msg, size_t msg_len)
 	}
 	be->fd = npu_drm_find(be->node, sizeof(be->node));
 	if (be->fd < 0) {
-		snprintf(msg, msg_len, "no npu device (no /dev/accel or /dev/dri node whose "
-			 "driver is \"npu\": is npu.ko loaded?)");
+		if (getenv("NPU_DRM_NODE") && *getenv("NPU_DRM_NODE"))
+			snprintf(msg, msg_len, "NPU_DRM_NODE=%s is not an npu device node",
+				 getenv("NPU_DRM_NODE"));
+		else
+			snprintf(msg, msg_len, "no npu device (no /dev/accel or /dev/dri node "
+				 "whose driver is \"npu\": is npu.ko loaded?)");
 		free(be);
 		return NPU_ERR_NODEV;
 	}

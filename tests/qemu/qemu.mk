@@ -1,8 +1,10 @@
-# The QEMU device "npu" (firmware-sim/qemu/npu.c): scripts/build-qemu.sh
-# builds Debian's QEMU 7.2 with it (cached under ~/.cache/npu, keyed by the
-# sources), and the qtest suite drives it without a guest kernel.
+# The QEMU devices "npu" (PCI) and "npu-sysbus" (devicetree), firmware-sim/qemu/:
+# scripts/build-qemu.sh builds Debian's QEMU 7.2 with them for x86_64 and
+# aarch64 (cached under ~/.cache/npu, keyed by the sources), and the qtest
+# suite drives the PCI device without a guest kernel.
 QEMU_DIR      := $(BUILD)/qemu
 QEMU_X86      := $(QEMU_DIR)/qemu-system-x86_64
+QEMU_ARM      := $(QEMU_DIR)/qemu-system-aarch64
 QTEST_SRCS    := $(wildcard tests/qemu/*.c) tests/unit/util/stream.c
 QTEST_HDRS    := $(wildcard tests/qemu/*.h) tests/unit/util/stream.h $(SIM_HDRS)
 QTEST_BIN     := $(BUILD)/opt/qemu-npu-tests
@@ -10,6 +12,7 @@ QTEST_BIN     := $(BUILD)/opt/qemu-npu-tests
 # Always asks the script: a warm cache answers in well under a second.
 $(QEMU_X86): FORCE
 	@./scripts/build-qemu.sh $(QEMU_DIR)
+$(QEMU_ARM): $(QEMU_X86)
 
 $(QTEST_BIN): $(QTEST_SRCS) $(QTEST_HDRS) $(LIBNPUSIM_A)
 	@mkdir -p $(dir $@)

@@ -67,7 +67,20 @@ static int open_in(const char *dir, const char *prefix)
 
 int npu_open(void)
 {
-	int fd = open_in("/dev/accel", "accel");
+	const char *want = getenv("NPU_DRM_NODE");	/* as libnpu: one of several NPUs */
+	int fd;
+
+	if (want && *want) {
+		fd = open(want, O_RDWR | O_CLOEXEC);
+		if (fd >= 0 && !is_npu(fd)) {
+			close(fd);
+			return -ENODEV;
+		}
+		if (fd >= 0)
+			snprintf(npu_node, sizeof(npu_node), "%s", want);
+		return fd >= 0 ? fd : -errno;
+	}
+	fd = open_in("/dev/accel", "accel");
 
 	return fd >= 0 ? fd : open_in("/dev/dri", "renderD");
 }

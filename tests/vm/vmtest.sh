@@ -2,8 +2,11 @@
 # Boots Debian's kernel in our QEMU with the npu device and runs the driver
 # tests inside: make vmtest calls it once per kernel series.
 #
-#   tests/vm/vmtest.sh SERIES BUILD QEMU [MODE]   (SERIES: 6.1 or 6.12;
-#                                                  MODE: test, or bench)
+#   tests/vm/vmtest.sh SERIES BUILD QEMU [MODE [ARCH]]
+#       SERIES: 6.1 or 6.12; MODE: test or bench; ARCH: amd64 (the PC
+#       machine, the PCI device) or arm64 (the virt board with the
+#       devicetree device npu-sysbus and the PCI device; the module is
+#       cross-built, the test programs are static aarch64 binaries)
 #
 # 1. fetches the kernel image and the headers of the same ABI (cached),
 # 2. builds npu.ko against those headers,
@@ -14,13 +17,31 @@
 # 5. judges by the guest's sentinel line (tests' exit status) and fails on
 #    any kernel BUG, WARNING, Oops or panic in the log.
 set -eu
-series=${1:?usage: vmtest.sh SERIES BUILD QEMU}
-build=${2:?usage: vmtest.sh SERIES BUILD QEMU}
-qemu=${3:?usage: vmtest.sh SERIES BUILD QEMU}
+series=${1:?usage: vmtest.sh SERIES BUILD QEMU [MODE [ARCH]]}
+build=${2:?usage: vmtest.sh SERIES BUILD QEMU [MODE [ARCH]]}
+qemu=${3:?usage: vmtest.sh SERIES BUILD QEMU [MODE [ARCH]]}
 mode=${4:-test}
+arch=${5:-amd64}
 top=$(cd "$(dirname "$0")/../.." && pwd)
-arch=amd64
-say() { echo "vmtest[$series]: $*" >&2; }
+say() { echo "vmtest[$series $arch]: $*" >&2; }
+
+case "$arch" in
+amd64)
+	cc=gcc
+	kmake=""
+	libs=$build/lib
+	busybox=/bin/busybox
+	buses="pci"
+	;;
+arm64)
+	cc=aarch64-linux-gnu-gcc
+	kmake="ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-"
+	libs=$build/aarch64/lib
+	busybox=$("$top/scripts/fetch-busybox.sh" arm64)
+	buses="platform pci"
+	;;
+*) say "unknown arch (amd64 or arm64)"; exit 2 ;;
+esac
 
 rel=$("$top/scripts/kernel-abi.sh" "$series" "$arch")
 kroot=$("$top/scripts/fetch-kernel.sh" "$rel")
@@ -30,7 +51,8 @@ out=$(mkdir -p "$build/vm/$rel" && cd "$build/vm/$rel" && pwd)
 say "kernel $rel"
 
 # npu.ko against the target's headers (objects under build/kmod/).
-make -s -C "$top/driver" KDIR="$kdir" OBJ="$out/kmod" >"$out/kmod.log" 2>&1 || {
+# shellcheck disable=SC2086
+make -s -C "$top/driver" KDIR="$kdir" OBJ="$out/kmod" $kmake >"$out/kmod.log" 2>&1 || {
 	cat "$out/kmod.log" >&2
 	say "npu.ko failed to build"
 	exit 1
@@ -42,32 +64,33 @@ cflags="-std=gnu11 -O2 -Wall -Wextra -Werror -Wno-sign-compare -Wno-unused-param
 cflags="$cflags -pthread -D_GNU_SOURCE"
 inc="-I$lsrc/tools/testing/selftests -I$top/uapi -I/usr/include/libdrm -I$top/firmware-sim/include -I$top/tests/unit"
 # shellcheck disable=SC2086
-gcc $cflags $inc -o "$out/npu_test" "$top"/tests/vm/npu_test.c "$top"/tests/vm/npu_test_lib.c \
-	"$top/tests/unit/util/stream.c" "$build/lib/libnpusim.a" -lm
+"$cc" $cflags $inc -o "$out/npu_test" "$top"/tests/vm/npu_test.c "$top"/tests/vm/npu_test_lib.c \
+	"$top/tests/unit/util/stream.c" "$libs/libnpusim.a" -lm
 # shellcheck disable=SC2086
-gcc $cflags $inc -o "$out/npu_bench" "$top"/tests/vm/npu_bench.c "$top"/tests/vm/npu_test_lib.c \
-	"$top/tests/unit/util/stream.c" "$build/lib/libnpusim.a" -lm
+"$cc" $cflags $inc -o "$out/npu_bench" "$top"/tests/vm/npu_bench.c "$top"/tests/vm/npu_test_lib.c \
+	"$top/tests/unit/util/stream.c" "$libs/libnpusim.a" -lm
 
 # libnpu end to end: the model through the drm and sim backends (static,
 # with the compiler's reader and executors, libdrm, protobuf-c, zlib, nettle).
 npu_inc="-I$top/libnpu/include -I$top/compiler/src -I$build/gen/onnx -I$top/firmware-sim/include"
-npu_libs="$build/lib/libnpu.a $build/lib/libnpuc.a $build/lib/libnpusim.a -lprotobuf-c -lz -lnettle -ldrm -lm"
+npu_libs="$libs/libnpu.a $libs/libnpuc.a $libs/libnpusim.a -lprotobuf-c -lz -lnettle -ldrm -lm"
 # shellcheck disable=SC2086
-gcc $cflags $npu_inc -o "$out/npu_e2e" "$top/tests/vm/npu_e2e.c" $npu_libs
+"$cc" $cflags $npu_inc -o "$out/npu_e2e" "$top/tests/vm/npu_e2e.c" $npu_libs
 # shellcheck disable=SC2086
-gcc $cflags -Wno-unused-result $npu_inc -o "$out/npu-run" "$top/libnpu/tools/npu_run.c" $npu_libs
+"$cc" $cflags -Wno-unused-result $npu_inc -o "$out/npu-run" "$top/libnpu/tools/npu_run.c" $npu_libs
 # libnpu's own Check suite, run in the guest against the drm backend.
 echo 'X(suite_libnpu)' >"$out/unit_suites.h"
 # shellcheck disable=SC2086
-gcc $cflags $npu_inc -I"$out" -I"$top/tests/unit" -o "$out/libnpu_check" "$top/tests/unit/main.c" \
+"$cc" $cflags $npu_inc -I"$out" -I"$top/tests/unit" -o "$out/libnpu_check" "$top/tests/unit/main.c" \
 	"$top/tests/unit/test_libnpu.c" $npu_libs -lcheck -lsubunit -lrt
 
 # Initramfs: busybox, modules with their dependencies, npu.ko, tests, init.
 root=$out/initramfs
 rm -rf "$root"
 mkdir -p "$root/bin" "$root/lib/modules" "$root/proc" "$root/sys" "$root/dev" "$root/tmp"
-cp /bin/busybox "$root/bin/busybox"
-for cmd in sh mount insmod rmmod cat echo sleep poweroff ls dmesg grep seq mkdir; do
+cp "$busybox" "$root/bin/busybox"
+for cmd in sh mount insmod rmmod cat echo sleep poweroff ls dmesg grep seq mkdir basename \
+	readlink cut; do
 	ln -sf busybox "$root/bin/$cmd"
 done
 moddir=$kroot/lib/modules/$rel
@@ -102,6 +125,7 @@ cp "$top/models/fmnist/fmnist.onnx" "$root/models/fmnist/"
 cp "$top/models/int8io/qmlp.onnx" "$root/models/int8io/"
 cp "$softmax" "$root$softmax"
 echo "$mode" >"$root/mode"
+echo "$buses" >"$root/buses"
 data=/usr/share/datasets/fashion-mnist
 cp "$data/t10k-images-idx3-ubyte.gz" "$data/t10k-labels-idx1-ubyte.gz" "$root/"
 cp "$top/tests/vm/init" "$root/init"
@@ -112,11 +136,25 @@ chmod +x "$root/init"
 log=$out/console.log
 say "booting (TCG)"
 start=$(date +%s)
-timeout 300 "$qemu" -machine pc -m 1G -smp 2 -nodefaults -display none -monitor none \
-	-no-reboot -nic none -L /usr/share/seabios -L /usr/share/qemu -global apic.vapic=off \
-	-kernel "$kroot/boot/vmlinuz-$rel" -initrd "$out/initramfs.cpio.gz" \
-	-append "console=ttyS0 panic=-1 oops=panic loglevel=5" \
-	-serial "file:$log" -device npu </dev/null || true
+case "$arch" in
+amd64)
+	timeout 300 "$qemu" -machine pc -m 1G -smp 2 -nodefaults -display none -monitor none \
+		-no-reboot -nic none -L /usr/share/seabios -L /usr/share/qemu -global apic.vapic=off \
+		-kernel "$kroot/boot/vmlinuz-$rel" -initrd "$out/initramfs.cpio.gz" \
+		-append "console=ttyS0 panic=-1 oops=panic loglevel=5" \
+		-serial "file:$log" -device npu </dev/null || true
+	;;
+arm64)
+	# The devicetree device on the platform bus, not DMA-coherent (npu.ko
+	# then maps BOs write-combined, as on non-snooping SoCs), and the PCI
+	# device (coherent, cached BOs) on the PCIe host.
+	timeout 600 "$qemu" -machine virt -cpu cortex-a57 -m 1G -smp 2 -nodefaults \
+		-display none -monitor none -no-reboot -nic none \
+		-kernel "$kroot/boot/vmlinuz-$rel" -initrd "$out/initramfs.cpio.gz" \
+		-append "console=ttyAMA0 panic=-1 oops=panic loglevel=5" \
+		-serial "file:$log" -device npu-sysbus,dma-coherent=off -device npu </dev/null || true
+	;;
+esac
 say "guest ran $(($(date +%s) - start)) s; console log: $log"
 
 # Verdict.
