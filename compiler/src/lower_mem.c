@@ -8,8 +8,9 @@
  * smallest gap between them that holds it is taken (best fit); if none
  * does, it goes above all of them. Three orders are tried (largest first,
  * earliest first, largest lifetime x size first) and the smallest arena
- * kept. Two buffers live at the
- * same time never overlap. The lower bound reported alongside is the
+ * kept. Placed buffers are indexed by time step, so finding those live
+ * with a new one costs its live range, not the graph size. Two buffers
+ * live at the same time never overlap. The lower bound reported alongside is the
  * largest total size of buffers live at one time, which no placement can
  * beat.
  */
@@ -90,24 +91,94 @@ static uint64_t lower_bound_of(uint32_t n, const int *first, const int *last,
 	return best;
 }
 
-/* Best-fit placement in the given order; returns the arena size. */
-static uint64_t place(uint32_t n, const uint32_t *order, const int *first, const int *last,
-		      const uint64_t *size, uint64_t *offset, struct mp_item *placed,
-		      struct mp_item *live)
-{
-	uint64_t total = 0;
-	uint32_t n_placed = 0;
+/*
+ * Placed buffers by time step, to find those live with a new one without
+ * scanning every placed buffer (a 100,000-node chain would be quadratic).
+ * Each buffer is listed at every step of its live range; a query stamps
+ * what it collected so a buffer spanning several steps counts once.
+ */
+struct mp_index {
+	int lo;				/* first time step */
+	uint32_t **at;			/* per step: ids of placed buffers live then */
+	uint32_t *n, *cap;
+	uint32_t *stamp;		/* per buffer: the query that last saw it */
+};
 
+static void index_free(struct mp_index *x, int steps)
+{
+	for (int t = 0; x->at && t < steps; t++)
+		free(x->at[t]);
+	free(x->at);
+	free(x->n);
+	free(x->cap);
+	free(x->stamp);
+}
+
+static int index_init(struct mp_index *x, uint32_t n, const int *first, const int *last,
+		      int *steps)
+{
+	int lo = n ? first[0] : 0, hi = n ? last[0] : 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		lo = first[i] < lo ? first[i] : lo;
+		hi = last[i] > hi ? last[i] : hi;
+	}
+	*steps = hi - lo + 1;
+	x->lo = lo;
+	x->at = calloc((size_t)*steps, sizeof(*x->at));
+	x->n = calloc((size_t)*steps, sizeof(*x->n));
+	x->cap = calloc((size_t)*steps, sizeof(*x->cap));
+	x->stamp = malloc((n + 1) * sizeof(*x->stamp));
+	if (!x->at || !x->n || !x->cap || !x->stamp)
+		return -1;
+	memset(x->stamp, 0xff, (n + 1) * sizeof(*x->stamp));
+	return 0;
+}
+
+static int index_add(struct mp_index *x, uint32_t id, int first, int last)
+{
+	for (int t = first - x->lo; t <= last - x->lo; t++) {
+		if (x->n[t] == x->cap[t]) {
+			uint32_t cap = x->cap[t] ? 2 * x->cap[t] : 4, *p;
+
+			p = realloc(x->at[t], cap * sizeof(*p));
+			if (!p)
+				return -1;
+			x->at[t] = p;
+			x->cap[t] = cap;
+		}
+		x->at[t][x->n[t]++] = id;
+	}
+	return 0;
+}
+
+/* Best-fit placement in the given order; returns the arena size (UINT64_MAX: no memory). */
+static uint64_t place(uint32_t n, const uint32_t *order, const int *first, const int *last,
+		      const uint64_t *size, uint64_t *offset, struct mp_item *live)
+{
+	struct mp_index x = { 0 };
+	uint64_t total = 0;
+	int steps = 0;
+
+	if (index_init(&x, n, first, last, &steps) < 0) {
+		index_free(&x, steps);
+		return UINT64_MAX;
+	}
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t b = order[k], n_live = 0;
 		uint64_t need = al64(size[b]), cur = 0, best_off = UINT64_MAX, best_gap = 0;
 
-		for (uint32_t j = 0; j < n_placed; j++) {
-			uint32_t o = placed[j].id;
+		for (int t = first[b] - x.lo; t <= last[b] - x.lo; t++)
+			for (uint32_t j = 0; j < x.n[t]; j++) {
+				uint32_t o = x.at[t][j];
 
-			if (first[o] <= last[b] && first[b] <= last[o])
-				live[n_live++] = placed[j];
-		}
+				if (x.stamp[o] == k)
+					continue;
+				x.stamp[o] = k;
+				live[n_live].id = o;
+				live[n_live].off = offset[o];
+				live[n_live++].end = offset[o] + al64(size[o]);
+			}
 		qsort(live, n_live, sizeof(*live), by_off);
 		for (uint32_t j = 0; j < n_live; j++) {
 			if (live[j].off > cur && live[j].off - cur >= need &&
@@ -120,13 +191,14 @@ static uint64_t place(uint32_t n, const uint32_t *order, const int *first, const
 		if (best_off == UINT64_MAX)
 			best_off = cur;
 		offset[b] = best_off;
-		placed[n_placed].id = b;
-		placed[n_placed].off = best_off;
-		placed[n_placed].end = best_off + need;
-		n_placed++;
+		if (index_add(&x, b, first[b], last[b]) < 0) {
+			total = UINT64_MAX;
+			break;
+		}
 		if (best_off + need > total)
 			total = best_off + need;
 	}
+	index_free(&x, steps);
 	return total;
 }
 
@@ -134,16 +206,14 @@ int64_t mem_plan(uint32_t n, const int *first, const int *last, const uint64_t *
 		 uint64_t *offset, uint64_t *lower_bound)
 {
 	uint32_t *order = malloc((n + 1) * sizeof(*order));
-	struct mp_item *placed = malloc((n + 1) * sizeof(*placed));
 	struct mp_item *live = malloc((n + 1) * sizeof(*live));
 	uint64_t *trial = malloc((n + 1) * sizeof(*trial));
 	uint64_t best = UINT64_MAX;
 	struct mp_ctx ctx = { size, first, last, 0 };
 
 	*lower_bound = lower_bound_of(n, first, last, size);
-	if (!order || !placed || !live || !trial || *lower_bound == UINT64_MAX) {
+	if (!order || !live || !trial || *lower_bound == UINT64_MAX) {
 		free(order);
-		free(placed);
 		free(live);
 		free(trial);
 		return -1;
@@ -155,7 +225,9 @@ int64_t mem_plan(uint32_t n, const int *first, const int *last, const uint64_t *
 		for (uint32_t i = 0; i < n; i++)
 			order[i] = i;
 		qsort_r(order, n, sizeof(*order), by_key, &ctx);
-		total = place(n, order, first, last, size, trial, placed, live);
+		total = place(n, order, first, last, size, trial, live);
+		if (total == UINT64_MAX)
+			break;		/* out of memory */
 		if (total < best) {
 			best = total;
 			if (n)
@@ -163,8 +235,7 @@ int64_t mem_plan(uint32_t n, const int *first, const int *last, const uint64_t *
 		}
 	}
 	free(order);
-	free(placed);
 	free(live);
 	free(trial);
-	return (int64_t)best;
+	return best == UINT64_MAX ? -1 : (int64_t)best;
 }

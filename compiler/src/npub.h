@@ -422,6 +422,9 @@ struct npub_model {
 	struct npub_meta meta;
 	char *strtab;
 	uint32_t strtab_size, strtab_cap;
+	/* npub_add_str's index of strtab (writer side; offsets, 0 = empty slot) */
+	uint32_t *strhash;
+	uint32_t strhash_cap, strhash_n;
 	struct npub_region *regions;
 	uint32_t n_regions;
 	struct npub_tensor *tensors;

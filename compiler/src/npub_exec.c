@@ -266,7 +266,8 @@ static int cpu_attr(const struct npub_model *m, struct npuc_graph *g, int node,
 		r.ints = malloc((size_t)a->n * 8 + 1);
 		if (!r.ints)
 			goto oom;
-		memcpy(r.ints, m->data + a->data_offset, (size_t)a->n * 8);
+		if (a->n)	/* an empty list may have no data section at all */
+			memcpy(r.ints, m->data + a->data_offset, (size_t)a->n * 8);
 		break;
 	case NPUB_ATTR_FLOATS:
 		r.type = NPUC_ATTR_FLOATS;
@@ -274,7 +275,8 @@ static int cpu_attr(const struct npub_model *m, struct npuc_graph *g, int node,
 		r.floats = malloc((size_t)a->n * 4 + 1);
 		if (!r.floats)
 			goto oom;
-		memcpy(r.floats, m->data + a->data_offset, (size_t)a->n * 4);
+		if (a->n)
+			memcpy(r.floats, m->data + a->data_offset, (size_t)a->n * 4);
 		break;
 	default:
 		r.type = NPUC_ATTR_TENSOR;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "npu_hw.h"
 #include "npu_isa.h"
@@ -1208,6 +1209,9 @@ static int model_fill(const uint8_t *buf, const struct npub_section **f, struct 
 
 	free(m->strtab);
 	m->strtab = NULL;
+	free(m->strhash);	/* npub_add_str rebuilds its index from the new table */
+	m->strhash = NULL;
+	m->strhash_cap = m->strhash_n = 0;
 	rc |= sec_copy(buf, f[NPUB_SEC_STRTAB], &p, NULL, &strsz);
 	m->strtab = p;
 	if (strsz >= UINT32_MAX)
@@ -1280,11 +1284,18 @@ int npub_read_mem(const void *buf, size_t len, struct npub_model **out, struct n
 	return 0;
 }
 
+/*
+ * Reads the header first and then exactly the size it declares: /dev/zero,
+ * a FIFO or a huge file that is no .npub is refused before anything large
+ * is read (npub_read_mem still validates everything).
+ */
 int npub_read_file(const char *path, struct npub_model **out, struct npuc_diag *d)
 {
+	struct npub_header h;
+	struct stat st;
 	FILE *f = fopen(path, "rb");
 	uint8_t *buf = NULL;
-	size_t len = 0, cap = 0, n;
+	size_t len;
 	int rc;
 
 	*out = NULL;
@@ -1292,26 +1303,39 @@ int npub_read_file(const char *path, struct npub_model **out, struct npuc_diag *
 		npuc_diag_set(d, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	for (;;) {
-		if (len == cap) {
-			uint8_t *p;
-
-			cap = cap ? cap * 2 : 1 << 16;
-			if (cap > NPUB_MAX_FILE_BYTES || !(p = realloc(buf, cap))) {
-				npuc_diag_set(d, "%s: file too large or out of memory", path);
-				free(buf);
-				fclose(f);
-				return -1;
-			}
-			buf = p;
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-		if (n == 0)
-			break;
+	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+		npuc_diag_set(d, "%s: not a regular file", path);
+		fclose(f);
+		return -1;
 	}
-	if (ferror(f)) {
-		npuc_diag_set(d, "%s: read error: %s", path, strerror(errno));
+	if (fread(&h, 1, sizeof(h), f) != sizeof(h) ||
+	    memcmp(h.magic, NPUB_MAGIC, NPUB_MAGIC_BYTES)) {
+		npuc_diag_set(d, "%s: npub: not an .npub file (%s)", path,
+			      (uint64_t)st.st_size < sizeof(h) ? "shorter than the header" :
+			      "bad magic");
+		fclose(f);
+		return -1;
+	}
+	if (h.file_bytes != (uint64_t)st.st_size || h.file_bytes > NPUB_MAX_FILE_BYTES ||
+	    h.file_bytes > SIZE_MAX) {
+		npuc_diag_set(d, "%s: npub: %s: the header says %llu bytes, the file has %lld",
+			      path, h.file_bytes > (uint64_t)st.st_size ? "truncated" :
+			      "bytes after the end", (unsigned long long)h.file_bytes,
+			      (long long)st.st_size);
+		fclose(f);
+		return -1;
+	}
+	len = (size_t)h.file_bytes;
+	buf = malloc(len);
+	if (!buf) {
+		npuc_diag_set(d, "%s: out of memory for %zu bytes", path, len);
+		fclose(f);
+		return -1;
+	}
+	memcpy(buf, &h, sizeof(h));
+	if (fread(buf + sizeof(h), 1, len - sizeof(h), f) != len - sizeof(h)) {
+		npuc_diag_set(d, "%s: read error: %s", path,
+			      ferror(f) ? strerror(errno) : "the file shrank while being read");
 		free(buf);
 		fclose(f);
 		return -1;

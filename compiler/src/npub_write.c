@@ -16,6 +16,7 @@
 
 #include "npu_isa.h"
 #include "npub.h"
+#include "outfile.h"
 
 struct npub_model *npub_model_new(void)
 {
@@ -38,6 +39,7 @@ void npub_model_free(struct npub_model *m)
 	if (!m)
 		return;
 	free(m->strtab);
+	free(m->strhash);
 	free(m->regions);
 	free(m->tensors);
 	free(m->streams);
@@ -62,17 +64,68 @@ const char *npub_str(const struct npub_model *m, uint32_t off)
 	return m->strtab + off;
 }
 
+static uint32_t str_hash(const char *s)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h;
+}
+
+/* The slot of s in the index: where it is, or the empty slot it would take. */
+static uint32_t *str_slot(const struct npub_model *m, const char *s)
+{
+	uint32_t mask = m->strhash_cap - 1, i = str_hash(s) & mask;
+
+	while (m->strhash[i] && strcmp(m->strtab + m->strhash[i], s))
+		i = (i + 1) & mask;
+	return &m->strhash[i];
+}
+
+/* (Re)builds the index at twice the strings it must hold; 0 or -1. */
+static int str_index(struct npub_model *m, uint32_t want)
+{
+	uint32_t cap = 64, *old = m->strhash;
+
+	while (cap < 2 * want)
+		cap *= 2;
+	m->strhash = calloc(cap, sizeof(*m->strhash));
+	if (!m->strhash) {
+		m->strhash = old;
+		return -1;
+	}
+	free(old);
+	m->strhash_cap = cap;
+	m->strhash_n = 0;
+	for (uint32_t off = 1; off < m->strtab_size; off += (uint32_t)strlen(m->strtab + off) + 1) {
+		uint32_t *slot = str_slot(m, m->strtab + off);
+
+		if (!*slot) {
+			*slot = off;
+			m->strhash_n++;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Offset of s in the string table, added if new. Names repeat (layer and
+ * tensor names, op names), so they are deduplicated through a hash index:
+ * a graph of N nodes costs O(N), not O(N^2).
+ */
 uint32_t npub_add_str(struct npub_model *m, const char *s)
 {
 	size_t len = strlen(s ? s : "");
-	uint32_t off;
+	uint32_t off, *slot;
 
 	if (!s || !*s)
 		return 0;
-	/* Deduplicate: names repeat (layer and tensor names, op names). */
-	for (off = 1; off < m->strtab_size; off += (uint32_t)strlen(m->strtab + off) + 1)
-		if (!strcmp(m->strtab + off, s))
-			return off;
+	if (2 * (m->strhash_n + 1) > m->strhash_cap && str_index(m, m->strhash_n + 1) < 0)
+		return NPUB_NONE;
+	slot = str_slot(m, s);
+	if (*slot)
+		return *slot;
 	if (len >= UINT32_MAX / 2 || m->strtab_size > UINT32_MAX / 2 - len - 1)
 		return NPUB_NONE;
 	if (m->strtab_size + len + 1 > m->strtab_cap) {
@@ -90,6 +143,8 @@ uint32_t npub_add_str(struct npub_model *m, const char *s)
 	off = m->strtab_size;
 	memcpy(m->strtab + off, s, len + 1);
 	m->strtab_size += (uint32_t)len + 1;
+	*slot = off;
+	m->strhash_n++;
 	return off;
 }
 
@@ -261,8 +316,10 @@ int npub_write_mem(const struct npub_model *m, uint8_t **out, size_t *len, struc
 	return 0;
 }
 
+/* Written beside path and renamed over it: a failed write leaves the old file. */
 int npub_write_file(const struct npub_model *m, const char *path, struct npuc_diag *d)
 {
+	struct npuc_outfile of;
 	uint8_t *buf;
 	size_t len;
 	FILE *f;
@@ -270,22 +327,27 @@ int npub_write_file(const struct npub_model *m, const char *path, struct npuc_di
 
 	if (npub_write_mem(m, &buf, &len, d) < 0)
 		return -1;
-	f = fopen(path, "wb");
-	if (!f) {
-		npuc_diag_set(d, "%s: cannot create: %s", path, strerror(errno));
+	if (npuc_outfile_begin(&of, path, d)) {
 		free(buf);
 		return -1;
 	}
-	if (fwrite(buf, 1, len, f) != len) {
-		npuc_diag_set(d, "%s: write failed: %s", path, strerror(errno));
+	f = fopen(of.tmp, "wb");
+	if (!f) {
+		npuc_diag_set(d, "%s: cannot create: %s", path, strerror(errno));
 		rc = -1;
-	}
-	if (fclose(f) != 0 && rc == 0) {
-		npuc_diag_set(d, "%s: write failed: %s", path, strerror(errno));
-		rc = -1;
+	} else {
+		if (fwrite(buf, 1, len, f) != len) {
+			npuc_diag_set(d, "%s: write failed: %s", path, strerror(errno));
+			rc = -1;
+		}
+		if (fclose(f) != 0 && rc == 0) {
+			npuc_diag_set(d, "%s: write failed: %s", path, strerror(errno));
+			rc = -1;
+		}
 	}
 	free(buf);
-	if (rc < 0)
-		remove(path);
+	if (!rc)
+		rc = npuc_outfile_commit(&of, d);
+	npuc_outfile_abort(&of);
 	return rc;
 }

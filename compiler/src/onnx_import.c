@@ -523,6 +523,57 @@ static int attr_value(struct imp *im, const char *label, const Onnx__AttributePr
 	}
 }
 
+/*
+ * Attributes whose type is the same in every ONNX operator that has them.
+ * The ONNX checker refuses another type and so do we: an INT alpha read
+ * as a float would silently compute with the default.
+ */
+static const struct {
+	const char *name;
+	enum npuc_attr_type type;
+} attr_types[] = {
+	{ "alpha", NPUC_ATTR_FLOAT }, { "beta", NPUC_ATTR_FLOAT }, { "gamma", NPUC_ATTR_FLOAT },
+	{ "epsilon", NPUC_ATTR_FLOAT }, { "momentum", NPUC_ATTR_FLOAT },
+	{ "lambd", NPUC_ATTR_FLOAT }, { "bias", NPUC_ATTR_FLOAT }, { "min", NPUC_ATTR_FLOAT },
+	{ "max", NPUC_ATTR_FLOAT }, { "cubic_coeff_a", NPUC_ATTR_FLOAT },
+	{ "extrapolation_value", NPUC_ATTR_FLOAT },
+	{ "axis", NPUC_ATTR_INT }, { "group", NPUC_ATTR_INT }, { "keepdims", NPUC_ATTR_INT },
+	{ "transA", NPUC_ATTR_INT }, { "transB", NPUC_ATTR_INT }, { "ceil_mode", NPUC_ATTR_INT },
+	{ "count_include_pad", NPUC_ATTR_INT }, { "storage_order", NPUC_ATTR_INT },
+	{ "blocksize", NPUC_ATTR_INT }, { "to", NPUC_ATTR_INT }, { "size", NPUC_ATTR_INT },
+	{ "select_last_index", NPUC_ATTR_INT }, { "noop_with_empty_axes", NPUC_ATTR_INT },
+	{ "exclude_outside", NPUC_ATTR_INT }, { "p", NPUC_ATTR_INT },
+	{ "kernel_shape", NPUC_ATTR_INTS }, { "strides", NPUC_ATTR_INTS },
+	{ "pads", NPUC_ATTR_INTS }, { "dilations", NPUC_ATTR_INTS },
+	{ "output_padding", NPUC_ATTR_INTS }, { "output_shape", NPUC_ATTR_INTS },
+	{ "perm", NPUC_ATTR_INTS }, { "axes", NPUC_ATTR_INTS }, { "split", NPUC_ATTR_INTS },
+	{ "auto_pad", NPUC_ATTR_STRING }, { "mode", NPUC_ATTR_STRING },
+	{ "coordinate_transformation_mode", NPUC_ATTR_STRING },
+	{ "nearest_mode", NPUC_ATTR_STRING },
+};
+
+static const char *npuc_attr_type_name(enum npuc_attr_type t)
+{
+	static const char *const names[] = { "INT", "FLOAT", "STRING", "INTS", "FLOATS",
+					     "TENSOR" };
+
+	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
+}
+
+/* 0, or -1 with a message when a well-known attribute has another type. */
+static int attr_type_check(struct imp *im, const char *label, const char *op,
+			   const struct npuc_attr *a, const char *name)
+{
+	for (size_t k = 0; k < sizeof(attr_types) / sizeof(attr_types[0]); k++)
+		if (!strcmp(attr_types[k].name, name) && attr_types[k].type != a->type) {
+			npuc_diag_set(im->d, "node '%s' (%s): attribute '%s' is %s, ONNX defines "
+				      "it as %s", label, op, name, npuc_attr_type_name(a->type),
+				      npuc_attr_type_name(attr_types[k].type));
+			return -1;
+		}
+	return 0;
+}
+
 static int imp_attr(struct imp *im, int node, const char *label, const char *op,
 		    const Onnx__AttributeProto *ap)
 {
@@ -557,6 +608,8 @@ static int imp_attr(struct imp *im, int node, const char *label, const char *op,
 	else if (r == -2)
 		npuc_diag_set(im->d, "node '%s' (%s): attribute '%.64s': out of memory or too "
 			      "many values", label, op, ap->name);
+	if (r == 0 && attr_type_check(im, label, op, &a, ap->name))
+		r = -4;
 	a.name = strdup(ap->name);
 	if (r < 0 || !a.name) {
 		if (r == 0)

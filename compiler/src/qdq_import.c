@@ -2523,6 +2523,49 @@ static int emit_node(struct qctx *c, int n)
 	return emit_cpu(c, n, why);
 }
 
+/*
+ * Every constant scale of a quantisation node must be a positive finite
+ * number: 0, a negative, NaN or Inf would otherwise make the node fall back
+ * to float without a word (or divide by zero).
+ */
+static int scales_check(const struct qctx *c)
+{
+	static const struct {
+		const char *op;
+		int idx[3];
+	} ops[] = {
+		{ "QuantizeLinear", { 1, -1, -1 } }, { "DequantizeLinear", { 1, -1, -1 } },
+		{ "QLinearConv", { 1, 4, 6 } }, { "QLinearMatMul", { 1, 4, 6 } },
+		{ "QLinearAdd", { 1, 4, 6 } }, { "QLinearMul", { 1, 4, 6 } },
+	};
+
+	for (int n = 0; n < c->g->n_nodes; n++) {
+		const struct npuc_node *nd = &c->g->nodes[n];
+
+		for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
+			if (strcmp(nd->op, ops[k].op))
+				continue;
+			for (int j = 0; j < 3; j++) {
+				int i = ops[k].idx[j], t = i >= 0 && i < nd->n_in ? nd->in[i] : -1;
+				const struct npuc_tensor *st;
+
+				if (t < 0 || !is_const(c, t) || ten(c, t)->dtype != NPUC_DT_F32)
+					continue;
+				st = ten(c, t);
+				for (int64_t e = 0; e < numel(st); e++)
+					if (!scale_ok(cval(st, e))) {
+						npuc_diag_set(c->d, "node '%s' (%s): scale '%s' holds %g "
+							      "at %lld: a scale must be a positive finite "
+							      "number", nd->name, nd->op, st->name,
+							      cval(st, e), (long long)e);
+						return -1;
+					}
+			}
+		}
+	}
+	return 0;
+}
+
 static int consumers_build(struct qctx *c)
 {
 	const struct npuc_graph *g = c->g;
@@ -2617,6 +2660,8 @@ int npuc_qdq_import(struct npuc_graph *src, struct npuq_graph **out, struct npuc
 	}
 	for (int t = 0; t < src->n_t; t++)
 		c.qt[t] = -1;
+	if (scales_check(&c) < 0)
+		goto out;
 	ms_infer(&c);
 	tq_all(&c);
 	if (io_build(&c) < 0)

@@ -11,6 +11,7 @@
 #include "dot.h"
 #include "lower.h"
 #include "onnx_export.h"
+#include "outfile.h"
 #include "pipeline.h"
 
 static void usage(FILE *f)
@@ -123,6 +124,10 @@ static char *join_args(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	static const char *const out_what[3] = { "-o", "--dump-graph", "--export-qdq" };
+	static const char *const in_what[2] = { "the input model", "the calibration data (--calib)" };
+	struct npuc_outfile of[3] = { { 0 } };
+	const char *outs[3], *ins[2];
 	struct npuc_compile_opts o;
 	struct npuc_compiled c;
 	struct npuc_diag d = { { 0 } };
@@ -195,6 +200,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	o.model_path = argv[optind];
+	ins[0] = o.model_path;
+	ins[1] = o.calib_path;
 	if (!out_path) {
 		def_out = default_output(o.model_path);
 		out_path = def_out;
@@ -205,28 +212,51 @@ int main(int argc, char **argv)
 		fprintf(stderr, "npuc: out of memory\n");
 		goto out;
 	}
+	/* Never overwrite an input, whatever its name; one file per output. */
+	outs[0] = out_path;
+	outs[1] = dot_path;
+	outs[2] = qdq_path;
+	if (npuc_outputs_check(outs, out_what, 3, ins, in_what, 2, &d)) {
+		fprintf(stderr, "npuc: %s\n", d.msg);
+		ret = 2;
+		goto out;
+	}
 	if (npuc_compile(&o, stderr, &c, &d)) {
 		fprintf(stderr, "npuc: %s: %s\n", o.model_path, d.msg);
 		goto out;
 	}
-	if (npub_write_file(c.model, out_path, &d)) {
+	/* Every output into a temporary beside it; renamed only if all succeed. */
+	for (int i = 0; i < 3; i++)
+		if (outs[i] && npuc_outfile_begin(&of[i], outs[i], &d)) {
+			fprintf(stderr, "npuc: %s %s\n", out_what[i], d.msg);
+			goto discard;
+		}
+	if (npub_write_file(c.model, of[0].tmp, &d)) {
 		fprintf(stderr, "npuc: %s: %s\n", out_path, d.msg);
-	} else {
-		fprintf(stderr, "npuc: wrote %s\n", out_path);
-		ret = 0;
-		if (report)
-			npub_print_report(stdout, c.model);
-		if (dot_path && npuc_dot_write(c.qgraph, c.model, dot_path, &d)) {
-			fprintf(stderr, "npuc: --dump-graph: %s\n", d.msg);
-			ret = 1;
-		}
-		if (qdq_path && npuc_export_qdq(c.qgraph, qdq_path, &d)) {
-			fprintf(stderr, "npuc: --export-qdq: %s\n", d.msg);
-			ret = 1;
-		} else if (qdq_path) {
-			fprintf(stderr, "npuc: wrote %s\n", qdq_path);
-		}
+		goto discard;
 	}
+	if (dot_path && npuc_dot_write(c.qgraph, c.model, of[1].tmp, &d)) {
+		fprintf(stderr, "npuc: --dump-graph %s: %s\n", dot_path, d.msg);
+		goto discard;
+	}
+	if (qdq_path && npuc_export_qdq(c.qgraph, of[2].tmp, &d)) {
+		fprintf(stderr, "npuc: --export-qdq %s: %s\n", qdq_path, d.msg);
+		goto discard;
+	}
+	for (int i = 0; i < 3; i++)
+		if (npuc_outfile_commit(&of[i], &d)) {
+			fprintf(stderr, "npuc: %s\n", d.msg);
+			goto discard;
+		}
+	for (int i = 0; i < 3; i++)
+		if (outs[i])
+			fprintf(stderr, "npuc: wrote %s\n", outs[i]);
+	if (report)
+		npub_print_report(stdout, c.model);
+	ret = 0;
+discard:
+	for (int i = 0; i < 3; i++)
+		npuc_outfile_abort(&of[i]);
 	npuc_compiled_free(&c);
 out:
 	free(cmdline);

@@ -162,6 +162,17 @@ int main(int argc, char **argv)
 	if (a.limit && a.limit < n)
 		n = a.limit;
 	pix = img.numel / img.dims[0];
+	/* A label the model cannot produce would silently count as wrong. */
+	for (int64_t i = 0; i < n; i++) {
+		int64_t classes = npuc_tensor_numel(&g->t[g->outputs[0]]);
+
+		if (((const uint8_t *)lab.data)[i] >= classes) {
+			fprintf(stderr, "npuc-eval: %s: label %u of image %lld is not a class of the "
+				"model (0..%lld)\n", a.labels, ((const uint8_t *)lab.data)[i],
+				(long long)i, (long long)classes - 1);
+			goto out;
+		}
+	}
 	if (npuc_tensor_numel(&g->t[g->inputs[0]]) != pix) {
 		fprintf(stderr, "npuc-eval: model input has %lld elements, images have %lld\n",
 			(long long)npuc_tensor_numel(&g->t[g->inputs[0]]), (long long)pix);

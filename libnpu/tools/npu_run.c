@@ -4,27 +4,36 @@
  * prints the top-k of output 0, timing and device counters.
  *
  *   npu-run MODEL.npub [--input FILE]... [--index N] [--scale S] [--int8]
- *           [--output FILE] [--top-k K] [--repeat N] [--trace out.json]
+ *           [--raw] [--output FILE] [--top-k K] [--repeat N] [--trace out.json]
  *
  * --input: one per graph input, in order: .npy or IDX (plain or gzip; any
  * element type, converted to float and multiplied by --scale; sample
- * --index of a file holding several), else raw bytes (float32, or int8 with
- * --int8). No --input: zeros. --int8 binds inputs and outputs as raw int8.
+ * --index of a file holding several whole samples), else raw bytes
+ * (float32, or int8 with --int8) of exactly the input's size; --raw reads
+ * every input as raw. A file that starts like .npy, gzip or IDX but does
+ * not parse is an error, never raw data; NaN or infinite values are
+ * refused. No --input: zeros. --int8 binds inputs and outputs as raw int8
+ * (array values rounded to the nearest int8 and saturated).
  * --output writes output 0 (.npy if the name ends in .npy, else raw).
  * The device is the default one (NPU_DEVICE=sim|drm overrides).
  */
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "calib_data.h"
 #include "npu.h"
+#include "outfile.h"
 
 #define MAX_IO 16
 
 struct opts {
 	const char *model, *inputs[MAX_IO], *output, *trace;
 	int n_inputs, topk, int8, repeat;
+	int raw;			/* --raw: inputs are raw bytes, never parsed */
 	long index;
 	float scale;
 };
@@ -38,7 +47,7 @@ static int fail(const char *what, int rc)
 static int usage(void)
 {
 	fprintf(stderr, "usage: npu-run MODEL.npub [--input FILE]... [--index N] [--scale S] "
-		"[--int8]\n               [--output FILE] [--top-k K] [--repeat N] "
+		"[--int8] [--raw]\n               [--output FILE] [--top-k K] [--repeat N] "
 		"[--trace out.json]\n");
 	return 2;
 }
@@ -57,6 +66,18 @@ static double parse_num(const char *opt, const char *s, double lo, double hi, in
 	return v;
 }
 
+/* A whole number in [lo, hi] (--index 1.5 is an error, not sample 1). */
+static long parse_int(const char *opt, const char *s, double lo, double hi, int *bad)
+{
+	double v = parse_num(opt, s, lo, hi, bad);
+
+	if (!*bad && v != (double)(long)v) {
+		fprintf(stderr, "npu-run: %s: '%s' is not a whole number\n", opt, s);
+		*bad = 1;
+	}
+	return (long)v;
+}
+
 static int parse(int argc, char **argv, struct opts *o)
 {
 	int bad = 0;
@@ -70,6 +91,10 @@ static int parse(int argc, char **argv, struct opts *o)
 
 		if (!strcmp(a, "--int8")) {
 			o->int8 = 1;
+			continue;
+		}
+		if (!strcmp(a, "--raw")) {
+			o->raw = 1;
 			continue;
 		}
 		if (a[0] != '-') {
@@ -93,11 +118,11 @@ static int parse(int argc, char **argv, struct opts *o)
 		else if (!strcmp(a, "--trace"))
 			o->trace = v;
 		else if (!strcmp(a, "--top-k"))
-			o->topk = (int)parse_num(a, v, 0, 1e6, &bad);
+			o->topk = (int)parse_int(a, v, 0, 1e6, &bad);
 		else if (!strcmp(a, "--repeat"))
-			o->repeat = (int)parse_num(a, v, 1, 1e9, &bad);
+			o->repeat = (int)parse_int(a, v, 1, 1e9, &bad);
 		else if (!strcmp(a, "--index"))
-			o->index = (long)parse_num(a, v, 0, 1e12, &bad);
+			o->index = parse_int(a, v, 0, 1e12, &bad);
 		else if (!strcmp(a, "--scale"))
 			o->scale = (float)parse_num(a, v, 1e-30, 1e30, &bad);
 		else
@@ -106,21 +131,68 @@ static int parse(int argc, char **argv, struct opts *o)
 	return o->model && !bad ? 0 : -1;
 }
 
+/* Raw bytes: the file must hold exactly what the input takes. */
 static int read_raw(const char *path, void *dst, size_t bytes)
 {
 	FILE *f = fopen(path, "rb");
-	size_t n = f ? fread(dst, 1, bytes, f) : 0;
+	struct stat st;
+	size_t n;
 
-	if (f)
+	if (!f || fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "npu-run: %s: %s\n", path, !f ? strerror(errno) :
+			"not a regular file");
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	if ((uint64_t)st.st_size != bytes) {
+		fprintf(stderr, "npu-run: %s: raw input of %lld bytes, the model's input takes "
+			"exactly %zu\n", path, (long long)st.st_size, bytes);
 		fclose(f);
+		return -1;
+	}
+	n = fread(dst, 1, bytes, f);
+	fclose(f);
 	if (n != bytes) {
-		fprintf(stderr, "npu-run: %s: need %zu bytes of raw data\n", path, bytes);
+		fprintf(stderr, "npu-run: %s: read %zu of %zu bytes\n", path, n, bytes);
 		return -1;
 	}
 	return 0;
 }
 
-/* Sample o->index of an array file, or raw bytes, into the bound buffer. */
+/* Whether the file starts like a .npy, a gzip stream or an IDX file. */
+static int looks_like_array(const char *path)
+{
+	unsigned char m[4] = { 0 };
+	FILE *f = fopen(path, "rb");
+	size_t n = f ? fread(m, 1, 4, f) : 0;
+
+	if (f)
+		fclose(f);
+	return n == 4 && ((m[0] == 0x93 && m[1] == 'N') || (m[0] == 0x1f && m[1] == 0x8b) ||
+			  (!m[0] && !m[1] && m[2] >= 0x08 && m[2] <= 0x0e && m[3] >= 1 &&
+			   m[3] <= 8));
+}
+
+/* Raw float32 / int8 values of the input, refused when not finite. */
+static int check_finite(const char *path, const float *x, int64_t n)
+{
+	int64_t bad = 0;
+
+	for (int64_t k = 0; k < n; k++)
+		bad += !isfinite(x[k]);
+	if (bad)
+		fprintf(stderr, "npu-run: %s: %lld of %lld values are NaN or infinite\n", path,
+			(long long)bad, (long long)n);
+	return bad ? -1 : 0;
+}
+
+/*
+ * Sample o->index of an array file (.npy, IDX, gzip'd IDX), or raw bytes
+ * (--raw, or a file that is none of those), into the bound buffer. An
+ * array file that does not parse is an error with the parser's reason,
+ * never read as raw; its element count must be a whole number of samples.
+ */
 static int load_input(const struct opts *o, const char *path, const struct npu_tensor_info *ti,
 		      void *dst)
 {
@@ -129,11 +201,24 @@ static int load_input(const struct opts *o, const char *path, const struct npu_t
 	float *x;
 	int64_t n = (int64_t)ti->count;
 
-	if (npuc_array_load(path, &a, &d) < 0)
-		return read_raw(path, dst, o->int8 ? ti->int8_bytes : ti->float_bytes);
+	if (o->raw || !looks_like_array(path)) {
+		if (read_raw(path, dst, o->int8 ? ti->int8_bytes : ti->float_bytes))
+			return -1;
+		return o->int8 ? 0 : check_finite(path, dst, n);
+	}
+	if (npuc_array_load(path, &a, &d) < 0) {
+		fprintf(stderr, "npu-run: %s\n", d.msg);
+		return -1;
+	}
+	if (a.numel % n) {
+		fprintf(stderr, "npu-run: %s has %lld elements: not a whole number of the model's "
+			"%lld-element input\n", path, (long long)a.numel, (long long)n);
+		npuc_array_free(&a);
+		return -1;
+	}
 	if (o->index < 0 || a.numel < n * (o->index + 1)) {
-		fprintf(stderr, "npu-run: %s has %lld elements, sample %ld of %lld needs more\n",
-			path, (long long)a.numel, o->index, (long long)n);
+		fprintf(stderr, "npu-run: %s has %lld samples, no sample %ld\n", path,
+			(long long)(a.numel / n), o->index);
 		npuc_array_free(&a);
 		return -1;
 	}
@@ -143,11 +228,18 @@ static int load_input(const struct opts *o, const char *path, const struct npu_t
 		return -1;
 	}
 	npuc_array_to_float(&a, n * o->index, n, x);
+	for (int64_t k = 0; k < n; k++)
+		x[k] *= o->scale;
+	if (check_finite(path, x, n)) {
+		free(x);
+		npuc_array_free(&a);
+		return -1;
+	}
 	for (int64_t k = 0; k < n; k++) {
-		float v = x[k] * o->scale;
+		float v = x[k];
 
 		if (o->int8) {
-			v = v < -128 ? -128 : v > 127 ? 127 : v;
+			v = rintf(v < -128 ? -128 : v > 127 ? 127 : v);
 			((int8_t *)dst)[k] = (int8_t)v;
 		} else {
 			((float *)dst)[k] = v;
@@ -158,10 +250,12 @@ static int load_input(const struct opts *o, const char *path, const struct npu_t
 	return 0;
 }
 
-static int write_output(const struct opts *o, const struct npu_tensor_info *ti, const void *y)
+/* Writes output 0 to path (the temporary beside --output). */
+static int write_output(const struct opts *o, const char *path, const struct npu_tensor_info *ti,
+			const void *y)
 {
 	size_t bytes = o->int8 ? ti->int8_bytes : ti->float_bytes, len = strlen(o->output);
-	FILE *f = fopen(o->output, "wb");
+	FILE *f = fopen(path, "wb");
 	int ok = f != NULL;
 
 	if (ok && len > 4 && !strcmp(o->output + len - 4, ".npy")) {
@@ -283,8 +377,31 @@ static void teardown(struct rt *r)
 		npu_device_close(r->dev);
 }
 
+/* --output and --trace may be neither the model, nor an input, nor each other. */
+static int check_outputs(const struct opts *o)
+{
+	const char *outs[2] = { o->output, o->trace }, *out_what[2] = { "--output", "--trace" };
+	const char *ins[MAX_IO + 1], *in_what[MAX_IO + 1];
+	struct npuc_diag d = { { 0 } };
+	int n = 0;
+
+	ins[n] = o->model;
+	in_what[n++] = "the model";
+	for (int i = 0; i < o->n_inputs; i++) {
+		ins[n] = o->inputs[i];
+		in_what[n++] = "an --input";
+	}
+	if (npuc_outputs_check(outs, out_what, 2, ins, in_what, n, &d)) {
+		fprintf(stderr, "npu-run: %s\n", d.msg);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	struct npuc_outfile trace_file = { 0 }, out_file = { 0 };
+	struct npuc_diag d = { { 0 } };
 	struct npu_profile p;
 	struct opts o;
 	struct rt r;
@@ -293,12 +410,23 @@ int main(int argc, char **argv)
 
 	if (parse(argc, argv, &o))
 		return usage();
+	if (check_outputs(&o))
+		return 1;
 	memset(&r, 0, sizeof(r));
 	if (setup(&o, &r)) {
 		teardown(&r);
 		return 1;
 	}
-	if (o.trace && (rc = npu_device_trace_open(r.dev, o.trace)))
+	/* Outputs go to temporaries beside them, renamed at the end. */
+	if (o.trace && npuc_outfile_begin(&trace_file, o.trace, &d)) {
+		fprintf(stderr, "npu-run: --trace: %s\n", d.msg);
+		rc = 1;
+	}
+	if (!rc && o.output && npuc_outfile_begin(&out_file, o.output, &d)) {
+		fprintf(stderr, "npu-run: --output: %s\n", d.msg);
+		rc = 1;
+	}
+	if (!rc && o.trace && (rc = npu_device_trace_open(r.dev, trace_file.tmp)))
 		rc = fail("trace", rc);
 	for (int i = 0; !rc && i < o.repeat; i++) {
 		if ((rc = npu_run(r.ctx, &p)))
@@ -317,9 +445,16 @@ int main(int argc, char **argv)
 		print_profile(&p, o.repeat, total);
 		if (o.trace)
 			printf("trace: %s\n", o.trace);
-		if (o.output && write_output(&o, &r.info[r.ni], r.map[r.ni]))
+		if (o.output && write_output(&o, out_file.tmp, &r.info[r.ni], r.map[r.ni]))
 			rc = 1;
 	}
+	/* Both outputs into place, or neither. */
+	if (!rc && (npuc_outfile_commit(&trace_file, &d) || npuc_outfile_commit(&out_file, &d))) {
+		fprintf(stderr, "npu-run: %s\n", d.msg);
+		rc = 1;
+	}
+	npuc_outfile_abort(&trace_file);
+	npuc_outfile_abort(&out_file);
 	teardown(&r);
 	return rc ? 1 : 0;
 }

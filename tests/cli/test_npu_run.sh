@@ -19,6 +19,9 @@ fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
+# top1_of_zeros: the class the model gives an all-zero input (no --input).
+top1_of_zeros() { "$run" "$model" 2>/dev/null | sed -n 's/^top-1: class \([0-9]*\) .*/\1/p'; }
+
 # top1 FILE: the class of the "top-1:" line npu-run printed.
 top1() { sed -n 's/^top-1: class \([0-9]*\) .*/\1/p' "$1"; }
 
@@ -130,8 +133,8 @@ printf '\377\377\377\377' | dd of="$tmp/flip.npub" bs=1 seek=$((size / 2)) conv=
 	2>/dev/null
 expect_fail "corrupt .npub" "npu-run: load:" "$tmp/flip.npub"
 head -c 100 "$tmp/q0.raw" >"$tmp/short.raw"
-expect_fail "short raw input" "need 3136 bytes" "$model" --input "$tmp/short.raw"
-expect_fail "short int8 input" "need 784 bytes" "$model" --int8 --input "$tmp/short.raw"
+expect_fail "short raw input" "takes exactly 3136" "$model" --input "$tmp/short.raw"
+expect_fail "short int8 input" "takes exactly 784" "$model" --int8 --input "$tmp/short.raw"
 expect_fail "wrong-size .npy input" "has 10 elements" "$model" --input "$tmp/logits.npy"
 expect_fail "index past the end" "sample 10000" "$model" --input "$images" --index 10000
 expect_fail "negative index" "--index" "$model" --input "$images" --index -1
@@ -140,8 +143,67 @@ expect_fail "unknown option" "usage:" "$model" --frobnicate 1
 expect_fail "option without value" "usage:" "$model" --input
 expect_fail "no model" "usage:"
 expect_fail "two models" "usage:" "$model" "$model"
-expect_fail "unwritable output" "cannot write" "$model" --output "$tmp/no/dir/y.npy"
-expect_fail "unwritable trace" "npu-run: trace" "$model" --trace "$tmp/no/dir/t.json"
+expect_fail "unwritable output" "\-\-output: .*cannot create" "$model" --output "$tmp/no/dir/y.npy"
+expect_fail "unwritable trace" "\-\-trace: .*cannot create" "$model" --trace "$tmp/no/dir/t.json"
+
+# Strict input decoding (issue 17): an array file that does not parse is an
+# error with the parser's reason, never raw data; sizes match exactly.
+# make_npy FILE VERSION DESCR SHAPE DATA_BYTES [FORTRAN]
+make_npy() {
+	hdr="{'descr': '$3', 'fortran_order': ${6:-False}, 'shape': ($4), }"
+	pad=$(( (64 - (10 + ${#hdr} + 1) % 64) % 64 ))
+	hdr="$hdr$(printf '%*s' "$pad" '')"
+	hl=$(( ${#hdr} + 1 ))
+	printf "\223NUMPY\\$(printf %03o "$2")\000" >"$1"
+	printf "\\$(printf %03o $((hl & 255)))\\$(printf %03o $((hl >> 8)))" >>"$1"
+	printf '%s\n' "$hdr" >>"$1"
+	head -c "$5" /dev/zero >>"$1"
+}
+make_npy "$tmp/good.npy" 1 '<f4' '1, 1, 28, 28' 3136
+expect_top1 "a well-formed .npy" "$(top1_of_zeros)" --input "$tmp/good.npy"
+make_npy "$tmp/trunc.npy" 1 '<f4' '1, 1, 28, 28' 3000
+expect_fail "truncated .npy" "trunc.npy" "$model" --input "$tmp/trunc.npy"
+make_npy "$tmp/v3.npy" 3 '<f4' '1, 1, 28, 28' 3136
+expect_fail ".npy version 3" "v3.npy" "$model" --input "$tmp/v3.npy"
+make_npy "$tmp/fortran.npy" 1 '<f4' '28, 28' 3136 True
+expect_fail "Fortran-order .npy" "fortran.npy" "$model" --input "$tmp/fortran.npy"
+make_npy "$tmp/complex.npy" 1 '<c8' '1, 784' 6272
+expect_fail "complex .npy" "complex.npy" "$model" --input "$tmp/complex.npy"
+make_npy "$tmp/big.npy" 1 '<f4' '32, 32' 4096
+expect_fail "32x32 .npy for a 28x28 input" "not a whole number" "$model" --input "$tmp/big.npy"
+gzip -dc "$images" | head -c 8000 >"$tmp/idx"
+printf 'trailing' >>"$tmp/idx"
+expect_fail "IDX with trailing bytes" "idx" "$model" --input "$tmp/idx"
+printf 'hello, this is text\n' >"$tmp/text.txt"
+expect_fail "a text file" "takes exactly 3136" "$model" --input "$tmp/text.txt"
+head -c 9408 /dev/zero >"$tmp/long.raw"
+expect_fail "raw 3 times too long" "takes exactly 3136" "$model" --input "$tmp/long.raw"
+{ head -c 100 /dev/zero; printf '\000\000\300\177'; head -c 3032 /dev/zero; } >"$tmp/nan.raw"
+expect_fail "NaN in a raw float input" "NaN or infinite" "$model" --input "$tmp/nan.raw"
+expect_fail "--index 1.5" "not a whole number" "$model" --input "$images" --index 1.5
+cp "$tmp/good.npy" "$tmp/forced"
+expect_fail "--raw reads a .npy as raw" "takes exactly 3136" "$model" --raw --input "$tmp/forced"
+# A model that is not a regular file is refused before any read (/dev/zero
+# used to be read for 2 GB); a truncated one says what its header promised.
+expect_fail "/dev/zero as the model" "not a regular file" /dev/zero
+head -c 5000 "$model" >"$tmp/short.npub"
+expect_fail "truncated model" "the header says [0-9]* bytes, the file has 5000" "$tmp/short.npub"
+
+# Lost data (issue 17): --output / --trace aimed at the model or an input
+# is refused and the file stays byte for byte; a refused run writes nothing.
+cp "$model" "$tmp/m.npub"
+cp "$model" "$tmp/keep.npub"
+expect_fail "--output is the model" "the same file" "$tmp/m.npub" --output "$tmp/./m.npub"
+cmp -s "$tmp/m.npub" "$tmp/keep.npub" && ok || bad "--output overwrote the model"
+expect_fail "--trace is the model" "the same file" "$tmp/m.npub" --trace "$tmp/m.npub"
+cmp -s "$tmp/m.npub" "$tmp/keep.npub" && ok || bad "--trace overwrote the model"
+cp "$images" "$tmp/in.gz"
+expect_fail "--output is the input" "the same file" "$tmp/m.npub" --input "$tmp/in.gz" \
+	--scale "$scale" --output "$tmp/in.gz"
+cmp -s "$tmp/in.gz" "$images" && ok || bad "--output overwrote the input"
+expect_fail "--output is --trace" "one file cannot be both" "$tmp/m.npub" \
+	--output "$tmp/o.json" --trace "$tmp/o.json"
+[ ! -e "$tmp/o.json" ] && ok || bad "a refused run wrote output"
 
 echo "npu-run cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

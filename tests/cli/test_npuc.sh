@@ -59,5 +59,55 @@ expect_fail "unwritable output" "npuc:" "$model" -o "$tmp/no/dir/x.npub" --calib
 "$npuc" "$model" -o "$tmp/r.npub" --calib-random --calib-limit 4 2>"$tmp/log3" &&
 	grep -qi 'warn' "$tmp/log3" && ok || bad "--calib-random must warn"
 
+# Lost data (issue 17): an output that is an input, by any name, is refused
+# and the input stays byte for byte; outputs appear only all together.
+cp "$model" "$tmp/in.onnx"
+cp "$model" "$tmp/keep.onnx"
+ln "$tmp/in.onnx" "$tmp/link.onnx"
+same_after() { cmp -s "$tmp/in.onnx" "$tmp/keep.onnx" && ok || bad "$1: the input changed"; }
+expect_fail "-o is the model" "the same file" "$tmp/in.onnx" -o "$tmp/in.onnx" --calib-random
+same_after "-o is the model"
+expect_fail "-o is the model via ./" "the same file" "$tmp/in.onnx" -o "$tmp/./in.onnx" --calib-random
+same_after "-o via ./"
+expect_fail "-o is a hard link of the model" "the same file" "$tmp/in.onnx" -o "$tmp/link.onnx" \
+	--calib-random
+same_after "-o via a hard link"
+expect_fail "--dump-graph is the model" "the same file" "$tmp/in.onnx" -o "$tmp/x.npub" \
+	--calib-random --dump-graph "$tmp/in.onnx"
+same_after "--dump-graph"
+expect_fail "--export-qdq is the model" "the same file" "$tmp/in.onnx" -o "$tmp/x.npub" \
+	--calib-random --export-qdq "$tmp/link.onnx"
+same_after "--export-qdq"
+cp "$data/t10k-images-idx3-ubyte.gz" "$tmp/calib.gz"
+expect_fail "-o is the calibration file" "the same file" "$tmp/in.onnx" -o "$tmp/calib.gz" \
+	--calib "$tmp/calib.gz" --calib-scale 0.00392156862745098 --calib-limit 4
+cmp -s "$tmp/calib.gz" "$data/t10k-images-idx3-ubyte.gz" && ok || bad "the calibration file changed"
+expect_fail "--export-qdq is -o" "one file cannot be both" "$tmp/in.onnx" -o "$tmp/y.npub" \
+	--calib-random --export-qdq "$tmp/y.npub"
+[ ! -e "$tmp/x.npub" ] && [ ! -e "$tmp/y.npub" ] && ok || bad "a refused command wrote output"
+# A failed write (file-size limit) leaves the old .npub whole, no temporary.
+"$npuc" "$tmp/in.onnx" -o "$tmp/old.npub" --calib-random --calib-limit 4 2>/dev/null || bad "old.npub"
+cp "$tmp/old.npub" "$tmp/old.copy"
+(trap '' XFSZ; ulimit -f 16; "$npuc" "$tmp/in.onnx" -o "$tmp/old.npub" --calib-random \
+	--calib-limit 2 --report >/dev/null 2>"$tmp/err") && bad "a write past the file-size limit succeeded"
+grep -q "old.npub" "$tmp/err" && ok || { bad "the write failure names no file"; cat "$tmp/err"; }
+cmp -s "$tmp/old.npub" "$tmp/old.copy" && ok || bad "a failed write changed the old .npub"
+ls -a "$tmp" | grep -q '^\.old\.npub\.' && bad "a temporary was left behind" || ok
+# A failing second output (--export-qdq into no directory): no .npub either.
+expect_fail "failing --export-qdq" "npuc:" "$tmp/in.onnx" -o "$tmp/z.npub" --calib-random \
+	--export-qdq "$tmp/no/dir/q.onnx"
+[ ! -e "$tmp/z.npub" ] && ok || bad "a failed --export-qdq left the .npub behind"
+
+# npuc-eval: a label the model cannot produce is an error, not a silent miss.
+gzip -dc "$data/t10k-labels-idx1-ubyte.gz" >"$tmp/labels"
+{ head -c 8 "$tmp/labels"; printf '\014'; tail -c +10 "$tmp/labels"; } >"$tmp/badlabels"
+if "$build/opt/npuc-eval" "$model" "$tmp/m.npub" "$data/t10k-images-idx3-ubyte.gz" \
+	"$tmp/badlabels" --limit 5 >/dev/null 2>"$tmp/err"; then
+	bad "npuc-eval accepted label 12 for a 10-class model"
+else
+	grep -q "label 12 of image 0 is not a class of the model (0..9)" "$tmp/err" && ok ||
+		{ bad "npuc-eval's label message"; cat "$tmp/err"; }
+fi
+
 echo "npuc cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -67,6 +67,34 @@ static void conv_params(struct npuq_conv *p, int oc, int k, int s, int pad, int 
 }
 
 /*
+ * The string table deduplicates through a hash index: 100,000 distinct
+ * names plus repeats map to stable offsets (issue 17: the linear scan made
+ * a 40,000-node graph take 39 s to write).
+ */
+START_TEST(test_strtab_many_strings)
+{
+	struct npub_model *m = npub_model_new();
+	static uint32_t offs[100000];
+	char name[32];
+
+	ck_assert_ptr_nonnull(m);
+	ck_assert_uint_eq(npub_add_str(m, ""), 0);
+	for (int i = 0; i < 100000; i++) {
+		snprintf(name, sizeof(name), "node_%d", i);
+		offs[i] = npub_add_str(m, name);
+		ck_assert_uint_ne(offs[i], NPUB_NONE);
+		ck_assert_str_eq(npub_str(m, offs[i]), name);
+	}
+	for (int i = 0; i < 100000; i += 7) {
+		snprintf(name, sizeof(name), "node_%d", i);
+		ck_assert_uint_eq(npub_add_str(m, name), offs[i]);
+	}
+	ck_assert_uint_eq(m->strhash_n, 100000);
+	npub_model_free(m);
+}
+END_TEST
+
+/*
  * float x[1,2,12,12] NCHW -> QUANTIZE -> conv 3x3 -> conv stride 20 (host
  * int8) -> reshape -> DEQUANTIZE -> CPU LeakyRelu (FLOAT attr) -> CPU Add
  * (constant) -> y.
@@ -717,6 +745,7 @@ Suite *suite_npub(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_roundtrip);
+	tcase_add_test(tc, test_strtab_many_strings);
 	tcase_add_test(tc, test_every_truncation);
 	tcase_add_test(tc, test_every_bitflip);
 	tcase_add_test(tc, test_file_structure_errors);

@@ -686,6 +686,41 @@ START_TEST(test_built_model)
 }
 END_TEST
 
+/*
+ * An attribute of the wrong type is refused by name (issue 17: a FLOAT
+ * group or an INT alpha used to fall back to the default silently).
+ */
+START_TEST(test_attr_wrong_type)
+{
+	Onnx__AttributeProto grp, ks, *attrs[4];
+	struct mb b;
+
+	mb_init(&b);
+	onnx__attribute_proto__init(&grp);
+	grp.name = "group";
+	grp.has_type = 1;
+	grp.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
+	grp.has_f = 1;
+	grp.f = 1.5f;
+	for (int i = 0; i < 3; i++)
+		attrs[i] = b.conv_attrs[i];
+	attrs[3] = &grp;
+	b.conv.attribute = attrs;
+	b.conv.n_attribute = 4;
+	expect_fail(&b, "node 'conv' (Conv): attribute 'group' is FLOAT, ONNX defines it as INT");
+	/* kernel_shape given as one INT instead of a list */
+	onnx__attribute_proto__init(&ks);
+	ks.name = "kernel_shape";
+	ks.has_type = 1;
+	ks.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+	ks.has_i = 1;
+	ks.i = 3;
+	attrs[0] = &ks;
+	b.conv.n_attribute = 3;
+	expect_fail(&b, "attribute 'kernel_shape' is INT, ONNX defines it as INTS");
+}
+END_TEST
+
 /* w listed as a graph input too: still a constant, not a run-time input. */
 START_TEST(test_initializer_as_input)
 {
@@ -1442,6 +1477,7 @@ Suite *suite_onnx_import(void)
 	tcase_add_test(files, test_tensor_pb_files);
 	tcase_add_test(files, test_tensor_pb_malformed);
 	tcase_add_test(bad, test_built_model);
+	tcase_add_test(bad, test_attr_wrong_type);
 	tcase_add_test(bad, test_initializer_as_input);
 	tcase_add_test(bad, test_value_info);
 	tcase_add_test(bad, test_zero_length);

@@ -497,6 +497,35 @@ END_TEST
 
 /* ---- QDQ ---- */
 
+/*
+ * A scale of 0, negative, NaN or Inf is an error naming the node and the
+ * scale (issue 17: such models compiled without a word).
+ */
+START_TEST(test_bad_scales_refused)
+{
+	static const float bad[4] = { 0.0f, -0.5f, NAN, INFINITY };
+	int64_t xd[2] = { 1, 8 };
+
+	for (int k = 0; k < 4; k++) {
+		int x, y;
+
+		if (k) {	/* a fresh graph each round (the fixture made the first) */
+			npuc_graph_free(g);
+			g = npuc_graph_new();
+			ck_assert_ptr_nonnull(g);
+			g->opset = 13;
+		}
+		x = gb_tensor_t(g, "x", NPUC_DT_F32, 2, xd);
+		y = dequant("ydq", quant("yq", x, bad[k], 0, NPUC_DT_I8), 0.1f, 0);
+		gb_io(g, &x, 1, &y, 1);
+		ck_assert_msg(npuc_shape_infer(g, &d) == 0, "%s", d.msg);
+		ck_assert_int_eq(npuc_qdq_import(g, &q, &d), -1);
+		ck_assert_msg(strstr(d.msg, "(QuantizeLinear): scale 'yq_s' holds") &&
+			      strstr(d.msg, "positive finite"), "%s", d.msg);
+	}
+}
+END_TEST
+
 /* DQ(x) -> Conv(DQ(w) per channel, DQ(bias int32)) -> Relu -> Q, int8 activations. */
 START_TEST(test_qdq_conv_relu_fused)
 {
@@ -1208,6 +1237,7 @@ Suite *suite_qdq_import(void)
 	tcase_add_test(tc, test_qlinearmatmul_const_and_activation_b);
 	tcase_add_test(tc, test_integer_ops_requant_chain);
 	tcase_add_test(tc, test_qdq_conv_relu_fused);
+	tcase_add_test(tc, test_bad_scales_refused);
 	tcase_add_test(tc, test_qdq_depthwise_clip);
 	tcase_add_test(tc, test_qdq_gemm_and_matmul);
 	tcase_add_test(tc, test_qdq_eltwise);
