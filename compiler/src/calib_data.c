@@ -471,13 +471,93 @@ int npuc_idx_parse(const void *buf, size_t len, const char *what, struct npuc_ar
 	return 0;
 }
 
+/* Product of n dims times es, 0 on overflow past the file limit. */
+static uint64_t bytes_of(const uint64_t *dims, int n, uint64_t es)
+{
+	uint64_t v = es;
+
+	for (int i = 0; i < n; i++) {
+		if (dims[i] && v > NPUC_CALIB_MAX_FILE / dims[i])
+			return 0;
+		v *= dims[i];
+	}
+	return v;
+}
+
+/* A .npy's total size from its header (the first len bytes), 0 if unknown. */
+static uint64_t npy_total(const uint8_t *b, size_t len)
+{
+	uint64_t dims[NPUC_MAX_RANK], es = 0;
+	size_t hl, start;
+	const char *h, *p, *end;
+	int n = 0;
+
+	if (len < 12 || memcmp(b, npy_magic, 6))
+		return 0;
+	start = b[6] == 1 ? 10 : 12;
+	hl = b[6] == 1 ? (size_t)(b[8] | b[9] << 8) :
+	     (size_t)(b[8] | b[9] << 8 | (size_t)b[10] << 16 | (size_t)b[11] << 24);
+	if (start + hl > len)
+		return 0;
+	h = (const char *)b + start;
+	end = h + hl;
+	for (p = h; p + 7 < end && strncmp(p, "'descr'", 7); p++)
+		;
+	for (p += 7; p < end && *p != '\''; p++)
+		;
+	for (p++; p < end && *p != '\''; p++)
+		if (*p >= '0' && *p <= '9')
+			es = es * 10 + (uint64_t)(*p - '0');
+	for (p = h; p + 7 < end && strncmp(p, "'shape'", 7); p++)
+		;
+	for (; p < end && *p != '('; p++)
+		;
+	for (p++; p < end && *p != ')' && n < NPUC_MAX_RANK; ) {
+		uint64_t v = 0;
+
+		while (p < end && (*p == ' ' || *p == ','))
+			p++;
+		if (p >= end || *p < '0' || *p > '9')
+			break;
+		while (p < end && *p >= '0' && *p <= '9' && v < NPUC_CALIB_MAX_FILE)
+			v = v * 10 + (uint64_t)(*p++ - '0');
+		dims[n++] = v;
+	}
+	if (!es || es > 16 || p >= end || *p != ')')
+		return 0;
+	es = bytes_of(dims, n, es);
+	return es ? start + hl + es : 0;
+}
+
+/* An IDX file's total size from its header, 0 if unknown. */
+static uint64_t idx_total(const uint8_t *b, size_t len)
+{
+	static const uint8_t es[16] = { [0x08] = 1, [0x09] = 1, [0x0b] = 2, [0x0c] = 4,
+					[0x0d] = 4, [0x0e] = 8 };
+	uint64_t dims[NPUC_MAX_RANK], v;
+	int rank;
+
+	if (len < 4 || b[0] || b[1] || b[2] > 0x0e || !es[b[2]] || b[3] < 1 ||
+	    b[3] > NPUC_MAX_RANK || len < 4 + 4 * (size_t)b[3])
+		return 0;
+	rank = b[3];
+	for (int i = 0; i < rank; i++)
+		dims[i] = (uint64_t)b[4 + 4 * i] << 24 | b[5 + 4 * i] << 16 | b[6 + 4 * i] << 8 |
+			  b[7 + 4 * i];
+	v = bytes_of(dims, rank, es[b[2]]);
+	return v ? 4 + 4 * (uint64_t)rank + v : 0;
+}
+
 /*
  * Reads a whole file through zlib, which passes non-gzip content through
- * unchanged. Truncated or corrupt gzip streams are errors.
+ * unchanged. Truncated or corrupt gzip streams are errors. Once the first
+ * block holds a .npy or IDX header, reading stops one byte past the size
+ * it declares: a gzip bomb is not inflated to the 1 GiB limit.
  */
 static int read_gz(const char *path, void **buf, size_t *len, struct npuc_diag *d)
 {
 	size_t cap = 1 << 16, n = 0, max = NPUC_CALIB_MAX_FILE;
+	int peeked = 0;
 	uint8_t *p = NULL, *np;
 	const char *msg;
 	gzFile f;
@@ -508,9 +588,18 @@ static int read_gz(const char *path, void **buf, size_t *len, struct npuc_diag *
 		if (r <= 0)
 			break;
 		n += (size_t)r;
+		if (!peeked && n >= 4096) {
+			uint64_t want = npy_total(p, n);
+
+			want = want ? want : idx_total(p, n);
+			peeked = 1;
+			if (want && want < max)
+				max = (size_t)want;	/* one byte more is "trailing data" */
+		}
 		if (n > max) {
-			npuc_diag_set(d, "%s: too large (limit %llu bytes)", path,
-				      (unsigned long long)max);
+			npuc_diag_set(d, "%s: %s (limit %llu bytes)", path, peeked && max <
+				      NPUC_CALIB_MAX_FILE ? "more data than its header declares" :
+				      "too large", (unsigned long long)max);
 			goto fail;
 		}
 	}

@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: MIT
 /* npuc's compilation pipeline (pipeline.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lower.h"
 #include "onnx_import.h"
 #include "passes.h"
+#include "npub.h"
 #include "pipeline.h"
 #include "qdq_import.h"
 #include "quantize.h"
@@ -29,33 +33,51 @@ void npuc_compiled_free(struct npuc_compiled *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* Reads a whole file (the model: hashed for the metadata, then parsed). */
+/*
+ * Reads a whole file (the model: hashed for the metadata, then parsed).
+ * Messages leave out the path: the caller names the model.
+ */
 static int read_file(const char *path, uint8_t **buf, size_t *len, struct npuc_diag *d)
 {
-	FILE *f = fopen(path, "rb");
-	long size;
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	FILE *f;
 
 	*buf = NULL;
 	*len = 0;
-	if (!f) {
-		npuc_diag_set(d, "%s: %s", path, strerror(errno));
+	if (fd < 0) {
+		npuc_diag_set(d, "%s", strerror(errno));
 		return -1;
 	}
-	if (fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
-		npuc_diag_set(d, "%s: cannot determine the file size", path);
-		fclose(f);
+	/* A directory or a FIFO is no model (it used to say "out of memory"). */
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		npuc_diag_set(d, "%s", S_ISDIR(st.st_mode) ? "a directory, not an ONNX file" :
+			      "not a regular file");
+		close(fd);
 		return -1;
 	}
-	*buf = malloc(size ? (size_t)size : 1);
-	if (!*buf || fread(*buf, 1, (size_t)size, f) != (size_t)size) {
-		npuc_diag_set(d, "%s: %s", path, *buf ? "read error" : "out of memory");
+	if (fcntl(fd, F_SETFL, 0) || !(f = fdopen(fd, "rb"))) {
+		npuc_diag_set(d, "cannot read: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	*buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!*buf || fread(*buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+		npuc_diag_set(d, "%s", *buf ? "read error" : "out of memory");
 		free(*buf);
 		*buf = NULL;
 		fclose(f);
 		return -1;
 	}
 	fclose(f);
-	*len = (size_t)size;
+	*len = (size_t)st.st_size;
+	if (*len >= NPUB_MAGIC_BYTES && !memcmp(*buf, NPUB_MAGIC, NPUB_MAGIC_BYTES)) {
+		npuc_diag_set(d, "a compiled .npub, not an ONNX model (run it with npu-run)");
+		free(*buf);
+		*buf = NULL;
+		return -1;
+	}
 	return 0;
 }
 

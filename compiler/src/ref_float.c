@@ -578,7 +578,10 @@ static int run_node(struct run *r, int ni, const struct npuc_ref_trace *tr)
 	int rc = -1, frc;
 
 	if (!fn) {
-		npuc_diag_set(r->d, "unsupported op %s (node '%s')", n->op ? n->op : "?",
+		/* with its domain: a custom-domain "Relu" is not ONNX's */
+		npuc_diag_set(r->d, "unsupported op %s%s%s (node '%s')",
+			      n->domain && n->domain[0] ? n->domain : "",
+			      n->domain && n->domain[0] ? "." : "", n->op ? n->op : "?",
 			      n->name ? n->name : "");
 		return NPUC_REF_UNSUPPORTED;
 	}

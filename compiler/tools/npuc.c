@@ -240,7 +240,8 @@ int main(int argc, char **argv)
 		goto discard;
 	}
 	if (qdq_path && npuc_export_qdq(c.qgraph, of[2].tmp, &d)) {
-		fprintf(stderr, "npuc: --export-qdq %s: %s\n", qdq_path, d.msg);
+		/* (the exporter's messages start with "export-qdq: " already) */
+		fprintf(stderr, "npuc: %s\n", d.msg);
 		goto discard;
 	}
 	for (int i = 0; i < 3; i++)

@@ -340,8 +340,14 @@ static int setup(const struct opts *o, struct rt *r)
 	    (rc = npu_model_io_count(r->model, NPU_OUTPUT, &r->no)) ||
 	    (rc = npu_context_create(r->model, &r->ctx)))
 		return fail("model", rc);
-	if (r->ni > MAX_IO || r->no > MAX_IO || !r->no || (uint32_t)o->n_inputs > r->ni) {
-		fprintf(stderr, "npu-run: the model has %u inputs, %u outputs\n", r->ni, r->no);
+	if (r->ni > MAX_IO || r->no > MAX_IO) {
+		fprintf(stderr, "npu-run: the model has %u inputs and %u outputs; npu-run handles "
+			"at most %d of each\n", r->ni, r->no, MAX_IO);
+		return 1;
+	}
+	if (!r->no || (uint32_t)o->n_inputs > r->ni) {
+		fprintf(stderr, "npu-run: %d --input files for a model with %u inputs and %u "
+			"outputs\n", o->n_inputs, r->ni, r->no);
 		return 1;
 	}
 	for (uint32_t k = 0; k < r->ni + r->no; k++) {

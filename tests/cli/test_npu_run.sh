@@ -42,7 +42,7 @@ expect_top1() {
 expect_fail() {
 	name=$1 pattern=$2
 	shift 2
-	"$run" "$@" >"$tmp/out" 2>"$tmp/err"
+	timeout 300 "$run" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
 	rc=$?
 	if [ "$rc" -ne 1 ] && [ "$rc" -ne 2 ]; then
 		bad "$name: exit status $rc, expected 1 or 2"
@@ -183,6 +183,13 @@ expect_fail "NaN in a raw float input" "NaN or infinite" "$model" --input "$tmp/
 expect_fail "--index 1.5" "not a whole number" "$model" --input "$images" --index 1.5
 cp "$tmp/good.npy" "$tmp/forced"
 expect_fail "--raw reads a .npy as raw" "takes exactly 3136" "$model" --raw --input "$tmp/forced"
+# A gzip bomb: the test set's IDX header (10,000 images: 7.8 MB) followed
+# by 64 MB of zeros (64 KB compressed). Reading stops past the header's
+# size instead of inflating up to the 1 GiB limit.
+{ gzip -dc "$images" | head -c 7856; head -c 67108864 /dev/zero; } | gzip -1 >"$tmp/bomb.gz"
+expect_fail "gzip bomb as IDX input" "more data than its header declares" "$model" \
+	--input "$tmp/bomb.gz" --scale "$scale"
+
 # A model that is not a regular file is refused before any read (/dev/zero
 # used to be read for 2 GB); a truncated one says what its header promised.
 expect_fail "/dev/zero as the model" "not a regular file" /dev/zero

@@ -19,7 +19,7 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 expect_fail() {
 	name=$1 pattern=$2
 	shift 2
-	"$npuc" "$@" >"$tmp/out" 2>"$tmp/err"
+	timeout 300 "$npuc" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null	# never hang (a FIFO)
 	rc=$?
 	if [ "$rc" -ne 1 ] && [ "$rc" -ne 2 ]; then
 		bad "$name: exit status $rc, expected 1 or 2"
@@ -97,6 +97,15 @@ ls -a "$tmp" | grep -q '^\.old\.npub\.' && bad "a temporary was left behind" || 
 expect_fail "failing --export-qdq" "npuc:" "$tmp/in.onnx" -o "$tmp/z.npub" --calib-random \
 	--export-qdq "$tmp/no/dir/q.onnx"
 [ ! -e "$tmp/z.npub" ] && ok || bad "a failed --export-qdq left the .npub behind"
+
+# Inputs that are no ONNX file say what they are (they said "out of memory"
+# and "malformed protobuf"); a FIFO does not block.
+mkdir "$tmp/adir"
+expect_fail "a directory as the model" "a directory, not an ONNX file" "$tmp/adir" --calib-random
+mkfifo "$tmp/fifo"
+expect_fail "a FIFO as the model" "not a regular file" "$tmp/fifo" --calib-random
+expect_fail "an .npub as the model" "a compiled .npub, not an ONNX model" "$tmp/m.npub" \
+	-o "$tmp/again.npub" --calib-random
 
 # npuc-eval: a label the model cannot produce is an error, not a silent miss.
 gzip -dc "$data/t10k-labels-idx1-ubyte.gz" >"$tmp/labels"

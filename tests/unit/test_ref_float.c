@@ -791,6 +791,15 @@ START_TEST(test_errors)
 	ck_assert_ptr_nonnull(strstr(d.msg, "NoSuchOp"));
 	ck_assert_int_eq(npuc_ref_float_run(g, ins, outs, NULL, &d), NPUC_REF_UNSUPPORTED);
 	ck_assert_ptr_nonnull(strstr(d.msg, "NoSuchOp"));
+	/* a custom domain's Relu is not ONNX's: the message names the domain */
+	free(g->nodes[1].op);
+	g->nodes[1].op = strdup("Relu");
+	free(g->nodes[1].domain);
+	g->nodes[1].domain = strdup("com.example");
+	ck_assert_int_eq(npuc_ref_float_run(g, ins, outs, NULL, &d), NPUC_REF_UNSUPPORTED);
+	ck_assert_msg(strstr(d.msg, "unsupported op com.example.Relu"), "%s", d.msg);
+	free(g->nodes[1].domain);
+	g->nodes[1].domain = strdup("");
 	free(g->nodes[1].op);
 	g->nodes[1].op = strdup("Neg");
 	ck_assert_int_eq(npuc_ref_graph_supported(g, &d), 0);
