@@ -201,58 +201,83 @@ START_TEST(test_async_poll)
 }
 END_TEST
 
+/*
+ * A model compiled from ONNX (also parsed for npub_run_sim), loaded on the
+ * device under test with a context and two mapped buffers of bo_bytes.
+ */
+struct mrig {
+	uint8_t *bytes;
+	size_t len;
+	struct npub_model *m;
+	npu_device *dev;
+	npu_model *model;
+	npu_context *ctx;
+	npu_bo *bi, *bo;
+	void *x, *y;
+};
+
+static void mrig_open(struct mrig *r, const char *onnx, size_t bo_bytes)
+{
+	struct npuc_diag d = { { 0 } };
+
+	memset(r, 0, sizeof(*r));
+	compile_model(onnx, &r->bytes, &r->len);
+	ck_assert_int_eq(npub_read_mem(r->bytes, r->len, &r->m, &d), 0);
+	ck_assert_int_eq(npu_device_open(test_device(), &r->dev), NPU_OK);
+	ck_assert_msg(npu_model_load_mem(r->dev, r->bytes, r->len, &r->model) == NPU_OK, "%s",
+		      npu_last_error());
+	ck_assert_int_eq(npu_context_create(r->model, &r->ctx), NPU_OK);
+	ck_assert_int_eq(npu_bo_alloc(r->dev, bo_bytes, 0, &r->bi), NPU_OK);
+	ck_assert_int_eq(npu_bo_alloc(r->dev, bo_bytes, 0, &r->bo), NPU_OK);
+	ck_assert_int_eq(npu_bo_map(r->bi, &r->x), NPU_OK);
+	ck_assert_int_eq(npu_bo_map(r->bo, &r->y), NPU_OK);
+}
+
+static void mrig_close(struct mrig *r)
+{
+	npub_model_free(r->m);
+	free(r->bytes);
+	ck_assert_int_eq(npu_bo_free(r->bi), NPU_OK);
+	ck_assert_int_eq(npu_bo_free(r->bo), NPU_OK);
+	ck_assert_int_eq(npu_context_free(r->ctx), NPU_OK);
+	ck_assert_int_eq(npu_model_free(r->model), NPU_OK);
+	ck_assert_int_eq(npu_device_close(r->dev), NPU_OK);
+}
+
 /* A model whose only node runs on the CPU (Softmax has no NPU mapping). */
 START_TEST(test_cpu_fallback)
 {
 	const int64_t dims[3] = { 3, 4, 5 };
 	struct npuc_diag d = { { 0 } };
-	struct npub_model *m;
 	struct npuc_value in, out;
 	struct npu_tensor_info ti;
 	struct npu_profile p;
-	npu_device *dev;
-	npu_model *model;
-	npu_context *ctx;
-	npu_bo *bi, *bo;
+	struct mrig r;
 	float *x, *y;
-	uint8_t *bytes;
-	size_t len;
 
-	compile_model(SOFTMAX_ONNX, &bytes, &len);
-	ck_assert_int_eq(npub_read_mem(bytes, len, &m, &d), 0);
-	ck_assert_int_eq(npu_device_open(test_device(), &dev), NPU_OK);
-	ck_assert_msg(npu_model_load_mem(dev, bytes, len, &model) == NPU_OK, "%s",
-		      npu_last_error());
-	ck_assert_int_eq(npu_model_tensor_info(model, NPU_INPUT, 0, &ti), NPU_OK);
+	mrig_open(&r, SOFTMAX_ONNX, 240);
+	x = r.x;
+	y = r.y;
+	ck_assert_int_eq(npu_model_tensor_info(r.model, NPU_INPUT, 0, &ti), NPU_OK);
 	ck_assert_int_eq(ti.count, 60);
 	ck_assert_int_eq(ti.rank, 3);
-	ck_assert_int_eq(npu_context_create(model, &ctx), NPU_OK);
-	ck_assert_int_eq(npu_bo_alloc(dev, 240, 0, &bi), NPU_OK);
-	ck_assert_int_eq(npu_bo_alloc(dev, 240, 0, &bo), NPU_OK);
-	npu_bo_map(bi, (void **)&x);
-	npu_bo_map(bo, (void **)&y);
 	for (int k = 0; k < 60; k++)
 		x[k] = (float)(k % 7) - 3.0f;
 	if (!ti.int8_ok)
-		ck_assert_int_eq(npu_bind_input(ctx, 0, bi, 0, NPU_FMT_INT8), NPU_ERR_UNSUPPORTED);
-	ck_assert_int_eq(npu_bind_input(ctx, 0, bi, 0, NPU_FMT_FLOAT32), NPU_OK);
-	ck_assert_int_eq(npu_bind_output(ctx, 0, bo, 0, NPU_FMT_FLOAT32), NPU_OK);
-	ck_assert_msg(npu_run(ctx, &p) == NPU_OK, "%s", npu_last_error());
+		ck_assert_int_eq(npu_bind_input(r.ctx, 0, r.bi, 0, NPU_FMT_INT8),
+				 NPU_ERR_UNSUPPORTED);
+	ck_assert_int_eq(npu_bind_input(r.ctx, 0, r.bi, 0, NPU_FMT_FLOAT32), NPU_OK);
+	ck_assert_int_eq(npu_bind_output(r.ctx, 0, r.bo, 0, NPU_FMT_FLOAT32), NPU_OK);
+	ck_assert_msg(npu_run(r.ctx, &p) == NPU_OK, "%s", npu_last_error());
 	ck_assert_uint_ge(p.host_steps, 1);
 	ck_assert_int_eq(npuc_value_wrap(&in, NPUC_DT_F32, 3, dims, x, &d), 0);
-	ck_assert_msg(npub_run_sim(m, NULL, &in, &out, NULL, &d) == 0, "%s", d.msg);
+	ck_assert_msg(npub_run_sim(r.m, NULL, &in, &out, NULL, &d) == 0, "%s", d.msg);
 	ck_assert_int_eq(out.numel, 60);
 	ck_assert_int_eq(memcmp(out.data, y, 240), 0);
 	for (int k = 0; k < 4; k++)	/* a softmax along axis 1 sums to 1 */
 		ck_assert(fabsf(y[k] + y[5 + k] + y[10 + k] + y[15 + k] - 1.0f) < 1e-4f);
 	npuc_value_free(&out);
-	npub_model_free(m);
-	free(bytes);
-	npu_bo_free(bi);
-	npu_bo_free(bo);
-	npu_context_free(ctx);
-	npu_model_free(model);
-	npu_device_close(dev);
+	mrig_close(&r);
 }
 END_TEST
 
@@ -655,39 +680,28 @@ START_TEST(test_fenced_run)
 	struct npuc_diag d = { { 0 } };
 	struct npub_run_stats st;
 	struct npuc_value in, out;
-	struct npub_model *m;
 	struct npu_profile p;
 	struct pollfd pfd;
-	npu_device *dev;
-	npu_model *model;
+	struct mrig r;
 	npu_context *ctx;
-	npu_bo *bi, *bo;
 	int8_t *x, *y;
-	uint8_t *bytes;
-	size_t len;
 	int fd, dmabuf = -1, drm = !strcmp(test_device(), "drm");
 
-	compile_model(QMLP_ONNX, &bytes, &len);
-	ck_assert_int_eq(npub_read_mem(bytes, len, &m, &d), 0);
-	ck_assert_int_eq(npu_device_open(test_device(), &dev), NPU_OK);
-	ck_assert_msg(npu_model_load_mem(dev, bytes, len, &model) == NPU_OK, "%s",
-		      npu_last_error());
-	ck_assert_int_eq(npu_context_create(model, &ctx), NPU_OK);
-	ck_assert_int_eq(npu_bo_alloc(dev, 4096, 0, &bi), NPU_OK);
-	ck_assert_int_eq(npu_bo_alloc(dev, 4096, 0, &bo), NPU_OK);
-	npu_bo_map(bi, (void **)&x);
-	npu_bo_map(bo, (void **)&y);
+	mrig_open(&r, QMLP_ONNX, 4096);
+	ctx = r.ctx;
+	x = r.x;
+	y = r.y;
 	for (int k = 0; k < 64; k++)
 		x[k] = (int8_t)((k * 29 + 7) % 256 - 128);
 	ck_assert_int_eq(npuc_value_wrap(&in, NPUC_DT_I8, 2, dims, x, &d), 0);
-	ck_assert_msg(npub_run_sim(m, NULL, &in, &out, &st, &d) == 0, "%s", d.msg);
+	ck_assert_msg(npub_run_sim(r.m, NULL, &in, &out, &st, &d) == 0, "%s", d.msg);
 	ck_assert_int_eq(out.numel, 10);
-	ck_assert_int_eq(npu_bind_input(ctx, 0, bi, 0, NPU_FMT_INT8), NPU_OK);
-	ck_assert_int_eq(npu_bind_output(ctx, 0, bo, 0, NPU_FMT_INT8), NPU_OK);
+	ck_assert_int_eq(npu_bind_input(ctx, 0, r.bi, 0, NPU_FMT_INT8), NPU_OK);
+	ck_assert_int_eq(npu_bind_output(ctx, 0, r.bo, 0, NPU_FMT_INT8), NPU_OK);
 	ck_assert_int_eq(npu_run_fence(ctx, &fd), NPU_ERR_STATE);
 	ck_assert_int_eq(npu_run_fence(ctx, NULL), NPU_ERR_INVAL);
 	if (drm)	/* the output as a dma-buf, as a display would get it */
-		ck_assert_int_eq(npu_bo_export_dmabuf(bo, &dmabuf), NPU_OK);
+		ck_assert_int_eq(npu_bo_export_dmabuf(r.bo, &dmabuf), NPU_OK);
 	ck_assert_msg(npu_run_async(ctx) == NPU_OK, "%s", npu_last_error());
 	if (drm) {
 		ck_assert_msg(npu_run_fence(ctx, &fd) == NPU_OK, "%s", npu_last_error());
@@ -718,7 +732,7 @@ START_TEST(test_fenced_run)
 	ck_assert_int_eq(npu_run_fence(ctx, &fd), NPU_ERR_STATE);	/* collected */
 	/* An output 1 byte off alignment is copied: the run is not fenced. */
 	memset(y, 0, 16);
-	ck_assert_int_eq(npu_bind_output(ctx, 0, bo, 1, NPU_FMT_INT8), NPU_OK);
+	ck_assert_int_eq(npu_bind_output(ctx, 0, r.bo, 1, NPU_FMT_INT8), NPU_OK);
 	ck_assert_int_eq(npu_run_async(ctx), NPU_OK);
 	ck_assert_int_eq(npu_run_fence(ctx, &fd), NPU_ERR_UNSUPPORTED);
 	if (drm)
@@ -727,13 +741,7 @@ START_TEST(test_fenced_run)
 	ck_assert_int_eq(memcmp(y + 1, out.data, 10), 0);
 	ck_assert_uint_eq(p.io_copy_bytes, 10);
 	npuc_value_free(&out);
-	npub_model_free(m);
-	free(bytes);
-	npu_bo_free(bi);
-	npu_bo_free(bo);
-	npu_context_free(ctx);
-	npu_model_free(model);
-	npu_device_close(dev);
+	mrig_close(&r);
 }
 END_TEST
 
