@@ -19,9 +19,9 @@ $(NPUC_EVAL): compiler/tools/npuc_eval.c $(LIBNPU_A) $(LIBNPUC_A) $(LIBNPUSIM_A)
 
 tools: $(NPUC_EVAL)
 
-# The npuc command line: every output option, and bad input.
+# The npuc command line: every output option, and bad input (npuc-eval too).
 .PHONY: check-cli
-check-cli: deps $(NPUC_BIN)
+check-cli: deps $(NPUC_BIN) $(NPUC_EVAL)
 	@echo "== npuc command line"
 	@./tests/cli/test_npuc.sh $(BUILD)
 
