@@ -61,8 +61,16 @@ $(NPU_RUN): libnpu/tools/npu_run.c $(LIBNPU_A) $(LIBNPUC_A) $(LIBNPUSIM_A) $(LIB
 	$(Q)$(CC) $(BASE_CFLAGS) $(OPT) $(LIBNPU_INC) $< $(LIBNPU_A) $(LIBNPUC_A) $(LIBNPUSIM_A) \
 		$(LIBNPU_LDLIBS) -o $@
 
+NPU_RUN_SAN := $(BUILD)/san/npu-run
+$(NPU_RUN_SAN): libnpu/tools/npu_run.c $(LIBNPU_SAN) $(LIBNPUC_SAN) $(LIBNPUSIM_SAN) $(LIBNPU_HDRS)
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) $(LIBNPU_INC) $< $(LIBNPU_SAN) $(LIBNPUC_SAN) \
+		$(LIBNPUSIM_SAN) $(LIBNPU_LDLIBS) -o $@
+
 lib: $(LIBNPU_A) $(LIBNPU_SO) $(LIBNPU_PC)
 tools: $(NPU_RUN)
+tools-san: $(NPU_RUN_SAN)
 
 # Link order: libnpu needs libnpuc and libnpusim, so it goes first.
 UNIT_LIBS_OPT  := $(LIBNPU_A) $(UNIT_LIBS_OPT)

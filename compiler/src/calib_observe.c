@@ -517,6 +517,8 @@ int npuc_calib_obs_ranges(const struct npuc_calib_obs *o, struct npuc_act_ranges
 	for (i = 0; i < o->n_t; i++) {
 		float lo, hi;
 
+		if (r->nonfinite)
+			r->nonfinite[i] = o->t[i].nonfinite;
 		if (!npuc_calib_obs_range(o, i, &lo, &hi))
 			continue;
 		r->lo[i] = lo;

@@ -17,6 +17,17 @@
 
 #define NPUC_MAX_RANK 8
 #define NPUC_DIM_UNKNOWN (-1)
+/*
+ * Memory budgets: a tiny model may declare enormous tensors (Expand to
+ * 2^32 elements in 129 bytes). npuc computes no tensor larger than
+ * NPUC_MAX_VALUE_BYTES (shape inference refuses it where shapes are static,
+ * the float executor where they are computed), and a float run (constant
+ * folding, shape refinement, calibration) holds at most NPUC_MAX_LIVE_BYTES
+ * of computed values at once. Initializers have their own per-tensor limit
+ * (NPUC_MAX_CONST_BYTES, tensor_pb.h).
+ */
+#define NPUC_MAX_VALUE_BYTES	(UINT64_C(256) << 20)
+#define NPUC_MAX_LIVE_BYTES	(UINT64_C(1) << 30)
 
 enum npuc_dtype {
 	NPUC_DT_UNDEF = 0,

@@ -995,6 +995,12 @@ static int lower_run(struct lw *l, struct stor *s)
 	alias_reshapes(l, s);
 	if (regions_init(l) < 0 || plan_storage(l, s, &arena, &lb) < 0)
 		goto oom;
+	if (arena >= (UINT64_C(1) << 32)) {
+		/* a region is what one NPU address window maps (npub.h) */
+		npuc_diag_set(l->d, "lower: the model's tensors need an arena of %llu bytes; npu-v1 maps "
+			      "at most 4 GiB per region", (unsigned long long)arena);
+		return -1;
+	}
 	rc = tensor_records(l, s);
 	if (rc == -1)
 		goto oom;

@@ -98,7 +98,8 @@ int npuc_act_ranges_init(struct npuc_act_ranges *r, int n, struct npuc_diag *d)
 	r->lo = calloc((size_t)n + 1, sizeof(float));
 	r->hi = calloc((size_t)n + 1, sizeof(float));
 	r->valid = calloc((size_t)n + 1, 1);
-	if (!r->lo || !r->hi || !r->valid) {
+	r->nonfinite = calloc((size_t)n + 1, sizeof(*r->nonfinite));
+	if (!r->lo || !r->hi || !r->valid || !r->nonfinite) {
 		npuc_act_ranges_free(r);
 		npuc_diag_set(d, "out of memory");
 		return -1;
@@ -112,6 +113,7 @@ void npuc_act_ranges_free(struct npuc_act_ranges *r)
 	free(r->lo);
 	free(r->hi);
 	free(r->valid);
+	free(r->nonfinite);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -403,8 +405,21 @@ static int act_params(struct qz *z, int t, float *scale, int32_t *zp)
 		*zp = z->forced[t].zp;
 		return 0;
 	}
-	if (!z->r || t >= z->r->n || !z->r->valid[t])
-		return fail(z, "no calibration range for tensor '%s'", z->g->t[t].name);
+	if (!z->r || t >= z->r->n || !z->r->valid[t]) {
+		const struct npuc_tensor *gt = &z->g->t[t];
+		const struct npuc_node *p = gt->producer >= 0 ? &z->g->nodes[gt->producer] : NULL;
+		int64_t bad = z->r && t < z->r->n && z->r->nonfinite ? z->r->nonfinite[t] : 0;
+
+		if (bad)
+			return fail(z, "tensor '%s' (output of %s node '%s'): the float model "
+				    "computes only NaN or Inf there on the calibration data "
+				    "(%lld values): check the model's weights and the scale of "
+				    "the calibration data", gt->name, p ? p->op : "no",
+				    p ? p->name : "", (long long)bad);
+		return fail(z, "no calibration range for tensor '%s' (output of %s node '%s'): "
+			    "calibration saw no value of it", gt->name, p ? p->op : "no",
+			    p ? p->name : "");
+	}
 	npuc_quant_act_params(z->r->lo[t], z->r->hi[t], scale, zp);
 	return 0;
 }
@@ -641,6 +656,29 @@ static int quant_weights(struct qz *z, const float *wf, const float *bias, int o
 	return 0;
 }
 
+/* NaN or Inf has no int8 weight: refuse the model rather than guess. */
+static int finite_params(struct qz *z, int ni, const float *wf, int64_t n, const float *bias,
+			 int oc)
+{
+	const struct npuc_node *nd = &z->g->nodes[ni];
+	int64_t nan = 0, inf = 0;
+
+	for (int64_t i = 0; i < n; i++) {
+		nan += isnan(wf[i]) != 0;
+		inf += isinf(wf[i]) != 0;
+	}
+	if (nan || inf)
+		return fail(z, "%s node '%s': %lld of its %lld weights are NaN and %lld infinite; "
+			    "npuc quantises finite weights only", nd->op, nd->name,
+			    (long long)nan, (long long)n, (long long)inf);
+	for (int o = 0; bias && o < oc; o++)
+		if (!isfinite(bias[o]))
+			return fail(z, "%s node '%s': bias element %d is %s; npuc quantises "
+				    "finite biases only", nd->op, nd->name, o,
+				    isnan(bias[o]) ? "NaN" : "infinite");
+	return 0;
+}
+
 /* Emits one CONV: x (float tensor) -> a->y with float weights wf in qgraph order. */
 static int emit_conv(struct qz *z, int ni, int x, struct npuq_conv *cv, const float *wf,
 		     const float *bias, int oc, int64_t per, const struct act *a)
@@ -649,6 +687,10 @@ static int emit_conv(struct qz *z, int ni, int x, struct npuq_conv *cv, const fl
 	int32_t zp_out;
 	int qx, qy;
 
+	if (finite_params(z, ni, wf, (int64_t)oc * per, bias, oc) < 0) {
+		npuq_conv_free(cv);
+		return -1;
+	}
 	qx = get_i8(z, x);
 	if (qx < 0)
 		return -1;
@@ -1068,6 +1110,10 @@ static int elt_plan(struct qz *z, int ni, struct elt_plan *p, char *why)
 		for (int64_t i = 0; div && i < nv; i++)
 			if (v[i] == 0 || !isfinite(1.0f / v[i]))
 				return why_set(why, "Div by a constant containing 0");
+		for (int64_t i = 0; i < nv; i++)
+			if (!isfinite(v[i]))	/* an int8 constant cannot hold it */
+				return why_set(why, "%s constant operand holds %s", op,
+					       isnan(v[i]) ? "NaN" : "an infinity");
 		p->bvals = const_values(v, p->nconst, p->bcast, &p->LA, div);
 		if (!p->bvals)
 			return fail(z, "out of memory");

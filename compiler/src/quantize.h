@@ -79,6 +79,7 @@ struct npuc_act_ranges {
 	int n;			/* entries (the graph's n_t when filled) */
 	float *lo, *hi;		/* observed / calibrated real range */
 	unsigned char *valid;	/* nonzero where lo / hi hold a range */
+	int64_t *nonfinite;	/* NaN / Inf values calibration saw (and ignored) */
 };
 
 /* Allocates n entries, all invalid. 0 or -1 (diag set, *r zeroed). */

@@ -68,7 +68,15 @@ static int value_shape(struct npuc_value *v, enum npuc_dtype dt, int rank, const
 	}
 	n = ref_numel(rank, dims);
 	if (n < 0) {
-		npuc_diag_set(d, "bad or too large tensor shape (rank %d)", rank);
+		char shape[160];
+		size_t k = 0;
+
+		shape[0] = 0;
+		for (int i = 0; i < rank && i < NPUC_MAX_RANK && k < sizeof(shape) - 24; i++)
+			k += (size_t)snprintf(shape + k, sizeof(shape) - k, "%s%lld", i ? "x" : "",
+					      (long long)dims[i]);
+		npuc_diag_set(d, "tensor shape (%s) is negative or has more than 2^31 elements",
+			      shape);
 		return -1;
 	}
 	memset(v, 0, sizeof(*v));
@@ -85,6 +93,13 @@ int npuc_value_alloc(struct npuc_value *v, enum npuc_dtype dt, int rank, const i
 {
 	if (value_shape(v, dt, rank, dims, d))
 		return -1;
+	if ((uint64_t)v->numel > NPUC_MAX_VALUE_BYTES / elem_size(dt)) {
+		npuc_diag_set(d, "a tensor of %lld elements of %s is over npuc's limit of %llu MiB "
+			      "per computed tensor", (long long)v->numel, npuc_dtype_name(dt),
+			      (unsigned long long)(NPUC_MAX_VALUE_BYTES >> 20));
+		memset(v, 0, sizeof(*v));
+		return -1;
+	}
 	/* at least one byte so that empty tensors still have a valid pointer */
 	v->data = calloc(v->numel ? (size_t)v->numel : 1, elem_size(dt));
 	if (!v->data) {
@@ -416,8 +431,14 @@ struct run {
 	struct npuc_value *val;		/* per tensor */
 	char *ready;			/* per tensor: val holds the value */
 	int *last;			/* per tensor: last consuming node, -1 none */
+	uint64_t live;			/* bytes of owned values held (NPUC_MAX_LIVE_BYTES) */
 	struct npuc_diag *d;
 };
+
+static uint64_t owned_bytes(const struct npuc_value *v)
+{
+	return v->owned ? (uint64_t)v->numel * elem_size(v->dtype) : 0;
+}
 
 static int same_dtype(enum npuc_dtype decl, enum npuc_dtype have)
 {
@@ -506,6 +527,7 @@ static void drop(struct run *r, int ti)
 {
 	if (!r->val[ti].owned)
 		return; /* borrowed views of inputs and constants: cheap to keep */
+	r->live -= owned_bytes(&r->val[ti]);
 	npuc_value_free(&r->val[ti]);
 	r->ready[ti] = 0;
 }
@@ -622,12 +644,21 @@ static int run_node(struct run *r, int ni, const struct npuc_ref_trace *tr)
 		}
 		if (check_decl(r, ti, &c.out[k]))
 			goto out;
+		r->live -= owned_bytes(&r->val[ti]);
 		npuc_value_free(&r->val[ti]); /* a tensor written twice: keep the last */
 		r->val[ti] = c.out[k];
+		r->live += owned_bytes(&r->val[ti]);
 		memset(&c.out[k], 0, sizeof(c.out[k]));
 		r->ready[ti] = 1;
 		if (observe(r, tr, ni, ti))
 			goto out;
+	}
+	if (r->live > NPUC_MAX_LIVE_BYTES) {
+		npuc_diag_set(r->d, "node '%s' (%s): the values alive reach %llu bytes, over "
+			      "npuc's budget of %llu MiB for a float run", n->name, n->op,
+			      (unsigned long long)r->live,
+			      (unsigned long long)(NPUC_MAX_LIVE_BYTES >> 20));
+		goto out;
 	}
 	rc = 0;
 out:

@@ -1200,6 +1200,31 @@ static int check_inputs(struct si *s, const struct op_info *oi)
 	return 0;
 }
 
+/* A computed tensor over npuc's budget (ir.h) is refused before anything allocates it. */
+static int check_budget(struct si *s)
+{
+	for (int k = 0; k < s->n->n_out; k++) {
+		const struct npuc_tensor *t;
+		int64_t n;
+		size_t es;
+
+		if (s->n->out[k] < 0)
+			continue;
+		t = &s->g->t[s->n->out[k]];
+		n = npuc_tensor_numel(t);
+		es = npuc_dtype_size(t->dtype);
+		if (n < 0 || !es || (uint64_t)n <= NPUC_MAX_VALUE_BYTES / es)
+			continue;
+		npuc_diag_set(s->d, "node '%s' (%s): output '%s' would hold %lld elements of %s "
+			      "(%llu bytes); npuc computes tensors of at most %llu MiB",
+			      s->n->name, s->n->op, t->name, (long long)n,
+			      npuc_dtype_name(t->dtype), (unsigned long long)n * es,
+			      (unsigned long long)(NPUC_MAX_VALUE_BYTES >> 20));
+		return -1;
+	}
+	return 0;
+}
+
 int npuc_shape_infer(struct npuc_graph *g, struct npuc_diag *d)
 {
 	struct si s = { .g = g, .d = d };
@@ -1217,7 +1242,7 @@ int npuc_shape_infer(struct npuc_graph *g, struct npuc_diag *d)
 		oi = op_find(s.n->op);
 		if (!oi)
 			continue;	/* unknown op: outputs stay unknown */
-		if (check_inputs(&s, oi) < 0 || oi->fn(&s) < 0)
+		if (check_inputs(&s, oi) < 0 || oi->fn(&s) < 0 || check_budget(&s) < 0)
 			return -1;
 	}
 	return 0;

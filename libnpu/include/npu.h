@@ -195,6 +195,17 @@ int npu_context_create(npu_model *model, npu_context **ctx);
 /* Frees a context; waits for its run in progress, if any, to finish. */
 int npu_context_free(npu_context *ctx);
 
+/* Context flags (npu_context_set_flags). */
+#define NPU_CONTEXT_REFUSE_NONFINITE	(1u << 0)	/* a run whose float inputs hold
+							 * NaN / Inf fails (NPU_ERR_INVAL)
+							 * instead of counting them */
+/*
+ * Sets the context's flags (0 by default: non-finite float inputs are
+ * counted in npu_profile.nonfinite_inputs and run). NPU_ERR_INVAL for an
+ * unknown flag, NPU_ERR_BUSY during a run.
+ */
+int npu_context_set_flags(npu_context *ctx, uint32_t flags);
+
 enum npu_format {
 	NPU_FMT_FLOAT32 = 1,		/* float values, (de)quantised by libnpu */
 	NPU_FMT_INT8 = 2,		/* raw int8 values */
@@ -228,6 +239,8 @@ struct npu_profile {
 	uint32_t host_steps;		/* host steps run */
 	uint64_t io_copy_bytes;		/* bytes copied between bound buffers and the
 					 * model's I/O (0: every binding used in place) */
+	uint64_t nonfinite_inputs;	/* NaN / Inf values in float-bound inputs (an
+					 * int8 input holds NaN as 0, Inf saturated) */
 };
 
 /*

@@ -25,6 +25,7 @@ struct npu_context {
 	uint64_t *base;			/* VA per region */
 	struct npu_be_bo *cmd;
 	struct binding *in, *out;
+	uint32_t flags;			/* NPU_CONTEXT_* */
 	pthread_mutex_t lock;		/* busy, pending, dying, thr, bindings */
 	int busy, pending;
 	int dying;			/* npu_context_free started: no new runs */

@@ -7,6 +7,7 @@
  * npub_output_export.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -221,6 +222,28 @@ int npu_bind_output(npu_context *ctx, uint32_t i, npu_bo *bo, size_t offset,
 	return bind(ctx, 1, i, bo, offset, (int)fmt);
 }
 
+int npu_context_set_flags(npu_context *ctx, uint32_t flags)
+{
+	struct npu_obj *co;
+	int rc = NPU_OK;
+
+	npu_err_clear();
+	co = npu_obj_get(ctx, NPU_OBJ_CONTEXT, "context");
+	if (!co)
+		return NPU_ERR_INVAL;
+	pthread_mutex_lock(&ctx->lock);
+	if (flags & ~NPU_CONTEXT_REFUSE_NONFINITE)
+		rc = npu_err(NPU_ERR_INVAL, "unknown context flags 0x%x",
+			     flags & ~NPU_CONTEXT_REFUSE_NONFINITE);
+	else if (ctx->busy)
+		rc = npu_err(NPU_ERR_BUSY, "the context has a run in progress");
+	else
+		ctx->flags = flags;
+	pthread_mutex_unlock(&ctx->lock);
+	npu_obj_put(co);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* Runs                                                                */
 /* ------------------------------------------------------------------ */
@@ -367,6 +390,30 @@ static int import_input(struct npu_context *c, uint32_t i)
 	return rc ? npu_err(NPU_ERR_INVAL, "input %u: %s", i, d.msg) : NPU_OK;
 }
 
+/* NaN / Inf in float input i: counted, or refused (NPU_CONTEXT_REFUSE_NONFINITE). */
+static int count_nonfinite(struct npu_context *c, uint32_t i, struct npu_profile *p)
+{
+	const struct binding *b = &c->in[i];
+	struct npu_tensor_info info;
+	uint64_t bad = 0;
+
+	if (b->fmt != NPU_FMT_FLOAT32)
+		return NPU_OK;
+	npu_model_fill_info(c->mo, 0, i, &info);
+	for (uint64_t k = 0; k < info.count; k++) {
+		float x;
+
+		memcpy(&x, bound_ptr(b) + 4 * k, 4);
+		bad += !isfinite(x);
+	}
+	p->nonfinite_inputs += bad;
+	if (bad && (c->flags & NPU_CONTEXT_REFUSE_NONFINITE))
+		return npu_err(NPU_ERR_INVAL, "input %u '%s': %llu of its %llu float values are NaN "
+			       "or infinite", i, info.name, (unsigned long long)bad,
+			       (unsigned long long)info.count);
+	return NPU_OK;
+}
+
 static int export_output(struct npu_context *c, uint32_t i)
 {
 	const struct npub_model *m = c->mo->m;
@@ -484,6 +531,8 @@ static int run_plan(struct npu_context *c, struct npu_profile *p)
 		if (!c->in[i].bo)
 			return npu_err(NPU_ERR_STATE, "input %u is not bound", i);
 	npu_place_io(c, p);
+	for (uint32_t i = 0; !rc && i < m->meta.n_inputs; i++)
+		rc = count_nonfinite(c, i, p);
 	for (uint32_t i = 0; !rc && i < m->meta.n_inputs; i++)
 		rc = import_input(c, i);
 	for (uint32_t s = 0; !rc && s < m->n_steps; s++)

@@ -3,10 +3,12 @@
 # The npu-run command line: top-1 on real test images (float and int8
 # bindings), the files --output and --trace promise, and clear errors for
 # bad input.
-# usage: tests/cli/test_npu_run.sh <build dir>   (needs $build/models/fmnist.npub)
+# usage: tests/cli/test_npu_run.sh <build dir> [opt|san]
+#   (needs $build/models/fmnist.npub; san: the ASan + UBSan build, make tools-san)
 set -u
 build=$1
-run=$build/opt/npu-run
+variant=${2:-opt}
+run=$build/$variant/npu-run
 model=$build/models/fmnist.npub
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -212,5 +214,5 @@ expect_fail "--output is --trace" "one file cannot be both" "$tmp/m.npub" \
 	--output "$tmp/o.json" --trace "$tmp/o.json"
 [ ! -e "$tmp/o.json" ] && ok || bad "a refused run wrote output"
 
-echo "npu-run cli: $pass passed, $fail failed"
+echo "npu-run cli ($variant): $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,10 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # The npuc command line: outputs it promises, and clear errors for bad input.
-# usage: tests/cli/test_npuc.sh <build dir>
+# usage: tests/cli/test_npuc.sh <build dir> [opt|san]
+#   san: the tools built under ASan + UBSan (make tools-san)
 set -u
 build=$1
-npuc=$build/opt/npuc
+variant=${2:-opt}
+npuc=$build/$variant/npuc
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 data=/usr/share/datasets/fashion-mnist
@@ -110,7 +112,7 @@ expect_fail "an .npub as the model" "a compiled .npub, not an ONNX model" "$tmp/
 # npuc-eval: a label the model cannot produce is an error, not a silent miss.
 gzip -dc "$data/t10k-labels-idx1-ubyte.gz" >"$tmp/labels"
 { head -c 8 "$tmp/labels"; printf '\014'; tail -c +10 "$tmp/labels"; } >"$tmp/badlabels"
-if "$build/opt/npuc-eval" "$model" "$tmp/m.npub" "$data/t10k-images-idx3-ubyte.gz" \
+if "$build/$variant/npuc-eval" "$model" "$tmp/m.npub" "$data/t10k-images-idx3-ubyte.gz" \
 	"$tmp/badlabels" --limit 5 >/dev/null 2>"$tmp/err"; then
 	bad "npuc-eval accepted label 12 for a 10-class model"
 else
@@ -118,5 +120,5 @@ else
 		{ bad "npuc-eval's label message"; cat "$tmp/err"; }
 fi
 
-echo "npuc cli: $pass passed, $fail failed"
+echo "npuc cli ($variant): $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1066,17 +1066,12 @@ static struct npuc_graph *relu_graph(void)
 
 static void ranges_alloc(struct npuc_act_ranges *r, int n)
 {
-	r->n = n;
-	r->lo = calloc((size_t)n, sizeof(float));
-	r->hi = calloc((size_t)n, sizeof(float));
-	r->valid = calloc((size_t)n, 1);
+	ck_assert_int_eq(npuc_act_ranges_init(r, n, &d), 0);
 }
 
 static void ranges_release(struct npuc_act_ranges *r)
 {
-	free(r->lo);
-	free(r->hi);
-	free(r->valid);
+	npuc_act_ranges_free(r);
 }
 
 START_TEST(test_calibrate_graph)

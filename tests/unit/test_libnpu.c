@@ -171,6 +171,43 @@ START_TEST(test_raw_int8)
 }
 END_TEST
 
+/* NaN / Inf in a float input: counted by default, refused with the flag. */
+START_TEST(test_nonfinite_inputs)
+{
+	struct npub_run_stats st;
+	struct npu_profile p;
+	struct rig r;
+	float want[10];
+
+	rig_open(&r, NPU_FMT_FLOAT32, NPU_FMT_FLOAT32);
+	fill_input(r.x, 2);
+	ck_assert_int_eq(npu_run(r.ctx, &p), NPU_OK);
+	ck_assert_uint_eq(p.nonfinite_inputs, 0);
+	r.x[3] = NAN;
+	r.x[100] = INFINITY;
+	r.x[783] = -INFINITY;
+	ref_run(r.x, want, &st);	/* as the simulator quantises them: NaN 0, Inf saturated */
+	ck_assert_msg(npu_run(r.ctx, &p) == NPU_OK, "%s", npu_last_error());
+	ck_assert_uint_eq(p.nonfinite_inputs, 3);
+	ck_assert_int_eq(memcmp(r.y, want, sizeof(want)), 0);
+
+	ck_assert_int_eq(npu_context_set_flags(r.ctx, 1u << 7), NPU_ERR_INVAL);
+	ck_assert_ptr_nonnull(strstr(npu_last_error(), "unknown context flags 0x80"));
+	ck_assert_int_eq(npu_context_set_flags(r.ctx, NPU_CONTEXT_REFUSE_NONFINITE), NPU_OK);
+	memset(r.y, 0x5a, 40);
+	ck_assert_int_eq(npu_run(r.ctx, &p), NPU_ERR_INVAL);
+	ck_assert_msg(strstr(npu_last_error(), "input 0") &&
+		      strstr(npu_last_error(), "3 of its 784 float values are NaN or infinite"),
+		      "%s", npu_last_error());
+	ck_assert_uint_eq(((uint8_t *)r.y)[0], 0x5a);	/* nothing ran */
+	fill_input(r.x, 2);
+	ck_assert_msg(npu_run(r.ctx, &p) == NPU_OK, "%s", npu_last_error());
+	ck_assert_uint_eq(p.nonfinite_inputs, 0);
+	ck_assert_int_eq(npu_context_set_flags(NULL, 0), NPU_ERR_INVAL);
+	rig_close(&r);
+}
+END_TEST
+
 START_TEST(test_async_poll)
 {
 	struct npub_run_stats st;
@@ -772,6 +809,7 @@ Suite *suite_libnpu(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_float_bitexact);
 	tcase_add_test(tc, test_raw_int8);
+	tcase_add_test(tc, test_nonfinite_inputs);
 	tcase_add_test(tc, test_async_poll);
 	tcase_add_test(tc, test_cpu_fallback);
 	tcase_add_test(tc, test_threads);

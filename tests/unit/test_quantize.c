@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../compiler/src/calib_data.h"
+#include "../../compiler/src/calib_observe.h"
 #include "../../compiler/src/ir.h"
 #include "util/graph_build.h"
 #include "../../compiler/src/onnx_import.h"
@@ -1089,6 +1091,54 @@ START_TEST(test_refine_shapes_by_run)
 }
 END_TEST
 
+/* NaN / Inf weights are refused by name; a tensor calibration saw only as NaN / Inf too. */
+START_TEST(test_nonfinite_weights_and_ranges)
+{
+	const int64_t xd[] = { 1, 2, 3, 3 }, wd[] = { 2, 2, 1, 1 }, one = 1;
+	const float big = 1e30f;
+	int x = gb_tensor(g, "x", 4, xd), w = crand("w", 4, wd, 1.0f), y, c, a;
+	struct npuc_act_ranges r;
+	struct npuc_calib_set set;
+	struct npuc_calib_cfg cfg = { .method = NPUC_CALIB_MINMAX };
+
+	((float *)g->t[w].data)[3] = NAN;
+	y = op2("Conv", x, w, "y");
+	gb_io(g, &x, 1, &y, 1);
+	ck_assert_int_eq(npuc_shape_infer(g, &d), 0);
+	ck_assert_int_eq(npuc_act_ranges_init(&r, g->n_t, &d), 0);
+	npuc_act_ranges_merge(&r, x, -1.0f, 1.0f);
+	npuc_act_ranges_merge(&r, y, -2.0f, 2.0f);
+	ck_assert_ptr_null(npuc_quantize(g, &r, NULL, &d));
+	ck_assert_msg(strstr(d.msg, "Conv node 'n0'") &&
+		      strstr(d.msg, "1 of its 4 weights are NaN and 0 infinite"), "%s", d.msg);
+	((float *)g->t[w].data)[3] = -INFINITY;
+	ck_assert_ptr_null(npuc_quantize(g, &r, NULL, &d));
+	ck_assert_msg(strstr(d.msg, "0 of its 4 weights are NaN and 1 infinite"), "%s", d.msg);
+	npuc_act_ranges_free(&r);
+
+	/* x * 1e30 * 1e30: every value of the second product is infinite. */
+	npuc_graph_free(g);
+	setup();
+	x = gb_tensor(g, "x", 4, xd);
+	c = gb_const(g, "c", 1, &one, &big);
+	a = op2("Mul", x, c, "a");
+	y = op2("Mul", a, c, "y");
+	gb_io(g, &x, 1, &y, 1);
+	ck_assert_int_eq(npuc_shape_infer(g, &d), 0);
+	ck_assert_int_eq(npuc_calib_set_init_input(&set, g, 0, NULL, &d), 0);
+	ck_assert_int_eq(npuc_calib_add_random(&set, 2, 1, 0.5f, 1.0f, &d), 2);
+	ck_assert_int_eq(npuc_act_ranges_init(&r, g->n_t, &d), 0);
+	ck_assert_msg(npuc_calibrate(g, &set, 1, &cfg, &r, &d) == 0, "%s", d.msg);
+	ck_assert(r.valid[a] && !r.valid[y]);
+	ck_assert_int_eq(r.nonfinite[y], 2 * 18);
+	ck_assert_ptr_null(npuc_quantize(g, &r, NULL, &d));
+	ck_assert_msg(strstr(d.msg, "tensor 'y' (output of Mul node 'n1')") &&
+		      strstr(d.msg, "only NaN or Inf") && strstr(d.msg, "(36 values)"), "%s", d.msg);
+	npuc_act_ranges_free(&r);
+	npuc_calib_set_free(&set);
+}
+END_TEST
+
 START_TEST(test_errors_and_bias_hook)
 {
 	const int64_t xd[] = { 1, 2, 3, 3 }, wd[] = { 2, 2, 1, 1 };
@@ -1306,6 +1356,7 @@ Suite *suite_quantize(void)
 	tcase_add_test(tc, test_boundary);
 	tcase_add_test(tc, test_refine_shapes_by_run);
 	tcase_add_test(tc, test_errors_and_bias_hook);
+	tcase_add_test(tc, test_nonfinite_weights_and_ranges);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(tn, setup, teardown);
 	tcase_add_test(tn, test_onnx_node_models);
