@@ -575,13 +575,15 @@ static int stream_open(struct lw *l, struct open_stream *os, int ni)
 static int stream_close(struct lw *l, struct open_stream *os, int next_node)
 {
 	struct npub_model *m = l->m;
-	struct npub_stream *sr = &m->streams[os->stream];
-	struct npub_step *st = &m->steps[os->step];
+	struct npub_stream *sr;
+	struct npub_step *st;
 	uint64_t off;
 	int oom = 0;
 
 	if (!os->open)
-		return 0;
+		return 0;	/* no stream yet: steps / streams may still be NULL */
+	sr = &m->streams[os->stream];
+	st = &m->steps[os->step];
 	os->open = 0;
 	em_end(&l->em);
 	if (l->em.oom)

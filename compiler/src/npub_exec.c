@@ -74,6 +74,17 @@ static enum npuc_dtype onnx_dt_of(const struct npub_tensor *t)
 	return (t->flags & NPUB_T_U8) ? NPUC_DT_U8 : dt_of(t);
 }
 
+/* "(4, 3)" */
+static void shape_str(char *buf, size_t len, int rank, const int64_t *dims)
+{
+	size_t k = (size_t)snprintf(buf, len, "(");
+
+	for (int i = 0; i < rank && i < NPUB_MAX_RANK && k < len; i++)
+		k += (size_t)snprintf(buf + k, len - k, "%s%lld", i ? ", " : "", (long long)dims[i]);
+	if (k < len)
+		snprintf(buf + k, len - k, ")");
+}
+
 /*
  * Value (ONNX layout) -> NHWC bytes of tensor t. The value has the stored
  * type, or uint8 for a NPUB_T_U8 tensor (flipped into the int8 domain);
@@ -94,6 +105,22 @@ static int value_in(const struct npub_model *m, const struct npub_tensor *t,
 			      (unsigned long long)n, npuc_dtype_name(v->dtype),
 			      (long long)v->numel);
 		return -1;
+	}
+	if (cpu && t->onnx_rank > 0 && !(t->flags & NPUB_T_NCHW)) {
+		/* as qref: a CPU node's result must have the shape the model declares */
+		int same = v->rank == t->onnx_rank;
+
+		for (int k = 0; same && k < v->rank; k++)
+			same = v->dims[k] == t->onnx_dims[k];
+		if (!same) {
+			char got[128], want_s[128];
+
+			shape_str(got, sizeof(got), v->rank, v->dims);
+			shape_str(want_s, sizeof(want_s), t->onnx_rank, t->onnx_dims);
+			npuc_diag_set(d, "%s '%s': the node computed shape %s, the model declares %s",
+				      what, npub_str(m, t->name), got, want_s);
+			return -1;
+		}
 	}
 	if (!(t->flags & NPUB_T_NCHW)) {
 		memcpy(dst, v->data, (size_t)t->bytes);
@@ -150,6 +177,30 @@ int npub_output_export(const struct npub_model *m, uint32_t i, const void *regio
 	t = &m->tensors[m->regions[2 + m->meta.n_inputs + i].tensor];
 	onnx_shape(t, &rank, dims);
 	return value_out(t, region, dt_of(t), rank, dims, v, d);
+}
+
+void npub_fault_text(const struct npub_model *m, uint32_t s, const struct npu_job_report *rep,
+		     char *buf, size_t len)
+{
+	const struct npub_stream *sr = s < m->n_streams ? &m->streams[s] : NULL;
+	uint32_t at = rep->fault_cmd_offset, hdr = 0, op;
+	const char *cmd = NULL, *field = NULL;
+
+	if (sr && sr->size >= 4 && at <= sr->size - 4 && !(at & 3)) {
+		memcpy(&hdr, m->cmds + sr->offset + at, 4);
+		op = NPU_CMD_OPCODE(hdr);
+		cmd = npusim_cmd_name(op);
+		if (rep->fault == NPU_FAULT_BAD_FIELD)
+			field = npusim_cmd_field_name(op, rep->fault_addr);
+	}
+	if (rep->fault == NPU_FAULT_BAD_FIELD)
+		snprintf(buf, len, "stream %u faulted: BAD_FIELD in the %s at command offset %u "
+			 "(field %s, byte %llu of the command)", s, cmd ? cmd : "command", at,
+			 field ? field : "unknown", (unsigned long long)rep->fault_addr);
+	else
+		snprintf(buf, len, "stream %u faulted: %s in the %s at command offset %u "
+			 "(addr 0x%llx)", s, npusim_fault_name(rep->fault), cmd ? cmd : "command",
+			 at, (unsigned long long)rep->fault_addr);
 }
 
 /* ------------------------------------------------------------------ */
@@ -785,9 +836,10 @@ static int npu_step(const struct npub_model *m, struct npusim_core *core, struct
 					      2 * sr->est_cycles;
 	}
 	if (npusim_core_run(core, &job, &rep) != NPU_FAULT_NONE) {
-		npuc_diag_set(d, "npub: stream %u faulted: %s at command offset %u (addr 0x%llx)",
-			      s, npusim_fault_name(rep.fault), rep.fault_cmd_offset,
-			      (unsigned long long)rep.fault_addr);
+		char why[200];
+
+		npub_fault_text(m, s, &rep, why, sizeof(why));
+		npuc_diag_set(d, "npub: %s", why);
 		return -1;
 	}
 	st->cycles += rep.cycles;

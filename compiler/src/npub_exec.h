@@ -38,6 +38,14 @@ int npub_output_export(const struct npub_model *m, uint32_t i, const void *regio
 int npub_host_step(const struct npub_model *m, uint32_t step, uint8_t *const *region_host,
 		   struct npuc_diag *d);
 
+/*
+ * The fault a job of stream s reported, as text for a message: "stream 2
+ * faulted: BAD_FIELD in the CONV at command offset 96 (field k_h)"; other
+ * faults give fault_addr. Used by every runner of .npub streams.
+ */
+void npub_fault_text(const struct npub_model *m, uint32_t s, const struct npu_job_report *rep,
+		     char *buf, size_t len);
+
 struct npub_run_stats {
 	uint64_t cycles, macs, dram_read, dram_write;	/* summed over NPU jobs */
 	uint64_t busy[4];				/* per engine, summed */

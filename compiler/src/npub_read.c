@@ -885,7 +885,8 @@ static const struct npub_tensor *step_t(const struct npub_model *m, uint32_t fir
 	return &m->tensors[m->operands[first]];
 }
 
-static int step_kind_check(const struct npub_model *m, const struct npub_step *s)
+/* Why step s does not fit its kind, or NULL when it does. */
+static const char *step_kind_check(const struct npub_model *m, const struct npub_step *s)
 {
 	const struct npub_tensor *a, *b;
 
@@ -896,41 +897,50 @@ static int step_kind_check(const struct npub_model *m, const struct npub_step *s
 			uint32_t t = m->operands[k < s->in_count ? s->in_first + k :
 						 s->out_first + (k - s->in_count)];
 
-			if (t >= m->n_tensors || m->tensors[t].dtype != NPUB_DT_INT8)
-				return -1;
+			if (t >= m->n_tensors)
+				return "an operand is no tensor";
+			if (m->tensors[t].dtype != NPUB_DT_INT8)
+				return "an operand is not int8";
 		}
-		return s->index < m->n_streams ? 0 : -1;
+		return s->index < m->n_streams ? NULL : "index is no stream";
 	case NPUB_STEP_CPU:
-		return s->index < m->n_cpu_nodes &&
-		       s->in_first == m->cpu_nodes[s->index].in_first &&
+		if (s->index >= m->n_cpu_nodes)
+			return "index is no CPU node";
+		return s->in_first == m->cpu_nodes[s->index].in_first &&
 		       s->in_count == m->cpu_nodes[s->index].in_count &&
 		       s->out_first == m->cpu_nodes[s->index].out_first &&
-		       s->out_count == m->cpu_nodes[s->index].out_count ? 0 : -1;
+		       s->out_count == m->cpu_nodes[s->index].out_count ? NULL :
+		       "operands differ from its CPU node's";
 	case NPUB_STEP_QCPU:
-		return s->index < m->n_qnodes && s->in_first == m->qnodes[s->index].in_first &&
+		if (s->index >= m->n_qnodes)
+			return "index is no int8 CPU node";
+		return s->in_first == m->qnodes[s->index].in_first &&
 		       s->in_count == m->qnodes[s->index].in_count &&
 		       s->out_first == m->qnodes[s->index].out_first &&
-		       s->out_count == m->qnodes[s->index].out_count ? 0 : -1;
+		       s->out_count == m->qnodes[s->index].out_count ? NULL :
+		       "operands differ from its int8 CPU node's";
 	case NPUB_STEP_QUANTIZE:
 	case NPUB_STEP_DEQUANTIZE:
 	case NPUB_STEP_COPY:
 		if (s->in_count != 1 || s->out_count != 1 || s->index)
-			return -1;
+			return "needs one input, one output and index 0";
 		if (m->operands[s->in_first] >= m->n_tensors ||
 		    m->operands[s->out_first] >= m->n_tensors)
-			return -1;
+			return "an operand is no tensor";
 		a = step_t(m, s->in_first);
 		b = step_t(m, s->out_first);
 		if ((uint64_t)a->h * (uint64_t)a->w * (uint64_t)a->c !=
 		    (uint64_t)b->h * (uint64_t)b->w * (uint64_t)b->c)
-			return -1;
+			return "input and output element counts differ";
 		if (s->kind == NPUB_STEP_COPY)
-			return a->dtype == b->dtype ? 0 : -1;
+			return a->dtype == b->dtype ? NULL : "input and output types differ";
 		if (s->kind == NPUB_STEP_QUANTIZE)
-			return a->dtype == NPUB_DT_FLOAT32 && b->dtype == NPUB_DT_INT8 ? 0 : -1;
-		return a->dtype == NPUB_DT_INT8 && b->dtype == NPUB_DT_FLOAT32 ? 0 : -1;
+			return a->dtype == NPUB_DT_FLOAT32 && b->dtype == NPUB_DT_INT8 ? NULL :
+			       "not float32 in, int8 out";
+		return a->dtype == NPUB_DT_INT8 && b->dtype == NPUB_DT_FLOAT32 ? NULL :
+		       "not int8 in, float32 out";
 	default:
-		return -1;
+		return "unknown kind";
 	}
 }
 
@@ -948,13 +958,20 @@ static int steps_check(const struct npub_model *m, struct npuc_diag *d)
 	}
 	for (uint32_t i = 0; i < m->n_steps && !rc; i++) {
 		const struct npub_step *s = &m->steps[i];
+		const char *why = NULL;
 
 		if (!range_ok(s->in_first, s->in_count, m->n_operands) ||
-		    !range_ok(s->out_first, s->out_count, m->n_operands) || s->reserved ||
-		    (s->layer != NPUB_NONE && s->layer >= m->n_layers) ||
-		    step_kind_check(m, s) < 0) {
-			npuc_diag_set(d, "npub: step %u (%s): bad kind, index or operands", i,
-				      npub_step_kind_name(s->kind));
+		    !range_ok(s->out_first, s->out_count, m->n_operands))
+			why = "operands beyond the OPERANDS section";
+		else if (s->reserved)
+			why = "reserved field nonzero";
+		else if (s->layer != NPUB_NONE && s->layer >= m->n_layers)
+			why = "layer beyond the LAYERS section";
+		else
+			why = step_kind_check(m, s);
+		if (why) {
+			npuc_diag_set(d, "npub: step %u (kind %u, %s): %s", i, s->kind,
+				      npub_step_kind_name(s->kind), why);
 			rc = -1;
 			break;
 		}
@@ -1121,14 +1138,15 @@ static int sections_parse(const uint8_t *buf, size_t len, const struct npub_head
 
 		if (s->flags || !RESERVED_ZERO(s, reserved) || s->offset % NPUB_ALIGN ||
 		    s->offset < table_end || !range_ok(s->offset, s->size, len)) {
-			npuc_diag_set(d, "npub: section %u (%s): bad placement [%llu, +%llu) in a "
-				      "%zu-byte file", i, nm, (unsigned long long)s->offset,
+			npuc_diag_set(d, "npub: section table entry %u (type %u, %s): bad placement "
+				      "[%llu, +%llu) in a %zu-byte file", i, s->type, nm,
+				      (unsigned long long)s->offset,
 				      (unsigned long long)s->size, len);
 			return -1;
 		}
 		if (s->crc != npub_crc32(buf + s->offset, s->size)) {
-			npuc_diag_set(d, "npub: section %u (%s): checksum mismatch (corrupt file)",
-				      i, nm);
+			npuc_diag_set(d, "npub: section table entry %u (type %u, %s): checksum "
+				      "mismatch (corrupt file)", i, s->type, nm);
 			return -1;
 		}
 		if (s->type < 1 || s->type > NPUB_SEC_TYPE_MAX)

@@ -157,7 +157,7 @@ const char *npub_step_kind_name(uint32_t kind)
 	};
 
 	if (kind < 1 || kind > NPUB_STEP_KIND_MAX)
-		return "?";
+		return "unknown";
 	return names[kind];
 }
 

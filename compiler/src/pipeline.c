@@ -246,12 +246,9 @@ static const char *base_name(const char *path)
 int npuc_compile(const struct npuc_compile_opts *o, FILE *log, struct npuc_compiled *out,
 		 struct npuc_diag *d)
 {
-	struct npuc_graph *g = NULL;
-	struct npul_options lo;
-	uint8_t sha[32];
 	uint8_t *buf;
 	size_t len;
-	int quantized;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (!o->model_path) {
@@ -260,12 +257,30 @@ int npuc_compile(const struct npuc_compile_opts *o, FILE *log, struct npuc_compi
 	}
 	if (read_file(o->model_path, &buf, &len, d))
 		return -1;
-	npub_sha256(buf, len, sha);
-	if (npuc_onnx_load_mem(buf, len, &g, d)) {
-		free(buf);
-		return -1;
-	}
+	rc = npuc_compile_mem(o, buf, len, log, out, d);
 	free(buf);
+	return rc;
+}
+
+int npuc_compile_mem(const struct npuc_compile_opts *o, const void *buf, size_t len, FILE *log,
+		     struct npuc_compiled *out, struct npuc_diag *d)
+{
+	struct npuc_graph *g = NULL;
+	struct npul_options lo;
+	uint8_t sha[32];
+	int quantized;
+
+	memset(out, 0, sizeof(*out));
+	npub_sha256(buf, len, sha);
+	if (npuc_onnx_load_mem(buf, len, &g, d))
+		return -1;
+	if (!g->n_inputs || !g->n_outputs) {
+		/* all-constant graphs are folded by ONNX tools, not run on an NPU */
+		npuc_diag_set(d, "the graph has %d input(s) and %d output(s): npuc compiles a "
+			      "graph that computes at least one output from at least one input",
+			      g->n_inputs, g->n_outputs);
+		goto fail;
+	}
 	if (npuc_shape_infer(g, d))
 		goto fail;
 
@@ -284,7 +299,7 @@ int npuc_compile(const struct npuc_compile_opts *o, FILE *log, struct npuc_compi
 
 	npul_options_default(&lo);
 	lo.cfg = o->hw;
-	lo.model_name = base_name(o->model_path);
+	lo.model_name = o->model_path ? base_name(o->model_path) : "model";
 	lo.options = o->cmdline ? o->cmdline : "";
 	lo.compiler_version = NPUC_VERSION;
 	lo.source_sha256 = sha;

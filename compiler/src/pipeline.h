@@ -54,6 +54,12 @@ struct npuc_compiled {
  */
 int npuc_compile(const struct npuc_compile_opts *o, FILE *log, struct npuc_compiled *out,
 		 struct npuc_diag *d);
+/*
+ * The same on an ONNX model already in memory (buf, len; borrowed):
+ * o->model_path only names the model (metadata, messages) and may be NULL.
+ */
+int npuc_compile_mem(const struct npuc_compile_opts *o, const void *buf, size_t len, FILE *log,
+		     struct npuc_compiled *out, struct npuc_diag *d);
 void npuc_compiled_free(struct npuc_compiled *c);
 
 #endif /* NPUC_PIPELINE_H */

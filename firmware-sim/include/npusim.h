@@ -120,6 +120,15 @@ uint64_t npusim_core_sram_clear(struct npusim_core *core);
 
 /* Human-readable name of a fault code ("MMU_UNMAPPED"), never NULL. */
 const char *npusim_fault_name(uint32_t fault);
+/*
+ * The name of the field at byte offset `offset` of a command with this
+ * opcode ("header" for the first word), as npu_isa.h spells it; NULL for
+ * an unknown opcode or offset. A BAD_FIELD fault's fault_addr is such an
+ * offset.
+ */
+const char *npusim_cmd_field_name(uint32_t opcode, uint64_t offset);
+/* The command's name ("CONV", "WAIT", ...); NULL for an unknown opcode. */
+const char *npusim_cmd_name(uint32_t opcode);
 
 /* ------------------------------------------------------------------ */
 /* Device: host interface                                              */

@@ -386,8 +386,10 @@ static int run_signal(struct job_state *s, const struct npu_cmd_signal *cmd)
 	uint8_t bytes[8];
 	int f;
 
-	if (cmd->flags & ~NPU_SIGNAL_F_IRQ)
+	if (cmd->flags & ~NPU_SIGNAL_F_IRQ) {
+		s->fault_addr = offsetof(struct npu_cmd_signal, flags);
 		return NPU_FAULT_BAD_FIELD;
+	}
 	if (va & 7) {
 		s->fault_addr = va;
 		return NPU_FAULT_ALIGNMENT;
@@ -424,8 +426,10 @@ static int step(struct job_state *s, const uint8_t *stream, uint32_t size, int f
 	len = cmd_bytes(op);
 	if (!len)
 		return NPU_FAULT_BAD_OPCODE;
-	if (NPU_CMD_RESERVED(hdr))
+	if (NPU_CMD_RESERVED(hdr)) {
+		s->fault_addr = 0;	/* the header word */
 		return NPU_FAULT_BAD_FIELD;
+	}
 	if (NPU_CMD_WORDS(hdr) * 4 != len || len > size - s->pc)
 		return NPU_FAULT_BAD_LENGTH;
 	if (first && op != NPU_OP_BEGIN)
@@ -439,8 +443,11 @@ static int step(struct job_state *s, const uint8_t *stream, uint32_t size, int f
 	case NPU_OP_NOP:
 		return NPU_FAULT_NONE;
 	case NPU_OP_BEGIN:
-		if (cmd.begin.flags || cmd.begin.reserved)
+		if (cmd.begin.flags || cmd.begin.reserved) {
+			s->fault_addr = cmd.begin.flags ? offsetof(struct npu_cmd_begin, flags) :
+					offsetof(struct npu_cmd_begin, reserved);
 			return NPU_FAULT_BAD_FIELD;
+		}
 		if (cmd.begin.version >> 16 != NPU_ISA_VERSION_MAJOR ||
 		    (cmd.begin.version & 0xffff) > NPU_ISA_VERSION_MINOR)
 			return NPU_FAULT_BAD_VERSION;
@@ -451,13 +458,19 @@ static int step(struct job_state *s, const uint8_t *stream, uint32_t size, int f
 		return NPU_FAULT_NONE;
 	case NPU_OP_WAIT:
 		if (!cmd.wait.engine_mask || (cmd.wait.engine_mask & ~0x7u) ||
-		    cmd.wait.max_outstanding >= NPU_QUEUE_DEPTH)
+		    cmd.wait.max_outstanding >= NPU_QUEUE_DEPTH) {
+			s->fault_addr = cmd.wait.engine_mask && !(cmd.wait.engine_mask & ~0x7u) ?
+					offsetof(struct npu_cmd_wait, max_outstanding) :
+					offsetof(struct npu_cmd_wait, engine_mask);
 			return NPU_FAULT_BAD_FIELD;
+		}
 		timeline_wait(&s->c->tl, cmd.wait.engine_mask, cmd.wait.max_outstanding);
 		return NPU_FAULT_NONE;
 	case NPU_OP_JUMP:
-		if (cmd.jump.target >= size || (cmd.jump.target & 3))
+		if (cmd.jump.target >= size || (cmd.jump.target & 3)) {
+			s->fault_addr = offsetof(struct npu_cmd_jump, target);
 			return NPU_FAULT_BAD_FIELD;
+		}
 		*next = cmd.jump.target;
 		return NPU_FAULT_NONE;
 	case NPU_OP_SIGNAL:

@@ -25,26 +25,30 @@ struct conv_spans {
 	uint64_t in_len, w_len, q_len, out_len;
 };
 
-static int conv_fields_ok(const struct npu_cmd_conv *c)
+#define CONV_BAD_IF(cond, field) BAD_FIELD_IF(cond, struct npu_cmd_conv, field)
+
+static int conv_bad_field(const struct npu_cmd_conv *c)
 {
-	if (c->flags & ~NPU_CONV_F_PER_TENSOR_Q)
-		return 0;
-	if (c->reserved0 || c->reserved1[0] || c->reserved1[1] || c->reserved1[2])
-		return 0;
-	if (!c->in_h || !c->in_w || !c->in_c || !c->out_h || !c->out_w || !c->out_c)
-		return 0;
-	if (c->in_pix_stride < c->in_c || c->out_pix_stride < c->out_c)
-		return 0;
-	if (!c->k_h || c->k_h > NPU_CONV_MAX_K || !c->k_w || c->k_w > NPU_CONV_MAX_K)
-		return 0;
-	if (!c->stride_h || c->stride_h > NPU_MAX_STRIDE ||
-	    !c->stride_w || c->stride_w > NPU_MAX_STRIDE)
-		return 0;
-	if (!c->dil_h || c->dil_h > NPU_MAX_DILATION || !c->dil_w || c->dil_w > NPU_MAX_DILATION)
-		return 0;
-	if (!c->groups || c->in_c % c->groups || c->out_c % c->groups)
-		return 0;
-	return c->act_min <= c->act_max;
+	CONV_BAD_IF(c->flags & ~NPU_CONV_F_PER_TENSOR_Q, flags);
+	CONV_BAD_IF(c->reserved0, reserved0);
+	CONV_BAD_IF(c->reserved1[0] || c->reserved1[1] || c->reserved1[2], reserved1);
+	CONV_BAD_IF(!c->in_h, in_h);
+	CONV_BAD_IF(!c->in_w, in_w);
+	CONV_BAD_IF(!c->in_c, in_c);
+	CONV_BAD_IF(!c->out_h, out_h);
+	CONV_BAD_IF(!c->out_w, out_w);
+	CONV_BAD_IF(!c->out_c, out_c);
+	CONV_BAD_IF(c->in_pix_stride < c->in_c, in_pix_stride);
+	CONV_BAD_IF(c->out_pix_stride < c->out_c, out_pix_stride);
+	CONV_BAD_IF(!c->k_h || c->k_h > NPU_CONV_MAX_K, k_h);
+	CONV_BAD_IF(!c->k_w || c->k_w > NPU_CONV_MAX_K, k_w);
+	CONV_BAD_IF(!c->stride_h || c->stride_h > NPU_MAX_STRIDE, stride_h);
+	CONV_BAD_IF(!c->stride_w || c->stride_w > NPU_MAX_STRIDE, stride_w);
+	CONV_BAD_IF(!c->dil_h || c->dil_h > NPU_MAX_DILATION, dil_h);
+	CONV_BAD_IF(!c->dil_w || c->dil_w > NPU_MAX_DILATION, dil_w);
+	CONV_BAD_IF(!c->groups || c->in_c % c->groups || c->out_c % c->groups, groups);
+	CONV_BAD_IF(c->act_min > c->act_max, act_min);
+	return NPUSIM_FIELDS_OK;
 }
 
 static void conv_span_lens(const struct npu_cmd_conv *c, struct conv_spans *s)
@@ -82,8 +86,11 @@ int conv_check(const struct npusim_core *c, const struct npu_cmd_conv *cmd, stru
 
 	memset(info, 0, sizeof(*info));
 	info->engine = NPU_ENGINE_MAC;
-	if (!conv_fields_ok(cmd))
+	f = conv_bad_field(cmd);
+	if (f != NPUSIM_FIELDS_OK) {
+		info->fault_addr = (uint64_t)f;
 		return NPU_FAULT_BAD_FIELD;
+	}
 	conv_span_lens(cmd, &s);
 	f = cmd_operands_check(c, info, (const struct sram_operand[]){
 				       { cmd->in_addr, s.in_len },

@@ -84,6 +84,18 @@ static uint64_t dma_sram_len(const struct npu_cmd_dma *cmd)
 	return dma_sat_add(len, cmd->inner_bytes);
 }
 
+#define DMA_BAD_IF(cond, field) BAD_FIELD_IF(cond, struct npu_cmd_dma, field)
+
+static int dma_bad_field(const struct npu_cmd_dma *cmd)
+{
+	DMA_BAD_IF((cmd->flags & ~NPU_DMA_DIR_MASK) ||
+		   (cmd->flags & NPU_DMA_DIR_MASK) > NPU_DMA_TO_DRAM, flags);
+	DMA_BAD_IF(!cmd->inner_bytes, inner_bytes);
+	DMA_BAD_IF(!cmd->count1, count1);
+	DMA_BAD_IF(!cmd->count2, count2);
+	return NPUSIM_FIELDS_OK;
+}
+
 int dma_check(const struct npusim_core *c, const struct npu_cmd_dma *cmd, struct cmd_info *info)
 {
 	uint64_t rows, bytes;
@@ -91,9 +103,11 @@ int dma_check(const struct npusim_core *c, const struct npu_cmd_dma *cmd, struct
 	int f;
 
 	info->engine = NPU_ENGINE_DMA;
-	if ((cmd->flags & ~NPU_DMA_DIR_MASK) || (cmd->flags & NPU_DMA_DIR_MASK) > NPU_DMA_TO_DRAM ||
-	    !cmd->inner_bytes || !cmd->count1 || !cmd->count2)
+	f = dma_bad_field(cmd);
+	if (f != NPUSIM_FIELDS_OK) {
+		info->fault_addr = (uint64_t)f;
 		return NPU_FAULT_BAD_FIELD;
+	}
 	if ((cmd->flags & NPU_DMA_DIR_MASK) == NPU_DMA_TO_SRAM) {
 		span = &info->writes[0];
 		info->nwrites = 1;
@@ -171,6 +185,26 @@ int dma_exec(struct npusim_core *c, const struct npu_cmd_dma *cmd, const struct 
 #define ZMASK_GROUP	8u
 #define PALETTE4_SIZE	16u
 
+#define DEC_BAD_IF(cond, field) BAD_FIELD_IF(cond, struct npu_cmd_dma_decompress, field)
+
+static int decompress_bad_field(const struct npusim_core *c,
+				const struct npu_cmd_dma_decompress *cmd)
+{
+	DEC_BAD_IF(cmd->format != NPU_COMPRESS_ZMASK && cmd->format != NPU_COMPRESS_PALETTE4,
+		   format);
+	DEC_BAD_IF(cmd->reserved, reserved);
+	DEC_BAD_IF(!cmd->src_bytes, src_bytes);
+	DEC_BAD_IF(!cmd->out_bytes, out_bytes);
+	/*
+	 * No valid stream is longer than 2*out_bytes + 16 (ZMASK at most
+	 * 9/8 out_bytes + 1, PALETTE4 16 + out_bytes/2 rounded up): this
+	 * bounds the staging buffer exec needs.
+	 */
+	DEC_BAD_IF(cmd->src_bytes > 2ull * cmd->out_bytes + 16, src_bytes);
+	DEC_BAD_IF(cmd->out_bytes > c->cfg.sram_bytes, out_bytes);
+	return NPUSIM_FIELDS_OK;
+}
+
 int decompress_check(const struct npusim_core *c, const struct npu_cmd_dma_decompress *cmd,
 		     struct cmd_info *info)
 {
@@ -178,16 +212,11 @@ int decompress_check(const struct npusim_core *c, const struct npu_cmd_dma_decom
 	int f;
 
 	info->engine = NPU_ENGINE_DMA;
-	if ((cmd->format != NPU_COMPRESS_ZMASK && cmd->format != NPU_COMPRESS_PALETTE4) ||
-	    cmd->reserved || !cmd->src_bytes || !cmd->out_bytes)
+	f = decompress_bad_field(c, cmd);
+	if (f != NPUSIM_FIELDS_OK) {
+		info->fault_addr = (uint64_t)f;
 		return NPU_FAULT_BAD_FIELD;
-	/*
-	 * No valid stream is longer than 2*out_bytes + 16 (ZMASK at most
-	 * 9/8 out_bytes + 1, PALETTE4 16 + out_bytes/2 rounded up): this
-	 * bounds the staging buffer exec needs.
-	 */
-	if (cmd->src_bytes > 2ull * cmd->out_bytes + 16 || cmd->out_bytes > c->cfg.sram_bytes)
-		return NPU_FAULT_BAD_FIELD;
+	}
 	f = sram_span_check(c, cmd->sram, cmd->out_bytes, &info->writes[0], &info->fault_addr);
 	if (f)
 		return f;

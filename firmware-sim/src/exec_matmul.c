@@ -18,17 +18,20 @@ struct matmul_spans {
 	uint64_t a_len, b_len, q_len, out_len;
 };
 
-static int matmul_fields_ok(const struct npu_cmd_matmul *c)
+#define MATMUL_BAD_IF(cond, field) BAD_FIELD_IF(cond, struct npu_cmd_matmul, field)
+
+static int matmul_bad_field(const struct npu_cmd_matmul *c)
 {
-	if (c->flags & ~NPU_CONV_F_PER_TENSOR_Q)
-		return 0;
-	if (c->reserved0 || c->reserved1[0] || c->reserved1[1] || c->reserved1[2])
-		return 0;
-	if (!c->m || !c->k || !c->n)
-		return 0;
-	if (c->a_row_stride < c->k || c->out_row_stride < c->n)
-		return 0;
-	return c->act_min <= c->act_max;
+	MATMUL_BAD_IF(c->flags & ~NPU_CONV_F_PER_TENSOR_Q, flags);
+	MATMUL_BAD_IF(c->reserved0, reserved0);
+	MATMUL_BAD_IF(c->reserved1[0] || c->reserved1[1] || c->reserved1[2], reserved1);
+	MATMUL_BAD_IF(!c->m, m);
+	MATMUL_BAD_IF(!c->k, k);
+	MATMUL_BAD_IF(!c->n, n);
+	MATMUL_BAD_IF(c->a_row_stride < c->k, a_row_stride);
+	MATMUL_BAD_IF(c->out_row_stride < c->n, out_row_stride);
+	MATMUL_BAD_IF(c->act_min > c->act_max, act_min);
+	return NPUSIM_FIELDS_OK;
 }
 
 static void matmul_span_lens(const struct npu_cmd_matmul *c, struct matmul_spans *s)
@@ -57,8 +60,11 @@ int matmul_check(const struct npusim_core *c, const struct npu_cmd_matmul *cmd,
 
 	memset(info, 0, sizeof(*info));
 	info->engine = NPU_ENGINE_MAC;
-	if (!matmul_fields_ok(cmd))
+	f = matmul_bad_field(cmd);
+	if (f != NPUSIM_FIELDS_OK) {
+		info->fault_addr = (uint64_t)f;
 		return NPU_FAULT_BAD_FIELD;
+	}
 	matmul_span_lens(cmd, &s);
 	f = cmd_operands_check(c, info, (const struct sram_operand[]){
 				       { cmd->a_addr, s.a_len },

@@ -28,18 +28,28 @@ static uint64_t pool_sat_mul(uint64_t a, uint64_t b)
 	return r;
 }
 
-static int pool_fields_ok(const struct npu_cmd_pool *cmd)
+#define POOL_BAD_IF(cond, field) BAD_FIELD_IF(cond, struct npu_cmd_pool, field)
+
+static int pool_bad_field(const struct npu_cmd_pool *cmd)
 {
-	if (cmd->mode > NPU_POOL_AVG || (cmd->flags & ~NPU_POOL_F_COUNT_PAD) ||
-	    cmd->reserved0[0] || cmd->reserved0[1] || cmd->reserved1)
-		return 0;
-	if (!cmd->in_h || !cmd->in_w || !cmd->c || !cmd->out_h || !cmd->out_w ||
-	    !cmd->k_h || !cmd->k_w || !cmd->stride_h || !cmd->stride_w)
-		return 0;
-	if ((uint32_t)cmd->k_h * cmd->k_w > NPU_POOL_MAX_WINDOW)
-		return 0;
-	return !(cmd->mult >> 31) && cmd->shift <= NPU_POOL_SHIFT_MAX &&
-	       cmd->act_min <= cmd->act_max;
+	POOL_BAD_IF(cmd->mode > NPU_POOL_AVG, mode);
+	POOL_BAD_IF(cmd->flags & ~NPU_POOL_F_COUNT_PAD, flags);
+	POOL_BAD_IF(cmd->reserved0[0] || cmd->reserved0[1], reserved0);
+	POOL_BAD_IF(cmd->reserved1, reserved1);
+	POOL_BAD_IF(!cmd->in_h, in_h);
+	POOL_BAD_IF(!cmd->in_w, in_w);
+	POOL_BAD_IF(!cmd->c, c);
+	POOL_BAD_IF(!cmd->out_h, out_h);
+	POOL_BAD_IF(!cmd->out_w, out_w);
+	POOL_BAD_IF(!cmd->k_h, k_h);
+	POOL_BAD_IF(!cmd->k_w, k_w);
+	POOL_BAD_IF(!cmd->stride_h, stride_h);
+	POOL_BAD_IF(!cmd->stride_w, stride_w);
+	POOL_BAD_IF((uint32_t)cmd->k_h * cmd->k_w > NPU_POOL_MAX_WINDOW, k_h);
+	POOL_BAD_IF(cmd->mult >> 31, mult);
+	POOL_BAD_IF(cmd->shift > NPU_POOL_SHIFT_MAX, shift);
+	POOL_BAD_IF(cmd->act_min > cmd->act_max, act_min);
+	return NPUSIM_FIELDS_OK;
 }
 
 int pool_check(const struct npusim_core *c, const struct npu_cmd_pool *cmd, struct cmd_info *info)
@@ -51,8 +61,11 @@ int pool_check(const struct npusim_core *c, const struct npu_cmd_pool *cmd, stru
 	int f;
 
 	info->engine = NPU_ENGINE_VEC;
-	if (!pool_fields_ok(cmd))
+	f = pool_bad_field(cmd);
+	if (f != NPUSIM_FIELDS_OK) {
+		info->fault_addr = (uint64_t)f;
 		return NPU_FAULT_BAD_FIELD;
+	}
 	/* The whole input tile counts as read, even rows no window reaches. */
 	f = cmd_operands_check(c, info, &(const struct sram_operand){ cmd->in_addr, in_len }, 1,
 			       (struct sram_operand){ cmd->out_addr, out_pix * cmd->c });

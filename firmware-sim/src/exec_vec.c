@@ -65,23 +65,39 @@ static uint32_t eltwise_b_len(const struct npu_cmd_eltwise *cmd)
 /* ELTWISE                                                           */
 /* ---------------------------------------------------------------- */
 
+#define ELT_BAD_IF(cond, field) BAD_FIELD_IF(cond, struct npu_cmd_eltwise, field)
+
+static int eltwise_bad_field(const struct npu_cmd_eltwise *cmd)
+{
+	int mul = cmd->op == NPU_ELT_MUL;
+
+	ELT_BAD_IF(cmd->op > NPU_ELT_MUL, op);
+	ELT_BAD_IF(cmd->bcast > NPU_BCAST_CHANNEL, bcast);
+	ELT_BAD_IF(cmd->reserved0[0] || cmd->reserved0[1], reserved0);
+	ELT_BAD_IF(!cmd->count, count);
+	ELT_BAD_IF(cmd->act_min > cmd->act_max, act_min);
+	ELT_BAD_IF((cmd->bcast == NPU_BCAST_CHANNEL) != (cmd->channels != 0), channels);
+	/* MUL only uses out_*; a_* and b_* are ignored (npu_isa.h). */
+	ELT_BAD_IF(cmd->out_mult >> 31, out_mult);
+	ELT_BAD_IF(!rescale_ok(cmd->out_mult, cmd->out_shift), out_shift);
+	ELT_BAD_IF(!mul && cmd->a_mult >> 31, a_mult);
+	ELT_BAD_IF(!mul && !rescale_ok(cmd->a_mult, cmd->a_shift), a_shift);
+	ELT_BAD_IF(!mul && cmd->b_mult >> 31, b_mult);
+	ELT_BAD_IF(!mul && !rescale_ok(cmd->b_mult, cmd->b_shift), b_shift);
+	return NPUSIM_FIELDS_OK;
+}
+
 int eltwise_check(const struct npusim_core *c, const struct npu_cmd_eltwise *cmd,
 		  struct cmd_info *info)
 {
 	int f;
 
 	info->engine = NPU_ENGINE_VEC;
-	if (cmd->op > NPU_ELT_MUL || cmd->bcast > NPU_BCAST_CHANNEL ||
-	    cmd->reserved0[0] || cmd->reserved0[1] || !cmd->count ||
-	    cmd->act_min > cmd->act_max)
+	f = eltwise_bad_field(cmd);
+	if (f != NPUSIM_FIELDS_OK) {
+		info->fault_addr = (uint64_t)f;
 		return NPU_FAULT_BAD_FIELD;
-	if ((cmd->bcast == NPU_BCAST_CHANNEL) != (cmd->channels != 0))
-		return NPU_FAULT_BAD_FIELD;
-	/* MUL only uses out_*; a_* and b_* are ignored (npu_isa.h). */
-	if (!rescale_ok(cmd->out_mult, cmd->out_shift) ||
-	    (cmd->op != NPU_ELT_MUL && (!rescale_ok(cmd->a_mult, cmd->a_shift) ||
-					!rescale_ok(cmd->b_mult, cmd->b_shift))))
-		return NPU_FAULT_BAD_FIELD;
+	}
 
 	f = cmd_operands_check(c, info, (const struct sram_operand[]){
 				       { cmd->a_addr, cmd->count },
@@ -263,8 +279,11 @@ int lut_check(const struct npusim_core *c, const struct npu_cmd_lut *cmd, struct
 	int f;
 
 	info->engine = NPU_ENGINE_VEC;
-	if (cmd->reserved || !cmd->count)
+	if (cmd->reserved || !cmd->count) {
+		info->fault_addr = cmd->reserved ? offsetof(struct npu_cmd_lut, reserved) :
+				   offsetof(struct npu_cmd_lut, count);
 		return NPU_FAULT_BAD_FIELD;
+	}
 	f = cmd_operands_check(c, info, (const struct sram_operand[]){
 				       { cmd->in_addr, cmd->count },
 				       { cmd->table_addr, 256 } }, 2,

@@ -15,6 +15,7 @@
 #ifndef NPUSIM_INTERNAL_H
 #define NPUSIM_INTERNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "npusim.h"
@@ -25,6 +26,18 @@
 struct sram_span {
 	uint64_t start, end;
 };
+
+/*
+ * Field checks (BAD_FIELD): the first failing condition, in npu-isa.rst's
+ * order, returns the offending field's byte offset in the command, which
+ * the fault reports in fault_addr; NPUSIM_FIELDS_OK when every check passes.
+ */
+#define NPUSIM_FIELDS_OK (-1)
+#define BAD_FIELD_IF(cond, type, field) \
+	do { \
+		if (cond) \
+			return (int)offsetof(type, field); \
+	} while (0)
 
 struct cmd_info {
 	enum npu_engine engine;

@@ -22,18 +22,10 @@ static const char *const engine_names[NPU_ENGINE_COUNT] = {
 };
 #define TRACE_TID_JOBS NPU_ENGINE_COUNT
 
+/* Engine commands by name; anything else (never traced today) as "CMD". */
 static const char *op_name(uint8_t op)
 {
-	switch (op) {
-	case NPU_OP_DMA: return "DMA";
-	case NPU_OP_DMA_DECOMPRESS: return "DMA_DECOMPRESS";
-	case NPU_OP_CONV: return "CONV";
-	case NPU_OP_MATMUL: return "MATMUL";
-	case NPU_OP_ELTWISE: return "ELTWISE";
-	case NPU_OP_POOL: return "POOL";
-	case NPU_OP_LUT: return "LUT";
-	default: return "CMD";
-	}
+	return op >= NPU_OP_DMA && npusim_cmd_name(op) ? npusim_cmd_name(op) : "CMD";
 }
 
 static void sep(struct trace_writer *t)

@@ -479,10 +479,12 @@ static int npu_step(struct npu_context *c, uint32_t s, struct npu_profile *p)
 	rc = dev->ops->submit(dev->be, c->cmd->va, sr->size, npu_stream_watchdog(sr), &rep);
 	if (rc < 0)
 		return rc;	/* the backend said why */
-	if (rc != NPU_FAULT_NONE)
-		return npu_err(NPU_ERR_DEVICE, "stream %u faulted: %s at command offset %u "
-			       "(addr 0x%llx)", s, npusim_fault_name(rep.fault),
-			       rep.fault_cmd_offset, (unsigned long long)rep.fault_addr);
+	if (rc != NPU_FAULT_NONE) {
+		char why[200];
+
+		npub_fault_text(m, s, &rep, why, sizeof(why));
+		return npu_err(NPU_ERR_DEVICE, "%s", why);
+	}
 	npu_profile_add(p, &rep);
 	return NPU_OK;
 }

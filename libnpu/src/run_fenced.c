@@ -148,10 +148,10 @@ int npu_fenced_finish(struct npu_context *c)
 	rc = dev->ops->chain_end(dev->be, c->chain, rep, &failed);
 	c->chain = NULL;
 	if (rc > 0) {
-		rc = npu_err(NPU_ERR_DEVICE, "stream %u faulted: %s at command offset %u "
-			     "(addr 0x%llx)", m->steps[failed].index,
-			     npusim_fault_name(rep[failed].fault), rep[failed].fault_cmd_offset,
-			     (unsigned long long)rep[failed].fault_addr);
+		char why[200];
+
+		npub_fault_text(m, m->steps[failed].index, &rep[failed], why, sizeof(why));
+		rc = npu_err(NPU_ERR_DEVICE, "%s", why);
 	} else if (!rc) {
 		for (uint32_t s = 0; s < m->n_steps; s++)
 			npu_profile_add(&c->prof, &rep[s]);

@@ -174,6 +174,29 @@ static int looks_like_array(const char *path)
 			   m[3] <= 8));
 }
 
+/*
+ * After a raw read failed: a file that begins like an IDX header (two zero
+ * bytes) but with a type or rank IDX does not define was most likely
+ * meant as IDX; say so rather than only "raw input of N bytes".
+ */
+static void idx_hint(const char *path)
+{
+	unsigned char m[4] = { 0 };
+	FILE *f = fopen(path, "rb");
+	size_t n = f ? fread(m, 1, 4, f) : 0;
+
+	if (f)
+		fclose(f);
+	if (n < 4 || m[0] || m[1])
+		return;
+	if (m[2] < 0x08 || m[2] > 0x0e)
+		fprintf(stderr, "npu-run: %s starts like an IDX file, but its element type 0x%02x "
+			"is none IDX defines (0x08..0x0e)\n", path, m[2]);
+	else if (m[3] < 1 || m[3] > 8)
+		fprintf(stderr, "npu-run: %s starts like an IDX file, but its rank %u is not "
+			"1..8\n", path, m[3]);
+}
+
 /* Raw float32 / int8 values of the input, refused when not finite. */
 static int check_finite(const char *path, const float *x, int64_t n)
 {
@@ -202,8 +225,11 @@ static int load_input(const struct opts *o, const char *path, const struct npu_t
 	int64_t n = (int64_t)ti->count;
 
 	if (o->raw || !looks_like_array(path)) {
-		if (read_raw(path, dst, o->int8 ? ti->int8_bytes : ti->float_bytes))
+		if (read_raw(path, dst, o->int8 ? ti->int8_bytes : ti->float_bytes)) {
+			if (!o->raw)
+				idx_hint(path);
 			return -1;
+		}
 		return o->int8 ? 0 : check_finite(path, dst, n);
 	}
 	if (npuc_array_load(path, &a, &d) < 0) {

@@ -176,6 +176,15 @@ expect_fail "32x32 .npy for a 28x28 input" "not a whole number" "$model" --input
 gzip -dc "$images" | head -c 8000 >"$tmp/idx"
 printf 'trailing' >>"$tmp/idx"
 expect_fail "IDX with trailing bytes" "idx" "$model" --input "$tmp/idx"
+# An IDX that lies about its count, or an IDX-like header IDX does not define.
+{ printf '\000\000\010\003\000\000\000\005\000\000\000\034\000\000\000\034'
+  head -c 1568 /dev/zero; } >"$tmp/lying.idx"
+expect_fail "IDX claiming 5 images, holding 2" "uint8 data of 3920 bytes, only 1568 present" \
+	"$model" --input "$tmp/lying.idx"
+{ printf '\000\000\005\003\000\000\000\001\000\000\000\034\000\000\000\034'
+  head -c 784 /dev/zero; } >"$tmp/type5.idx"
+expect_fail "IDX element type 0x05" "its element type 0x05 is none IDX defines" "$model" \
+	--input "$tmp/type5.idx"
 printf 'hello, this is text\n' >"$tmp/text.txt"
 expect_fail "a text file" "takes exactly 3136" "$model" --input "$tmp/text.txt"
 head -c 9408 /dev/zero >"$tmp/long.raw"

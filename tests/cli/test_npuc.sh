@@ -109,6 +109,29 @@ expect_fail "a FIFO as the model" "not a regular file" "$tmp/fifo" --calib-rando
 expect_fail "an .npub as the model" "a compiled .npub, not an ONNX model" "$tmp/m.npub" \
 	-o "$tmp/again.npub" --calib-random
 
+# Small hostile models (tests/cli/hostile, made with onnx.helper): each is
+# refused with a message naming what is wrong, within budget (no 4 GB run).
+h=tests/cli/hostile
+expect_fail "empty graph" "the graph has 0 input(s) and 0 output(s)" "$h/empty_graph.onnx" \
+	-o "$tmp/h.npub" --calib-random
+expect_fail "no input" "0 input(s) and 1 output(s)" "$h/no_input.onnx" -o "$tmp/h.npub" \
+	--calib-random
+expect_fail "NaN weight" "Gemm node 'Gemm_0': 1 of its 12 weights are NaN" "$h/nan_weight.onnx" \
+	-o "$tmp/h.npub" --calib-random --calib-limit 2
+expect_fail "Inf weight" "0 of its 12 weights are NaN and 1 infinite" "$h/inf_weight.onnx" \
+	-o "$tmp/h.npub" --calib-random --calib-limit 2
+expect_fail "overflowing float model" "output of Relu node 'Relu_2'): the float model computes only NaN or Inf" \
+	"$h/overflow.onnx" -o "$tmp/h.npub" --calib-random --calib-limit 2
+# ulimit -v: over budget would mean several GB; refused within 1 GB (not
+# under ASan, which reserves terabytes of address space for its shadow).
+for m in expand_2p30 expand_2p32_u8; do
+	([ "$variant" = san ] || ulimit -v 1048576
+	 expect_fail "$m" "node 'Expand_2' (Expand)" "$h/$m.onnx" -o "$tmp/h.npub" --calib-random \
+		--calib-limit 1; echo "$pass $fail" >"$tmp/counts")
+	read p f <"$tmp/counts"; pass=$p fail=$f
+done
+[ ! -e "$tmp/h.npub" ] && ok || bad "a refused hostile model left an .npub"
+
 # npuc-eval: a label the model cannot produce is an error, not a silent miss.
 gzip -dc "$data/t10k-labels-idx1-ubyte.gz" >"$tmp/labels"
 { head -c 8 "$tmp/labels"; printf '\014'; tail -c +10 "$tmp/labels"; } >"$tmp/badlabels"

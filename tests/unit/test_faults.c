@@ -441,7 +441,7 @@ START_TEST(test_fault_bad_field_control)
 	off = st_nop(&f.s);
 	*st_at(&f.s, off) |= 1u << 16;
 	st_end(&f.s);
-	EXPECT(&f, "NOP hdr reserved", NPU_FAULT_BAD_FIELD, 16, 0);
+	EXPECT(&f, "NOP hdr reserved", NPU_FAULT_BAD_FIELD, 16, 0);	/* the header */
 	fx_restart(&f);
 	off = st_wait_idle(&f.s);
 	*st_at(&f.s, off) |= 1u << 31;
@@ -453,30 +453,39 @@ START_TEST(test_fault_bad_field_control)
 	off = st_begin(&f.s);
 	st_at(&f.s, off)[2] = 1;
 	st_end(&f.s);
-	EXPECT(&f, "BEGIN flags", NPU_FAULT_BAD_FIELD, 0, 0);
+	EXPECT(&f, "BEGIN flags", NPU_FAULT_BAD_FIELD, 0, offsetof(struct npu_cmd_begin, flags));
 	stream_reset(&f.s);
 	off = st_begin(&f.s);
 	st_at(&f.s, off)[3] = 0x80000000u;
 	st_end(&f.s);
-	EXPECT(&f, "BEGIN reserved", NPU_FAULT_BAD_FIELD, 0, 0);
+	EXPECT(&f, "BEGIN reserved", NPU_FAULT_BAD_FIELD, 0,
+	       offsetof(struct npu_cmd_begin, reserved));
 
 	/* WAIT: empty mask, unknown engine bit, max_outstanding beyond the queue */
 	fx_restart(&f);
 	st_wait(&f.s, 0, 0);
 	st_end(&f.s);
-	EXPECT(&f, "WAIT mask 0", NPU_FAULT_BAD_FIELD, 16, 0);
+	EXPECT(&f, "WAIT mask 0", NPU_FAULT_BAD_FIELD, 16, offsetof(struct npu_cmd_wait, engine_mask));
 	fx_restart(&f);
 	st_wait(&f.s, 1u << NPU_ENGINE_CTRL, 0);
 	st_end(&f.s);
-	EXPECT(&f, "WAIT mask ctrl", NPU_FAULT_BAD_FIELD, 16, 0);
+	EXPECT(&f, "WAIT mask ctrl", NPU_FAULT_BAD_FIELD, 16,
+	       offsetof(struct npu_cmd_wait, engine_mask));
 	fx_restart(&f);
 	st_wait(&f.s, ENG_ALL | 1u << 31, 0);
 	st_end(&f.s);
-	EXPECT(&f, "WAIT mask bit 31", NPU_FAULT_BAD_FIELD, 16, 0);
+	EXPECT(&f, "WAIT mask bit 31", NPU_FAULT_BAD_FIELD, 16,
+	       offsetof(struct npu_cmd_wait, engine_mask));
 	fx_restart(&f);
 	st_wait(&f.s, ENG_DMA, NPU_QUEUE_DEPTH);
 	st_end(&f.s);
-	EXPECT(&f, "WAIT max_outstanding", NPU_FAULT_BAD_FIELD, 16, 0);
+	EXPECT(&f, "WAIT max_outstanding", NPU_FAULT_BAD_FIELD, 16,
+	       offsetof(struct npu_cmd_wait, max_outstanding));
+	ck_assert_str_eq(npusim_cmd_field_name(NPU_OP_WAIT, 8), "max_outstanding");
+	ck_assert_str_eq(npusim_cmd_field_name(NPU_OP_WAIT, 0), "header");
+	ck_assert_ptr_null(npusim_cmd_field_name(0x7f, 8));
+	ck_assert_str_eq(npusim_cmd_name(NPU_OP_WAIT), "WAIT");
+	ck_assert_ptr_null(npusim_cmd_name(0x7f));
 	fx_restart(&f);
 	st_wait(&f.s, ENG_DMA, NPU_QUEUE_DEPTH - 1);
 	st_end(&f.s);
@@ -486,30 +495,33 @@ START_TEST(test_fault_bad_field_control)
 	fx_restart(&f);
 	st_jump(&f.s, 26);
 	st_end(&f.s);
-	EXPECT(&f, "JUMP misaligned", NPU_FAULT_BAD_FIELD, 16, 0);
+	EXPECT(&f, "JUMP misaligned", NPU_FAULT_BAD_FIELD, 16, offsetof(struct npu_cmd_jump, target));
 	fx_restart(&f);
 	st_jump(&f.s, 28);	/* == cmd_size */
 	st_end(&f.s);
-	EXPECT(&f, "JUMP to end", NPU_FAULT_BAD_FIELD, 16, 0);
+	EXPECT(&f, "JUMP to end", NPU_FAULT_BAD_FIELD, 16, offsetof(struct npu_cmd_jump, target));
 	fx_restart(&f);
 	st_jump(&f.s, 0xfffffffc);
 	st_end(&f.s);
-	EXPECT(&f, "JUMP far", NPU_FAULT_BAD_FIELD, 16, 0);
+	EXPECT(&f, "JUMP far", NPU_FAULT_BAD_FIELD, 16, offsetof(struct npu_cmd_jump, target));
 
 	/* SIGNAL: unknown flag bits */
 	fx_restart(&f);
 	st_signal(&f.s, 2, f.data, 1);
 	st_end(&f.s);
-	EXPECT(&f, "SIGNAL flags", NPU_FAULT_BAD_FIELD, 16, 0);
+	EXPECT(&f, "SIGNAL flags", NPU_FAULT_BAD_FIELD, 16, offsetof(struct npu_cmd_signal, flags));
 	fx_free(&f);
 }
 END_TEST
 
-#define BAD(f, op, base, type, stmt) do {					\
+/* stmt makes field bad: BAD_FIELD with fault_addr = the field's offset, which names it. */
+#define BAD(f, op, base, type, field, stmt) do {				\
 	type c_ = (base);							\
 	type *c = &c_;								\
 	stmt;									\
-	fx_cmd_at(f, __LINE__, #stmt, op, c, sizeof(*c), NPU_FAULT_BAD_FIELD, 0); \
+	fx_cmd_at(f, __LINE__, #stmt, op, c, sizeof(*c), NPU_FAULT_BAD_FIELD,	\
+		  offsetof(type, field));					\
+	ck_assert_str_eq(npusim_cmd_field_name(op, offsetof(type, field)), #field); \
 } while (0)
 
 START_TEST(test_fault_bad_field_dma)
@@ -517,26 +529,26 @@ START_TEST(test_fault_bad_field_dma)
 	struct fx f;
 
 	fx_init(&f);
-#define BAD_DMA(stmt) BAD(&f, NPU_OP_DMA, base_dma(&f), struct npu_cmd_dma, stmt)
-	BAD_DMA(c->flags = 2);
-	BAD_DMA(c->flags = 3);
-	BAD_DMA(c->flags = 4);
-	BAD_DMA(c->flags = NPU_DMA_TO_DRAM | 1u << 31);
-	BAD_DMA(c->inner_bytes = 0);
-	BAD_DMA(c->count1 = 0);
-	BAD_DMA(c->count2 = 0);
+#define BAD_DMA(field, stmt) BAD(&f, NPU_OP_DMA, base_dma(&f), struct npu_cmd_dma, field, stmt)
+	BAD_DMA(flags, c->flags = 2);
+	BAD_DMA(flags, c->flags = 3);
+	BAD_DMA(flags, c->flags = 4);
+	BAD_DMA(flags, c->flags = NPU_DMA_TO_DRAM | 1u << 31);
+	BAD_DMA(inner_bytes, c->inner_bytes = 0);
+	BAD_DMA(count1, c->count1 = 0);
+	BAD_DMA(count2, c->count2 = 0);
 #undef BAD_DMA
-#define BAD_DEC(stmt) BAD(&f, NPU_OP_DMA_DECOMPRESS, base_decompress(&f), \
-			  struct npu_cmd_dma_decompress, stmt)
-	BAD_DEC(c->format = 0);
-	BAD_DEC(c->format = 3);
-	BAD_DEC(c->format = 0x101);
-	BAD_DEC(c->src_bytes = 0);
-	BAD_DEC(c->out_bytes = 0);
-	BAD_DEC(c->reserved = 1);
-	BAD_DEC(c->src_bytes = 2 * 16 + 16 + 1);	/* longer than any valid stream */
-	BAD_DEC(c->out_bytes = f.sram_bytes + 1);
-	BAD_DEC(c->format = NPU_COMPRESS_ZMASK; c->src_bytes = 0xffffffffu);
+#define BAD_DEC(field, stmt) BAD(&f, NPU_OP_DMA_DECOMPRESS, base_decompress(&f), \
+			  struct npu_cmd_dma_decompress, field, stmt)
+	BAD_DEC(format, c->format = 0);
+	BAD_DEC(format, c->format = 3);
+	BAD_DEC(format, c->format = 0x101);
+	BAD_DEC(src_bytes, c->src_bytes = 0);
+	BAD_DEC(out_bytes, c->out_bytes = 0);
+	BAD_DEC(reserved, c->reserved = 1);
+	BAD_DEC(src_bytes, c->src_bytes = 2 * 16 + 16 + 1);	/* longer than any valid stream */
+	BAD_DEC(out_bytes, c->out_bytes = f.sram_bytes + 1);
+	BAD_DEC(src_bytes, c->format = NPU_COMPRESS_ZMASK; c->src_bytes = 0xffffffffu);
 #undef BAD_DEC
 	fx_free(&f);
 }
@@ -547,39 +559,39 @@ START_TEST(test_fault_bad_field_conv)
 	struct fx f;
 
 	fx_init(&f);
-#define BAD_CONV(stmt) BAD(&f, NPU_OP_CONV, base_conv(), struct npu_cmd_conv, stmt)
-	BAD_CONV(c->flags = 2);
-	BAD_CONV(c->flags = NPU_CONV_F_PER_TENSOR_Q | 1u << 31);
-	BAD_CONV(c->reserved0 = 1);
-	BAD_CONV(c->reserved1[0] = 1);
-	BAD_CONV(c->reserved1[1] = -1);
-	BAD_CONV(c->reserved1[2] = 64);
-	BAD_CONV(c->in_h = 0);
-	BAD_CONV(c->in_w = 0);
-	BAD_CONV(c->in_c = 0);
-	BAD_CONV(c->out_h = 0);
-	BAD_CONV(c->out_w = 0);
-	BAD_CONV(c->out_c = 0);
-	BAD_CONV(c->in_pix_stride = 3);		/* < in_c */
-	BAD_CONV(c->out_pix_stride = 7);	/* < out_c */
-	BAD_CONV(c->k_h = 0);
-	BAD_CONV(c->k_w = 0);
-	BAD_CONV(c->k_h = NPU_CONV_MAX_K + 1);
-	BAD_CONV(c->k_w = 255);
-	BAD_CONV(c->stride_h = 0);
-	BAD_CONV(c->stride_w = 0);
-	BAD_CONV(c->stride_h = NPU_MAX_STRIDE + 1);
-	BAD_CONV(c->stride_w = 255);
-	BAD_CONV(c->dil_h = 0);
-	BAD_CONV(c->dil_w = 0);
-	BAD_CONV(c->dil_h = NPU_MAX_DILATION + 1);
-	BAD_CONV(c->dil_w = 200);
-	BAD_CONV(c->groups = 0);
-	BAD_CONV(c->groups = 3);			/* divides neither */
-	BAD_CONV(c->out_c = 6; c->out_pix_stride = 6; c->groups = 4);	/* in_c only */
-	BAD_CONV(c->in_c = 6; c->in_pix_stride = 6; c->groups = 8);	/* out_c only */
-	BAD_CONV(c->act_min = 1; c->act_max = 0);
-	BAD_CONV(c->act_min = 127; c->act_max = -128);
+#define BAD_CONV(field, stmt) BAD(&f, NPU_OP_CONV, base_conv(), struct npu_cmd_conv, field, stmt)
+	BAD_CONV(flags, c->flags = 2);
+	BAD_CONV(flags, c->flags = NPU_CONV_F_PER_TENSOR_Q | 1u << 31);
+	BAD_CONV(reserved0, c->reserved0 = 1);
+	BAD_CONV(reserved1, c->reserved1[0] = 1);
+	BAD_CONV(reserved1, c->reserved1[1] = -1);
+	BAD_CONV(reserved1, c->reserved1[2] = 64);
+	BAD_CONV(in_h, c->in_h = 0);
+	BAD_CONV(in_w, c->in_w = 0);
+	BAD_CONV(in_c, c->in_c = 0);
+	BAD_CONV(out_h, c->out_h = 0);
+	BAD_CONV(out_w, c->out_w = 0);
+	BAD_CONV(out_c, c->out_c = 0);
+	BAD_CONV(in_pix_stride, c->in_pix_stride = 3);		/* < in_c */
+	BAD_CONV(out_pix_stride, c->out_pix_stride = 7);	/* < out_c */
+	BAD_CONV(k_h, c->k_h = 0);
+	BAD_CONV(k_w, c->k_w = 0);
+	BAD_CONV(k_h, c->k_h = NPU_CONV_MAX_K + 1);
+	BAD_CONV(k_w, c->k_w = 255);
+	BAD_CONV(stride_h, c->stride_h = 0);
+	BAD_CONV(stride_w, c->stride_w = 0);
+	BAD_CONV(stride_h, c->stride_h = NPU_MAX_STRIDE + 1);
+	BAD_CONV(stride_w, c->stride_w = 255);
+	BAD_CONV(dil_h, c->dil_h = 0);
+	BAD_CONV(dil_w, c->dil_w = 0);
+	BAD_CONV(dil_h, c->dil_h = NPU_MAX_DILATION + 1);
+	BAD_CONV(dil_w, c->dil_w = 200);
+	BAD_CONV(groups, c->groups = 0);
+	BAD_CONV(groups, c->groups = 3);			/* divides neither */
+	BAD_CONV(groups, c->out_c = 6; c->out_pix_stride = 6; c->groups = 4);	/* in_c only */
+	BAD_CONV(groups, c->in_c = 6; c->in_pix_stride = 6; c->groups = 8);	/* out_c only */
+	BAD_CONV(act_min, c->act_min = 1; c->act_max = 0);
+	BAD_CONV(act_min, c->act_min = 127; c->act_max = -128);
 #undef BAD_CONV
 	fx_free(&f);
 }
@@ -590,17 +602,17 @@ START_TEST(test_fault_bad_field_matmul)
 	struct fx f;
 
 	fx_init(&f);
-#define BAD_MM(stmt) BAD(&f, NPU_OP_MATMUL, base_matmul(), struct npu_cmd_matmul, stmt)
-	BAD_MM(c->flags = 2);
-	BAD_MM(c->reserved0 = 1);
-	BAD_MM(c->reserved1[0] = 1);
-	BAD_MM(c->reserved1[2] = 1);
-	BAD_MM(c->m = 0);
-	BAD_MM(c->k = 0);
-	BAD_MM(c->n = 0);
-	BAD_MM(c->a_row_stride = 7);	/* < k */
-	BAD_MM(c->out_row_stride = 3);	/* < n */
-	BAD_MM(c->act_min = 5; c->act_max = 4);
+#define BAD_MM(field, stmt) BAD(&f, NPU_OP_MATMUL, base_matmul(), struct npu_cmd_matmul, field, stmt)
+	BAD_MM(flags, c->flags = 2);
+	BAD_MM(reserved0, c->reserved0 = 1);
+	BAD_MM(reserved1, c->reserved1[0] = 1);
+	BAD_MM(reserved1, c->reserved1[2] = 1);
+	BAD_MM(m, c->m = 0);
+	BAD_MM(k, c->k = 0);
+	BAD_MM(n, c->n = 0);
+	BAD_MM(a_row_stride, c->a_row_stride = 7);	/* < k */
+	BAD_MM(out_row_stride, c->out_row_stride = 3);	/* < n */
+	BAD_MM(act_min, c->act_min = 5; c->act_max = 4);
 #undef BAD_MM
 	fx_free(&f);
 }
@@ -611,25 +623,25 @@ START_TEST(test_fault_bad_field_eltwise)
 	struct fx f;
 
 	fx_init(&f);
-#define BAD_ELT(stmt) BAD(&f, NPU_OP_ELTWISE, base_eltwise(), struct npu_cmd_eltwise, stmt)
-	BAD_ELT(c->op = 3);
-	BAD_ELT(c->op = 255);
-	BAD_ELT(c->bcast = 3);
-	BAD_ELT(c->reserved0[0] = 1);
-	BAD_ELT(c->reserved0[1] = 1);
-	BAD_ELT(c->count = 0);
-	BAD_ELT(c->channels = 4);				/* NONE */
-	BAD_ELT(c->bcast = NPU_BCAST_SCALAR; c->channels = 1);
-	BAD_ELT(c->bcast = NPU_BCAST_CHANNEL; c->channels = 0);
-	BAD_ELT(c->out_shift = 0);
-	BAD_ELT(c->out_shift = NPU_SHIFT_MAX + 1);
-	BAD_ELT(c->a_shift = 0);				/* ADD uses a_* */
-	BAD_ELT(c->op = NPU_ELT_SUB; c->b_shift = 255);
-	BAD_ELT(c->out_mult = 1u << 31);
-	BAD_ELT(c->a_mult = 0xffffffffu);
-	BAD_ELT(c->op = NPU_ELT_SUB; c->b_mult = 1u << 31);
-	BAD_ELT(c->op = NPU_ELT_MUL; c->out_shift = 0);
-	BAD_ELT(c->act_min = 0; c->act_max = -1);
+#define BAD_ELT(field, stmt) BAD(&f, NPU_OP_ELTWISE, base_eltwise(), struct npu_cmd_eltwise, field, stmt)
+	BAD_ELT(op, c->op = 3);
+	BAD_ELT(op, c->op = 255);
+	BAD_ELT(bcast, c->bcast = 3);
+	BAD_ELT(reserved0, c->reserved0[0] = 1);
+	BAD_ELT(reserved0, c->reserved0[1] = 1);
+	BAD_ELT(count, c->count = 0);
+	BAD_ELT(channels, c->channels = 4);				/* NONE */
+	BAD_ELT(channels, c->bcast = NPU_BCAST_SCALAR; c->channels = 1);
+	BAD_ELT(channels, c->bcast = NPU_BCAST_CHANNEL; c->channels = 0);
+	BAD_ELT(out_shift, c->out_shift = 0);
+	BAD_ELT(out_shift, c->out_shift = NPU_SHIFT_MAX + 1);
+	BAD_ELT(a_shift, c->a_shift = 0);				/* ADD uses a_* */
+	BAD_ELT(b_shift, c->op = NPU_ELT_SUB; c->b_shift = 255);
+	BAD_ELT(out_mult, c->out_mult = 1u << 31);
+	BAD_ELT(a_mult, c->a_mult = 0xffffffffu);
+	BAD_ELT(b_mult, c->op = NPU_ELT_SUB; c->b_mult = 1u << 31);
+	BAD_ELT(out_shift, c->op = NPU_ELT_MUL; c->out_shift = 0);
+	BAD_ELT(act_min, c->act_min = 0; c->act_max = -1);
 #undef BAD_ELT
 	{
 		/* MUL ignores the a_* and b_* rescale fields */
@@ -650,27 +662,27 @@ START_TEST(test_fault_bad_field_pool)
 	struct fx f;
 
 	fx_init(&f);
-#define BAD_POOL(stmt) BAD(&f, NPU_OP_POOL, base_pool(), struct npu_cmd_pool, stmt)
-	BAD_POOL(c->mode = 2);
-	BAD_POOL(c->flags = 2);
-	BAD_POOL(c->flags = 0x80);
-	BAD_POOL(c->reserved0[0] = 1);
-	BAD_POOL(c->reserved0[1] = 1);
-	BAD_POOL(c->reserved1 = 1);
-	BAD_POOL(c->in_h = 0);
-	BAD_POOL(c->in_w = 0);
-	BAD_POOL(c->c = 0);
-	BAD_POOL(c->out_h = 0);
-	BAD_POOL(c->out_w = 0);
-	BAD_POOL(c->k_h = 0);
-	BAD_POOL(c->k_w = 0);
-	BAD_POOL(c->stride_h = 0);
-	BAD_POOL(c->stride_w = 0);
-	BAD_POOL(c->k_h = 257; c->k_w = 256);	/* window 65792 > 65536 */
-	BAD_POOL(c->k_h = 65535; c->k_w = 65535);
-	BAD_POOL(c->shift = NPU_POOL_SHIFT_MAX + 1);
-	BAD_POOL(c->mult = 1u << 31);
-	BAD_POOL(c->act_min = 10; c->act_max = 9);
+#define BAD_POOL(field, stmt) BAD(&f, NPU_OP_POOL, base_pool(), struct npu_cmd_pool, field, stmt)
+	BAD_POOL(mode, c->mode = 2);
+	BAD_POOL(flags, c->flags = 2);
+	BAD_POOL(flags, c->flags = 0x80);
+	BAD_POOL(reserved0, c->reserved0[0] = 1);
+	BAD_POOL(reserved0, c->reserved0[1] = 1);
+	BAD_POOL(reserved1, c->reserved1 = 1);
+	BAD_POOL(in_h, c->in_h = 0);
+	BAD_POOL(in_w, c->in_w = 0);
+	BAD_POOL(c, c->c = 0);
+	BAD_POOL(out_h, c->out_h = 0);
+	BAD_POOL(out_w, c->out_w = 0);
+	BAD_POOL(k_h, c->k_h = 0);
+	BAD_POOL(k_w, c->k_w = 0);
+	BAD_POOL(stride_h, c->stride_h = 0);
+	BAD_POOL(stride_w, c->stride_w = 0);
+	BAD_POOL(k_h, c->k_h = 257; c->k_w = 256);	/* window 65792 > 65536 */
+	BAD_POOL(k_h, c->k_h = 65535; c->k_w = 65535);
+	BAD_POOL(shift, c->shift = NPU_POOL_SHIFT_MAX + 1);
+	BAD_POOL(mult, c->mult = 1u << 31);
+	BAD_POOL(act_min, c->act_min = 10; c->act_max = 9);
 #undef BAD_POOL
 	fx_free(&f);
 }
@@ -681,9 +693,9 @@ START_TEST(test_fault_bad_field_lut)
 	struct fx f;
 
 	fx_init(&f);
-#define BAD_LUT(stmt) BAD(&f, NPU_OP_LUT, base_lut(), struct npu_cmd_lut, stmt)
-	BAD_LUT(c->reserved = 1);
-	BAD_LUT(c->count = 0);
+#define BAD_LUT(field, stmt) BAD(&f, NPU_OP_LUT, base_lut(), struct npu_cmd_lut, field, stmt)
+	BAD_LUT(reserved, c->reserved = 1);
+	BAD_LUT(count, c->count = 0);
 #undef BAD_LUT
 	fx_free(&f);
 }

@@ -149,6 +149,10 @@ static struct npuq_graph *small_graph(void)
 	g->src = s;
 	l1 = npuq_add_tensor(g, "l1", 1, 1, 4, 0, 0, NPUQ_T_FLOAT, &d);
 	y = npuq_add_tensor(g, "y", 1, 1, 4, 0, 0, NPUQ_T_FLOAT, &d);
+	/* the ONNX shape of the float graph's y, as quantisation records it */
+	g->t[y].onnx_rank = 2;
+	g->t[y].onnx_dims[0] = 1;
+	g->t[y].onnx_dims[1] = 4;
 	memset(&cpu, 0, sizeof(cpu));
 	cpu.src_node = n0;
 	cpu.reason = strdup("float");
@@ -279,6 +283,73 @@ START_TEST(test_roundtrip)
 	free(buf2);
 	npub_model_free(r);
 	npub_model_free(m);
+}
+END_TEST
+
+/*
+ * A device fault names what failed: a BAD_FIELD names the command and the
+ * field (from the fault's fault_addr), others the command and the address.
+ */
+START_TEST(test_fault_message_names_field)
+{
+	struct npuc_diag d = { { 0 } };
+	struct npub_model *m, *r;
+	struct npu_job_report rep;
+	struct npuc_value in, out;
+	int64_t dims[4] = { 1, 2, 12, 12 };
+	const struct npub_stream *sr;
+	uint32_t at, hdr = 0, op = 0;
+	const char *want = NULL;
+	char msg[200], expect[120];
+	uint8_t *buf;
+	size_t len;
+
+	m = small_model(&buf, &len);
+	ck_assert_msg(npub_read_mem(buf, len, &r, &d) == 0, "%s", d.msg);
+	sr = &r->streams[0];
+	/* the stream's first engine command, made invalid in one known field */
+	for (at = 0; at + 4 <= sr->size; at += NPU_CMD_WORDS(hdr) * 4) {
+		uint8_t *c = r->cmds + sr->offset + at;
+
+		memcpy(&hdr, c, 4);
+		op = NPU_CMD_OPCODE(hdr);
+		if (op == NPU_OP_CONV) {
+			((struct npu_cmd_conv *)c)->k_h = 0;
+			want = "k_h";
+		} else if (op == NPU_OP_ELTWISE || op == NPU_OP_LUT) {
+			memset(c + (op == NPU_OP_LUT ? offsetof(struct npu_cmd_lut, count) :
+				    offsetof(struct npu_cmd_eltwise, count)), 0, 4);
+			want = "count";
+		} else if (op == NPU_OP_POOL) {
+			((struct npu_cmd_pool *)c)->c = 0;
+			want = "c";
+		}
+		if (want)
+			break;
+	}
+	ck_assert_ptr_nonnull(want);
+	ck_assert_int_eq(npuc_value_alloc(&in, NPUC_DT_F32, 4, dims, &d), 0);
+	ck_assert_int_eq(npub_run_sim(r, NULL, &in, &out, NULL, &d), -1);
+	snprintf(expect, sizeof(expect), "BAD_FIELD in the %s at command offset %u (field %s,",
+		 npusim_cmd_name(op), at, want);
+	ck_assert_msg(strstr(d.msg, "stream 0 faulted") && strstr(d.msg, expect), "%s", d.msg);
+	/* other faults: the command and the address */
+	memset(&rep, 0, sizeof(rep));
+	rep.fault = NPU_FAULT_MMU_UNMAPPED;
+	rep.fault_cmd_offset = at;
+	rep.fault_addr = 0x123000;
+	npub_fault_text(r, 0, &rep, msg, sizeof(msg));
+	snprintf(expect, sizeof(expect), "stream 0 faulted: MMU_UNMAPPED in the %s at command "
+		 "offset %u (addr 0x123000)", npusim_cmd_name(op), at);
+	ck_assert_str_eq(msg, expect);
+	/* an offset outside the stream names no command, and does not read there */
+	rep.fault_cmd_offset = sr->size + 64;
+	npub_fault_text(r, 0, &rep, msg, sizeof(msg));
+	ck_assert_msg(strstr(msg, "in the command at command offset"), "%s", msg);
+	npuc_value_free(&in);
+	npub_model_free(r);
+	npub_model_free(m);
+	free(buf);
 }
 END_TEST
 
@@ -430,7 +501,17 @@ START_TEST(test_file_structure_errors)
 	RESET();
 	s = section(buf, NPUB_SEC_WEIGHTS);
 	s->offset = UINT64_MAX - 63;
-	expect_read_error(buf, len, "bad placement");
+	{
+		/* named by its table entry and its type, number and name */
+		char want[64];
+		struct npub_header hh;
+
+		memcpy(&hh, buf, sizeof(hh));
+		snprintf(want, sizeof(want), "section table entry %u (type %u, WEIGHTS): bad placement",
+			 (unsigned)(s - (struct npub_section *)(buf + hh.table_offset)),
+			 NPUB_SEC_WEIGHTS);
+		expect_read_error(buf, len, want);
+	}
 	RESET();
 	s = section(buf, NPUB_SEC_TENSORS);
 	s->offset += 64;
@@ -624,6 +705,22 @@ START_TEST(test_semantic_errors)
 	r = fresh(buf, len);
 	r->hdr.isa_version = 0x00020000;
 	expect_invalid(r, "ISA 2.0");
+	/* a bad step says which step, its kind by number and name, and why */
+	r = fresh(buf, len);
+	r->steps[0].kind = 99;
+	expect_invalid(r, "step 0 (kind 99, unknown): unknown kind");
+	r = fresh(buf, len);
+	r->steps[1].reserved = 1;
+	expect_invalid(r, "step 1 (kind");
+	r = fresh(buf, len);
+	r->steps[1].reserved = 1;
+	expect_invalid(r, "): reserved field nonzero");
+	r = fresh(buf, len);
+	r->steps[0].layer = r->n_layers;
+	expect_invalid(r, "layer beyond the LAYERS section");
+	r = fresh(buf, len);
+	r->steps[0].in_first = r->n_operands;
+	expect_invalid(r, "operands beyond the OPERANDS section");
 	free(buf);
 	npub_model_free(m);
 }
@@ -753,6 +850,7 @@ Suite *suite_npub(void)
 	tcase_add_test(tc, test_relocate);
 	tcase_add_test(tc, test_random_corruption);
 	tcase_add_test(tc, test_report);
+	tcase_add_test(tc, test_fault_message_names_field);
 	suite_add_tcase(s, tc);
 	return s;
 }
