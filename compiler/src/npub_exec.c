@@ -106,8 +106,11 @@ static int value_in(const struct npub_model *m, const struct npub_tensor *t,
 			      (long long)v->numel);
 		return -1;
 	}
-	if (cpu && t->onnx_rank > 0 && !(t->flags & NPUB_T_NCHW)) {
-		/* as qref: a CPU node's result must have the shape the model declares */
+	if (cpu && (t->onnx_rank > 0 || n == 1) && !(t->flags & NPUB_T_NCHW)) {
+		/*
+		 * As qref: a CPU node's result must have the shape the model
+		 * declares (recorded; onnx_rank 0 with one element: a scalar).
+		 */
 		int same = v->rank == t->onnx_rank;
 
 		for (int k = 0; same && k < v->rank; k++)

@@ -4,7 +4,8 @@
  * prints the top-k of output 0, timing and device counters.
  *
  *   npu-run MODEL.npub [--input FILE]... [--index N] [--scale S] [--int8]
- *           [--raw] [--output FILE] [--top-k K] [--repeat N] [--trace out.json]
+ *           [--raw] [--allow-nonfinite] [--output FILE] [--top-k K] [--repeat N]
+ *           [--trace out.json]
  *
  * --input: one per graph input, in order: .npy or IDX (plain or gzip; any
  * element type, converted to float and multiplied by --scale; sample
@@ -12,7 +13,8 @@
  * (float32, or int8 with --int8) of exactly the input's size; --raw reads
  * every input as raw. A file that starts like .npy, gzip or IDX but does
  * not parse is an error, never raw data; NaN or infinite values are
- * refused. No --input: zeros. --int8 binds inputs and outputs as raw int8
+ * refused, or with --allow-nonfinite run (libnpu quantises NaN to 0 and
+ * saturates Inf) and counted in the report. No --input: zeros. --int8 binds inputs and outputs as raw int8
  * (array values rounded to the nearest int8 and saturated).
  * --output writes output 0 (.npy if the name ends in .npy, else raw).
  * The device is the default one (NPU_DEVICE=sim|drm overrides).
@@ -34,6 +36,7 @@ struct opts {
 	const char *model, *inputs[MAX_IO], *output, *trace;
 	int n_inputs, topk, int8, repeat;
 	int raw;			/* --raw: inputs are raw bytes, never parsed */
+	int allow_nonfinite;		/* NaN / Inf inputs run and are counted */
 	long index;
 	float scale;
 };
@@ -47,8 +50,8 @@ static int fail(const char *what, int rc)
 static int usage(void)
 {
 	fprintf(stderr, "usage: npu-run MODEL.npub [--input FILE]... [--index N] [--scale S] "
-		"[--int8] [--raw]\n               [--output FILE] [--top-k K] [--repeat N] "
-		"[--trace out.json]\n");
+		"[--int8] [--raw]\n               [--allow-nonfinite] [--output FILE] [--top-k K] "
+		"[--repeat N] [--trace out.json]\n");
 	return 2;
 }
 
@@ -95,6 +98,10 @@ static int parse(int argc, char **argv, struct opts *o)
 		}
 		if (!strcmp(a, "--raw")) {
 			o->raw = 1;
+			continue;
+		}
+		if (!strcmp(a, "--allow-nonfinite")) {
+			o->allow_nonfinite = 1;
 			continue;
 		}
 		if (a[0] != '-') {
@@ -197,11 +204,13 @@ static void idx_hint(const char *path)
 			"1..8\n", path, m[3]);
 }
 
-/* Raw float32 / int8 values of the input, refused when not finite. */
-static int check_finite(const char *path, const float *x, int64_t n)
+/* Float values of the input, refused when not finite (unless --allow-nonfinite). */
+static int check_finite(const struct opts *o, const char *path, const float *x, int64_t n)
 {
 	int64_t bad = 0;
 
+	if (o->allow_nonfinite)
+		return 0;	/* libnpu counts them: the report says how many */
 	for (int64_t k = 0; k < n; k++)
 		bad += !isfinite(x[k]);
 	if (bad)
@@ -222,7 +231,7 @@ static int load_input(const struct opts *o, const char *path, const struct npu_t
 	struct npuc_diag d = { { 0 } };
 	struct npuc_array a;
 	float *x;
-	int64_t n = (int64_t)ti->count;
+	int64_t n = (int64_t)ti->count, bad = 0;
 
 	if (o->raw || !looks_like_array(path)) {
 		if (read_raw(path, dst, o->int8 ? ti->int8_bytes : ti->float_bytes)) {
@@ -230,7 +239,7 @@ static int load_input(const struct opts *o, const char *path, const struct npu_t
 				idx_hint(path);
 			return -1;
 		}
-		return o->int8 ? 0 : check_finite(path, dst, n);
+		return o->int8 ? 0 : check_finite(o, path, dst, n);
 	}
 	if (npuc_array_load(path, &a, &d) < 0) {
 		fprintf(stderr, "npu-run: %s\n", d.msg);
@@ -256,16 +265,22 @@ static int load_input(const struct opts *o, const char *path, const struct npu_t
 	npuc_array_to_float(&a, n * o->index, n, x);
 	for (int64_t k = 0; k < n; k++)
 		x[k] *= o->scale;
-	if (check_finite(path, x, n)) {
+	if (check_finite(o, path, x, n)) {
 		free(x);
 		npuc_array_free(&a);
 		return -1;
 	}
+	for (int64_t k = 0; o->int8 && k < n; k++)
+		bad += !isfinite(x[k]);
+	if (bad)	/* int8 bindings: libnpu sees no floats to count, so say it here */
+		fprintf(stderr, "npu-run: %s: %lld NaN / Inf values (NaN as 0, Inf saturated)\n",
+			path, (long long)bad);
 	for (int64_t k = 0; k < n; k++) {
 		float v = x[k];
 
 		if (o->int8) {
-			v = rintf(v < -128 ? -128 : v > 127 ? 127 : v);
+			/* NaN (only with --allow-nonfinite) becomes 0, as libnpu quantises it */
+			v = isnan(v) ? 0.0f : rintf(v < -128 ? -128 : v > 127 ? 127 : v);
 			((int8_t *)dst)[k] = (int8_t)v;
 		} else {
 			((float *)dst)[k] = v;
@@ -342,6 +357,9 @@ static void print_profile(const struct npu_profile *p, int repeat, uint64_t tota
 	printf("busy cycles: DMA %llu, MAC %llu, VEC %llu, dispatch %llu\n",
 	       (unsigned long long)p->busy_cycles[0], (unsigned long long)p->busy_cycles[1],
 	       (unsigned long long)p->busy_cycles[2], (unsigned long long)p->busy_cycles[3]);
+	if (p->nonfinite_inputs)
+		printf("non-finite inputs: %llu NaN / Inf values (NaN quantised to 0, Inf "
+		       "saturated)\n", (unsigned long long)p->nonfinite_inputs);
 }
 
 struct rt {

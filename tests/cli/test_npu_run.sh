@@ -191,6 +191,10 @@ head -c 9408 /dev/zero >"$tmp/long.raw"
 expect_fail "raw 3 times too long" "takes exactly 3136" "$model" --input "$tmp/long.raw"
 { head -c 100 /dev/zero; printf '\000\000\300\177'; head -c 3032 /dev/zero; } >"$tmp/nan.raw"
 expect_fail "NaN in a raw float input" "NaN or infinite" "$model" --input "$tmp/nan.raw"
+# --allow-nonfinite: it runs, and the report counts them (libnpu's count).
+if "$run" "$model" --input "$tmp/nan.raw" --allow-nonfinite >"$tmp/out" 2>"$tmp/err" &&
+	grep -q "^non-finite inputs: 1 NaN / Inf values" "$tmp/out"; then ok; else
+	bad "--allow-nonfinite: no run or no count"; cat "$tmp/out" "$tmp/err"; fi
 expect_fail "--index 1.5" "not a whole number" "$model" --input "$images" --index 1.5
 cp "$tmp/good.npy" "$tmp/forced"
 expect_fail "--raw reads a .npy as raw" "takes exactly 3136" "$model" --raw --input "$tmp/forced"
