@@ -36,6 +36,7 @@ include compiler/tools/tools.mk
 include tests/conformance/conformance.mk
 include models/models.mk
 include tests/cli/cli.mk
+include tests/abi/abi.mk
 include tests/bench/bench_runtime.mk
 include tests/unit/unit.mk
 include tests/bench/bench.mk
@@ -57,3 +58,4 @@ demo: deps
 
 clean:
 	rm -rf $(BUILD)
+include mk/install.mk

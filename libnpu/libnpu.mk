@@ -13,7 +13,11 @@ LIBNPU_OPT_OBJS := $(LIBNPU_SRCS:%.c=$(BUILD)/opt/%.o)
 LIBNPU_SAN_OBJS := $(LIBNPU_SRCS:%.c=$(BUILD)/san/%.o)
 
 LIBNPU_A   := $(BUILD)/lib/libnpu.a
-LIBNPU_SO  := $(BUILD)/lib/libnpu.so
+# The shared library: SONAME libnpu.so.0, exports exactly npu.h's
+# functions (NPU_API and libnpu.map; tests/abi checks it).
+LIBNPU_VERSION := 0.1.0
+LIBNPU_SONAME  := libnpu.so.0
+LIBNPU_SO  := $(BUILD)/lib/libnpu.so.$(LIBNPU_VERSION)
 LIBNPU_SAN := $(BUILD)/san/lib/libnpu.a
 LIBNPU_PC  := $(BUILD)/lib/pkgconfig/npu.pc
 NPU_RUN    := $(BUILD)/opt/npu-run
@@ -22,7 +26,7 @@ LIBNPU_LDLIBS := $(NPUC_LDLIBS) $(DRM_LIBS) -lm -pthread
 $(LIBNPU_OPT_OBJS): $(BUILD)/opt/%.o: %.c $(LIBNPU_HDRS) | $(NPUC_GEN_H)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(BASE_CFLAGS) $(OPT) $(LIBNPU_INC) -c $< -o $@
+	$(Q)$(CC) $(BASE_CFLAGS) $(OPT) -fvisibility=hidden $(LIBNPU_INC) -c $< -o $@
 
 $(LIBNPU_SAN_OBJS): $(BUILD)/san/%.o: %.c $(LIBNPU_HDRS) | $(NPUC_GEN_H)
 	@mkdir -p $(dir $@)
@@ -40,18 +44,20 @@ $(LIBNPU_SAN): $(LIBNPU_SAN_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 # The shared library carries the compiler's executors and the simulator.
-$(LIBNPU_SO): $(LIBNPU_OPT_OBJS) $(LIBNPUC_A) $(LIBNPUSIM_A)
+$(LIBNPU_SO): $(LIBNPU_OPT_OBJS) $(LIBNPUC_A) $(LIBNPUSIM_A) libnpu/libnpu.map
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
-	$(Q)$(CC) -shared -Wl,-soname,libnpu.so -o $@ $(LIBNPU_OPT_OBJS) $(LIBNPUC_A) $(LIBNPUSIM_A) \
-		$(LIBNPU_LDLIBS)
+	$(Q)$(CC) -shared -Wl,-soname,$(LIBNPU_SONAME) -Wl,--version-script=libnpu/libnpu.map \
+		-o $@ $(LIBNPU_OPT_OBJS) $(LIBNPUC_A) $(LIBNPUSIM_A) $(LIBNPU_LDLIBS)
+	$(Q)ln -sf $(notdir $@) $(dir $@)$(LIBNPU_SONAME)
+	$(Q)ln -sf $(LIBNPU_SONAME) $(dir $@)libnpu.so
 
 $(LIBNPU_PC):
 	@mkdir -p $(dir $@)
 	@printf '%s\n' 'prefix=$(abspath $(BUILD))' 'libdir=$${prefix}/lib' \
 		'includedir=$(abspath libnpu/include)' '' 'Name: npu' \
 		'Description: runtime of the npu-v1 int8 NPU (kernel driver or simulator)' \
-		'Version: 0.1.0' 'Libs: -L$${libdir} -lnpu' \
+		'Version: $(LIBNPU_VERSION)' 'Libs: -L$${libdir} -lnpu' \
 		'Libs.private: -lnpuc -lnpusim -lprotobuf-c -lz -lnettle -ldrm -lm -pthread' \
 		'Cflags: -I$${includedir}' > $@
 

@@ -2,8 +2,9 @@
 # missing ones (idempotent: does nothing when all are present).
 DEB_PACKAGES := build-essential pkg-config check zlib1g-dev dataset-fashion-mnist \
 	libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata nettle-dev
-# The fuzzers (libFuzzer comes with clang's runtime libraries).
-DEB_PACKAGES += clang libclang-rt-dev
+# The fuzzers (libFuzzer comes with clang's runtime libraries); groff checks
+# the man pages make install ships.
+DEB_PACKAGES += clang libclang-rt-dev groff-base
 
 # Kernel driver and VM tests: the kselftest harness and checkpatch.pl
 # (linux-source), sparse, busybox for the initramfs, libdrm. The kernels

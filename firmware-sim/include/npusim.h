@@ -35,6 +35,13 @@
 extern "C" {
 #endif
 
+/* libnpusim.so exports these and nothing else (visibility and a version script). */
+#if defined(__GNUC__)
+#define NPUSIM_API __attribute__((visibility("default")))
+#else
+#define NPUSIM_API
+#endif
+
 /* Hardware configuration; npusim_config_default() gives npu-v1. */
 struct npusim_config {
 	char name[32];			/* "npu-v1" */
@@ -51,9 +58,9 @@ struct npusim_config {
 	int hazard_check;		/* fault on SRAM races between engines (1) */
 };
 
-void npusim_config_default(struct npusim_config *cfg);
+NPUSIM_API void npusim_config_default(struct npusim_config *cfg);
 /* Validates a configuration; returns 0 or -EINVAL-like -1 with a message. */
-int npusim_config_check(const struct npusim_config *cfg, char *msg, size_t msg_len);
+NPUSIM_API int npusim_config_check(const struct npusim_config *cfg, char *msg, size_t msg_len);
 
 /*
  * NPU virtual memory as seen by one job. read/write copy len bytes at va
@@ -72,13 +79,15 @@ struct npusim_vmem {
 
 struct npusim_core;
 
-struct npusim_core *npusim_core_create(const struct npusim_config *cfg);
-void npusim_core_destroy(struct npusim_core *core);
-const struct npusim_config *npusim_core_config(const struct npusim_core *core);
+NPUSIM_API struct npusim_core *npusim_core_create(const struct npusim_config *cfg);
+NPUSIM_API void npusim_core_destroy(struct npusim_core *core);
+NPUSIM_API const struct npusim_config *npusim_core_config(const struct npusim_core *core);
 
 /* Direct SRAM access for tests and tools (bounds-checked; 0 or -1). */
-int npusim_core_sram_read(struct npusim_core *core, uint32_t off, void *dst, uint32_t len);
-int npusim_core_sram_write(struct npusim_core *core, uint32_t off, const void *src, uint32_t len);
+NPUSIM_API int npusim_core_sram_read(struct npusim_core *core, uint32_t off, void *dst,
+				     uint32_t len);
+NPUSIM_API int npusim_core_sram_write(struct npusim_core *core, uint32_t off, const void *src,
+				      uint32_t len);
 
 /*
  * Trace: after npusim_core_trace_open(), every job appends Chrome
@@ -86,8 +95,8 @@ int npusim_core_sram_write(struct npusim_core *core, uint32_t off, const void *s
  * device time) to path; npusim_core_trace_close() finishes the file.
  * Returns 0 or -1 (errno set).
  */
-int npusim_core_trace_open(struct npusim_core *core, const char *path);
-int npusim_core_trace_close(struct npusim_core *core);
+NPUSIM_API int npusim_core_trace_open(struct npusim_core *core, const char *path);
+NPUSIM_API int npusim_core_trace_close(struct npusim_core *core);
 
 /* Called by SIGNAL commands with NPU_SIGNAL_F_IRQ (may be NULL). */
 typedef void (*npusim_signal_fn)(void *opaque, uint64_t value);
@@ -108,7 +117,7 @@ struct npusim_job {
  * Returns report->fault. SRAM contents persist between jobs only as the
  * hardware's would: software must not rely on them.
  */
-int npusim_core_run(struct npusim_core *core, const struct npusim_job *job,
+NPUSIM_API int npusim_core_run(struct npusim_core *core, const struct npusim_job *job,
 		    struct npu_job_report *report);
 
 /*
@@ -116,19 +125,19 @@ int npusim_core_run(struct npusim_core *core, const struct npusim_job *job,
  * Returns the modelled cost in cycles: sram_bytes /
  * NPU_SRAM_CLEAR_BYTES_PER_CYCLE.
  */
-uint64_t npusim_core_sram_clear(struct npusim_core *core);
+NPUSIM_API uint64_t npusim_core_sram_clear(struct npusim_core *core);
 
 /* Human-readable name of a fault code ("MMU_UNMAPPED"), never NULL. */
-const char *npusim_fault_name(uint32_t fault);
+NPUSIM_API const char *npusim_fault_name(uint32_t fault);
 /*
  * The name of the field at byte offset `offset` of a command with this
  * opcode ("header" for the first word), as npu_isa.h spells it; NULL for
  * an unknown opcode or offset. A BAD_FIELD fault's fault_addr is such an
  * offset.
  */
-const char *npusim_cmd_field_name(uint32_t opcode, uint64_t offset);
+NPUSIM_API const char *npusim_cmd_field_name(uint32_t opcode, uint64_t offset);
 /* The command's name ("CONV", "WAIT", ...); NULL for an unknown opcode. */
-const char *npusim_cmd_name(uint32_t opcode);
+NPUSIM_API const char *npusim_cmd_name(uint32_t opcode);
 
 /* ------------------------------------------------------------------ */
 /* Device: host interface                                              */
@@ -181,27 +190,27 @@ struct npusim_host_ops {
 
 struct npusim_dev;
 
-struct npusim_dev *npusim_dev_create(const struct npusim_config *cfg,
+NPUSIM_API struct npusim_dev *npusim_dev_create(const struct npusim_config *cfg,
 				     const struct npusim_host_ops *ops, void *opaque);
-void npusim_dev_destroy(struct npusim_dev *dev);
-struct npusim_core *npusim_dev_core(struct npusim_dev *dev);
+NPUSIM_API void npusim_dev_destroy(struct npusim_dev *dev);
+NPUSIM_API struct npusim_core *npusim_dev_core(struct npusim_dev *dev);
 
-uint32_t npusim_dev_reg_read(struct npusim_dev *dev, uint32_t offset);
-void npusim_dev_reg_write(struct npusim_dev *dev, uint32_t offset, uint32_t value);
+NPUSIM_API uint32_t npusim_dev_reg_read(struct npusim_dev *dev, uint32_t offset);
+NPUSIM_API void npusim_dev_reg_write(struct npusim_dev *dev, uint32_t offset, uint32_t value);
 
 /*
  * Processes pending ring entries until the ring is empty, the device is
  * disabled or halted, or a reset is requested. Returns the number of jobs
  * completed (ok or faulted).
  */
-int npusim_dev_process(struct npusim_dev *dev);
+NPUSIM_API int npusim_dev_process(struct npusim_dev *dev);
 
 /*
  * Device-level reset (power-on state; as NPU_CTRL_RESET). Does not wait
  * for a running job to stop: returns 1 if the reset is already complete
  * (reset_done has been called), 0 if it completes later on the worker.
  */
-int npusim_dev_reset(struct npusim_dev *dev);
+NPUSIM_API int npusim_dev_reset(struct npusim_dev *dev);
 
 #ifdef __cplusplus
 }

@@ -5,10 +5,10 @@
  * Opens a device, allocates buffer objects, loads compiled models (.npub
  * files produced by npuc) and runs them, synchronously or asynchronously.
  *
- * Backends: a device is either the kernel driver's DRM device (driver name
- * "npu"; not implemented yet) or the in-process simulator (libnpusim), the
- * embedded default. Both sit behind one internal backend table: the API
- * does not change with the backend.
+ * Backends: a device is either the kernel driver's DRM device (npu.ko,
+ * driver name "npu") or the in-process simulator (libnpusim). Both sit
+ * behind one internal backend table: the API does not change with the
+ * backend.
  *
  * Errors: every function that can fail returns an int: NPU_OK (0) or a
  * negative enum npu_status code. On failure a human-readable message is
@@ -48,6 +48,13 @@
 extern "C" {
 #endif
 
+/* libnpu.so exports these and nothing else (visibility and a version script). */
+#if defined(__GNUC__)
+#define NPU_API __attribute__((visibility("default")))
+#else
+#define NPU_API
+#endif
+
 enum npu_status {
 	NPU_OK = 0,
 	NPU_ERR_INVAL = -1,		/* bad argument, stale handle, wrong size */
@@ -67,9 +74,9 @@ enum npu_status {
  * Message of the last failed call made by the calling thread ("" if none).
  * The string belongs to the thread and stays valid until its next libnpu call.
  */
-const char *npu_last_error(void);
+NPU_API const char *npu_last_error(void);
 /* Static name of a status code ("NPU_ERR_INVAL"), never NULL. */
-const char *npu_status_name(int status);
+NPU_API const char *npu_status_name(int status);
 
 /* ------------------------------------------------------------------ */
 /* Devices                                                              */
@@ -92,18 +99,18 @@ typedef struct npu_device npu_device;
  * MMU fault; a job lost to a device reset) and NPU_ERR_NODEV (the device
  * went away).
  */
-int npu_device_open(const char *name, npu_device **dev);
+NPU_API int npu_device_open(const char *name, npu_device **dev);
 /* Closes a device handle (see Ownership). NPU_ERR_INVAL if stale or NULL. */
-int npu_device_close(npu_device *dev);
+NPU_API int npu_device_close(npu_device *dev);
 /* Backend name ("sim") into buf (NUL-terminated, truncated to len). */
-int npu_device_backend(npu_device *dev, char *buf, size_t len);
+NPU_API int npu_device_backend(npu_device *dev, char *buf, size_t len);
 /*
  * Starts writing a Chrome trace-event timeline (JSON) of every device job to
  * path; npu_device_trace_close() finishes the file. NPU_ERR_UNSUPPORTED if
  * the backend has no timeline, NPU_ERR_IO if the file cannot be written.
  */
-int npu_device_trace_open(npu_device *dev, const char *path);
-int npu_device_trace_close(npu_device *dev);
+NPU_API int npu_device_trace_open(npu_device *dev, const char *path);
+NPU_API int npu_device_trace_close(npu_device *dev);
 
 /* ------------------------------------------------------------------ */
 /* Buffer objects: memory both the host and the device reach            */
@@ -111,17 +118,17 @@ int npu_device_trace_close(npu_device *dev);
 typedef struct npu_bo npu_bo;
 
 /* Allocates size (> 0) zeroed bytes. flags must be 0. */
-int npu_bo_alloc(npu_device *dev, size_t size, uint32_t flags, npu_bo **bo);
+NPU_API int npu_bo_alloc(npu_device *dev, size_t size, uint32_t flags, npu_bo **bo);
 /*
  * Host address of the buffer's bytes in *ptr, valid until the buffer is
  * released (after npu_bo_free while a context still holds it bound, until
  * the context lets it go: do not use it after your own free).
  */
-int npu_bo_map(npu_bo *bo, void **ptr);
+NPU_API int npu_bo_map(npu_bo *bo, void **ptr);
 /* Size in bytes. */
-int npu_bo_size(npu_bo *bo, size_t *size);
+NPU_API int npu_bo_size(npu_bo *bo, size_t *size);
 /* Frees a buffer handle (see Ownership). */
-int npu_bo_free(npu_bo *bo);
+NPU_API int npu_bo_free(npu_bo *bo);
 
 /*
  * dma-buf sharing with other processes and devices (drm backend; the
@@ -144,8 +151,8 @@ int npu_bo_free(npu_bo *bo);
  * offset 64-byte aligned; struct npu_profile's io_copy_bytes shows what
  * was copied.
  */
-int npu_bo_export_dmabuf(npu_bo *bo, int *fd);
-int npu_bo_import_dmabuf(npu_device *dev, int fd, npu_bo **bo);
+NPU_API int npu_bo_export_dmabuf(npu_bo *bo, int *fd);
+NPU_API int npu_bo_import_dmabuf(npu_device *dev, int fd, npu_bo **bo);
 
 /* ------------------------------------------------------------------ */
 /* Models                                                               */
@@ -158,9 +165,9 @@ typedef struct npu_model npu_model;
  * needs more than the device has), weights are copied to device memory.
  * The _mem variant copies what it needs: buf may be freed on return.
  */
-int npu_model_load_file(npu_device *dev, const char *path, npu_model **model);
-int npu_model_load_mem(npu_device *dev, const void *buf, size_t len, npu_model **model);
-int npu_model_free(npu_model *model);
+NPU_API int npu_model_load_file(npu_device *dev, const char *path, npu_model **model);
+NPU_API int npu_model_load_mem(npu_device *dev, const void *buf, size_t len, npu_model **model);
+NPU_API int npu_model_free(npu_model *model);
 
 enum npu_io { NPU_INPUT = 0, NPU_OUTPUT = 1 };
 
@@ -180,9 +187,9 @@ struct npu_tensor_info {
 };
 
 /* Number of graph inputs / outputs in *n. */
-int npu_model_io_count(npu_model *model, enum npu_io io, uint32_t *n);
+NPU_API int npu_model_io_count(npu_model *model, enum npu_io io, uint32_t *n);
 /* Description of input / output i. */
-int npu_model_tensor_info(npu_model *model, enum npu_io io, uint32_t i,
+NPU_API int npu_model_tensor_info(npu_model *model, enum npu_io io, uint32_t i,
 			  struct npu_tensor_info *info);
 
 /* ------------------------------------------------------------------ */
@@ -191,9 +198,9 @@ int npu_model_tensor_info(npu_model *model, enum npu_io io, uint32_t i,
 typedef struct npu_context npu_context;
 
 /* Allocates the model's intermediate memory for one run at a time. */
-int npu_context_create(npu_model *model, npu_context **ctx);
+NPU_API int npu_context_create(npu_model *model, npu_context **ctx);
 /* Frees a context; waits for its run in progress, if any, to finish. */
-int npu_context_free(npu_context *ctx);
+NPU_API int npu_context_free(npu_context *ctx);
 
 /* Context flags (npu_context_set_flags). */
 #define NPU_CONTEXT_REFUSE_NONFINITE	(1u << 0)	/* a run whose float inputs hold
@@ -204,7 +211,7 @@ int npu_context_free(npu_context *ctx);
  * counted in npu_profile.nonfinite_inputs and run). NPU_ERR_INVAL for an
  * unknown flag, NPU_ERR_BUSY during a run.
  */
-int npu_context_set_flags(npu_context *ctx, uint32_t flags);
+NPU_API int npu_context_set_flags(npu_context *ctx, uint32_t flags);
 
 enum npu_format {
 	NPU_FMT_FLOAT32 = 1,		/* float values, (de)quantised by libnpu */
@@ -218,9 +225,9 @@ enum npu_format {
  * for this tensor). The context holds the buffer until it is rebound or
  * the context is freed. NPU_ERR_BUSY during a run.
  */
-int npu_bind_input(npu_context *ctx, uint32_t i, npu_bo *bo, size_t offset,
+NPU_API int npu_bind_input(npu_context *ctx, uint32_t i, npu_bo *bo, size_t offset,
 		   enum npu_format fmt);
-int npu_bind_output(npu_context *ctx, uint32_t i, npu_bo *bo, size_t offset,
+NPU_API int npu_bind_output(npu_context *ctx, uint32_t i, npu_bo *bo, size_t offset,
 		    enum npu_format fmt);
 
 /* Device engines, as in npu_hw.h's job report (DMA, MAC, VEC, dispatcher). */
@@ -249,20 +256,20 @@ struct npu_profile {
  * (NPU_ERR_STATE). NPU_ERR_DEVICE if a job faulted, NPU_ERR_CPU if a CPU
  * step failed (the message says which).
  */
-int npu_run(npu_context *ctx, struct npu_profile *profile);
+NPU_API int npu_run(npu_context *ctx, struct npu_profile *profile);
 /*
  * Starts a run in the background; completion is signalled on the file
  * descriptor npu_context_fd() gives (readable when done; poll / select /
  * epoll it) and collected with npu_wait().
  */
-int npu_run_async(npu_context *ctx);
+NPU_API int npu_run_async(npu_context *ctx);
 /*
  * The completion file descriptor of ctx (an eventfd owned by the context:
  * do not close it), valid until npu_context_free(). The caller may read it
  * after poll (the usual eventfd pattern); npu_poll() / npu_wait() do not
  * depend on its count. Returns the fd (>= 0) or a negative status.
  */
-int npu_context_fd(npu_context *ctx);
+NPU_API int npu_context_fd(npu_context *ctx);
 /*
  * The async run's completion as a sync_file (Linux dma-fence file) in *fd,
  * the caller's to close: poll() it, or hand it to another driver as an
@@ -274,16 +281,16 @@ int npu_context_fd(npu_context *ctx);
  * The fence signals when the device is done; collect the result with
  * npu_wait() as always (a device fault signals the fence too).
  */
-int npu_run_fence(npu_context *ctx, int *fd);
+NPU_API int npu_run_fence(npu_context *ctx, int *fd);
 /* 1 if the async run has finished (npu_wait returns at once), 0 if not, or an error. */
-int npu_poll(npu_context *ctx);
+NPU_API int npu_poll(npu_context *ctx);
 /*
  * Waits up to timeout_ms (negative: forever) for the async run, then
  * returns its result as npu_run would and fills profile (may be NULL).
  * NPU_ERR_TIMEOUT if still running (call again), NPU_ERR_STATE if no run
  * was started.
  */
-int npu_wait(npu_context *ctx, int timeout_ms, struct npu_profile *profile);
+NPU_API int npu_wait(npu_context *ctx, int timeout_ms, struct npu_profile *profile);
 
 #ifdef __cplusplus
 }
