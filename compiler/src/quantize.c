@@ -1701,6 +1701,8 @@ static int transpose_in_place(const struct lay *X, const struct lay *Y, const in
 
 	if (n > PERM_CHECK_MAX)
 		return 0;
+	if (X->rank < 1 || Y->rank != X->rank)
+		return X->rank == Y->rank;	/* a scalar stays where it is */
 	xs[X->rank - 1] = 1;
 	for (int i = X->rank - 2; i >= 0; i--)
 		xs[i] = xs[i + 1] * X->dims[i + 1];
