@@ -30,6 +30,7 @@ all: lib tools models
 include mk/deps.mk
 include firmware-sim/sim.mk
 include firmware-sim/tools/tools.mk
+include libnpu/shared.mk
 include compiler/compiler.mk
 include libnpu/libnpu.mk
 include compiler/tools/tools.mk

@@ -2,7 +2,7 @@
 # after firmware-sim/sim.mk (uses BASE_CFLAGS, OPT, SAN_FLAGS, SIM_INC) and
 # before tests/unit/unit.mk (appends to the unit test link).
 #
-# libnpuc is built from every compiler/src/*.c plus the protobuf-c code
+# libnpuc is built from the stage folders below plus the protobuf-c code
 # generated at build time from Debian's ONNX schema (package libonnx-dev).
 # The schema is copied as onnx.proto so the generated files are always
 # onnx.pb-c.{c,h} whichever proto2 variant is installed.
@@ -18,9 +18,15 @@ PROTOBUF_C_LIBS   := $(shell pkg-config --libs libprotobuf-c 2>/dev/null || echo
 NPUC_LDLIBS       := $(PROTOBUF_C_LIBS) $(shell pkg-config --libs zlib 2>/dev/null || echo -lz) \
 	$(shell pkg-config --libs nettle 2>/dev/null || echo -lnettle)
 
-NPUC_SRCS := $(wildcard compiler/src/*.c)
-NPUC_HDRS := $(wildcard compiler/src/*.h) $(SIM_HDRS) $(NPUC_GEN_H)
-NPUC_INC  := -Icompiler/src -I$(NPUC_GEN) $(SIM_INC) $(PROTOBUF_C_CFLAGS)
+# The compiler's stages, one folder each (tests/layers.sh keeps them
+# one-directional): frontend (ONNX import, shape inference, QDQ import and
+# export) -> passes -> quantize (calibration, quantisation, SQNR) -> lower
+# (tiling, scheduling, emission of .npub plans) -> pipeline (npuc_compile,
+# dot) -> tools. Below them: libnpu/shared.mk's libnpuhost and libnpub.
+NPUC_DIRS := compiler/frontend compiler/passes compiler/quantize compiler/lower compiler/pipeline
+NPUC_SRCS := $(wildcard $(addsuffix /*.c,$(NPUC_DIRS)))
+NPUC_HDRS := $(wildcard $(addsuffix /*.h,$(NPUC_DIRS))) $(NPUSHARED_HDRS) $(NPUC_GEN_H)
+NPUC_INC  := $(addprefix -I,$(NPUC_DIRS)) -I$(NPUC_GEN) $(NPUSHARED_INC) $(PROTOBUF_C_CFLAGS)
 
 NPUC_OPT_CFLAGS := $(BASE_CFLAGS) $(OPT) $(NPUC_INC)
 NPUC_SAN_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN_FLAGS) $(NPUC_INC)
@@ -33,6 +39,9 @@ NPUC_SAN_OBJS := $(NPUC_SRCS:%.c=$(BUILD)/san/%.o) $(BUILD)/san/npuc-gen/onnx.pb
 
 LIBNPUC_A   := $(BUILD)/lib/libnpuc.a
 LIBNPUC_SAN := $(BUILD)/san/lib/libnpuc.a
+# What a program using the compiler links, in order (then libnpusim).
+NPUC_LIBS     = $(LIBNPUC_A) $(LIBNPUHOST_A) $(LIBNPUB_A)
+NPUC_LIBS_SAN = $(LIBNPUC_SAN) $(LIBNPUHOST_SAN) $(LIBNPUB_SAN)
 
 $(NPUC_GEN_H): $(NPUC_PROTO_SRC)
 	@test -n "$(NPUC_PROTO_SRC)" || { echo "npuc: no ONNX schema in /usr/include/onnx" \
@@ -80,10 +89,10 @@ $(LIBNPUC_SAN): $(NPUC_SAN_OBJS)
 
 lib: $(LIBNPUC_A)
 
-UNIT_LIBS_OPT  += $(LIBNPUC_A)
-UNIT_LIBS_SAN  += $(LIBNPUC_SAN)
+UNIT_LIBS_OPT  += $(NPUC_LIBS)
+UNIT_LIBS_SAN  += $(NPUC_LIBS_SAN)
 UNIT_LDLIBS    += $(NPUC_LDLIBS)
-UNIT_EXTRA_INC += -Icompiler/src -I$(NPUC_GEN) $(PROTOBUF_C_CFLAGS)
+UNIT_EXTRA_INC += $(NPUC_INC)
 
 $(BUILD)/opt/unit-tests $(BUILD)/san/unit-tests: | $(NPUC_GEN_H)
 
@@ -92,7 +101,8 @@ $(BUILD)/opt/unit-tests $(BUILD)/san/unit-tests: | $(NPUC_GEN_H)
 # The corpus is seeded with the models and reference outputs (TensorProto
 # files) of the ONNX backend node tests.
 FUZZ_CC        ?= clang
-NPUC_FUZZ_SRCS := $(addprefix compiler/src/,ir.c onnx_import.c tensor_pb.c shape_infer.c)
+NPUC_FUZZ_SRCS := libnpu/npub/diag.c libnpu/host/ir.c \
+	$(addprefix compiler/frontend/,onnx_import.c tensor_pb.c shape_infer.c)
 NPUC_FUZZ_BIN  := $(BUILD)/fuzz/fuzz-onnx
 NPUC_FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(NPUC_INC)
@@ -114,3 +124,11 @@ fuzz-onnx: $(NPUC_FUZZ_BIN)
 				2>/dev/null || true; \
 		done; fi
 	@echo "fuzz-onnx: run $(NPUC_FUZZ_BIN) -max_total_time=300 $(BUILD)/fuzz/corpus"
+
+# The folders' layering (tests/layers.sh): includes point down, never up.
+.PHONY: check-layers
+check-layers:
+	@echo "== source layers"
+	@./tests/layers.sh
+
+check: check-layers

@@ -3,8 +3,8 @@
 # The corpus is seeded with .npub files lowered from small hand-made graphs
 # (build/fuzz/npub-seed, the same source built as a program). Included by
 # the top Makefile after compiler/compiler.mk (uses NPUC_INC, NPUC_FUZZ_FLAGS,
-# FUZZ_CC, LIBNPUC_A, LIBNPUSIM_A, NPUC_LDLIBS).
-NPUB_FUZZ_SRCS  := $(addprefix compiler/src/,npub_read.c npub_write.c ir.c)
+# FUZZ_CC, NPUC_LIBS, LIBNPUSIM_A, NPUC_LDLIBS).
+NPUB_FUZZ_SRCS  := $(addprefix libnpu/npub/,npub_read.c npub_write.c outfile.c diag.c)
 NPUB_FUZZ_BIN   := $(BUILD)/fuzz/fuzz-npub
 NPUB_SEED_BIN   := $(BUILD)/fuzz/npub-seed
 NPUB_CORPUS     := $(BUILD)/fuzz/npub-corpus
@@ -14,11 +14,11 @@ $(NPUB_FUZZ_BIN): compiler/fuzz/fuzz_npub_load.c $(NPUB_FUZZ_SRCS) $(NPUC_HDRS)
 	$(call msg,CC,$@)
 	$(Q)$(FUZZ_CC) $(NPUC_FUZZ_FLAGS) compiler/fuzz/fuzz_npub_load.c $(NPUB_FUZZ_SRCS) $(NPUC_LDLIBS) -o $@
 
-$(NPUB_SEED_BIN): compiler/fuzz/fuzz_npub_load.c $(LIBNPUC_A) $(LIBNPUSIM_A) $(NPUC_HDRS)
+$(NPUB_SEED_BIN): compiler/fuzz/fuzz_npub_load.c $(NPUC_LIBS) $(LIBNPUSIM_A) $(NPUC_HDRS)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(BASE_CFLAGS) -O1 -DNPUB_FUZZ_SEEDS $(NPUC_INC) compiler/fuzz/fuzz_npub_load.c \
-		$(LIBNPUC_A) $(LIBNPUSIM_A) $(NPUC_LDLIBS) -lm -o $@
+		$(NPUC_LIBS) $(LIBNPUSIM_A) $(NPUC_LDLIBS) -lm -o $@
 
 .PHONY: fuzz-npub
 fuzz-npub: $(NPUB_FUZZ_BIN) $(NPUB_SEED_BIN)
@@ -41,7 +41,7 @@ fuzz-npub: $(NPUB_FUZZ_BIN) $(NPUB_SEED_BIN)
 FUZZ_OBJ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -pthread \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer $(NPUC_INC)
-FUZZ_E2E_SRCS  := $(NPUC_SRCS) $(SIM_SRCS)
+FUZZ_E2E_SRCS  := $(NPUC_SRCS) $(NPUSHARED_SRCS) $(SIM_SRCS)
 FUZZ_E2E_OBJS  := $(FUZZ_E2E_SRCS:%.c=$(BUILD)/fuzz/obj/%.o) $(BUILD)/fuzz/obj/npuc-gen/onnx.pb-c.o
 FUZZ_E2E_BIN   := $(BUILD)/fuzz/fuzz-e2e
 FUZZ_E2E_CORPUS := compiler/fuzz/e2e-corpus
@@ -51,7 +51,8 @@ FUZZ_E2E_WORK  := $(BUILD)/fuzz/e2e-work
 FUZZ_E2E_RUNS  ?= 50000
 FUZZ_E2E_SECS  ?= 120
 
-$(filter $(BUILD)/fuzz/obj/compiler/%,$(FUZZ_E2E_OBJS)): $(BUILD)/fuzz/obj/%.o: %.c $(NPUC_HDRS) \
+$(filter $(BUILD)/fuzz/obj/compiler/% $(BUILD)/fuzz/obj/libnpu/%,$(FUZZ_E2E_OBJS)): \
+		$(BUILD)/fuzz/obj/%.o: %.c $(NPUC_HDRS) \
 		| $(NPUC_GEN_H)
 	@mkdir -p $(dir $@)
 	$(call msg,FUZZCC,$@)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * npuc: the offline compiler, ONNX -> .npub.
- * Option parsing only; the work is in compiler/src/pipeline.c.
+ * Option parsing only; the work is in compiler/pipeline/pipeline.c.
  */
 #include <getopt.h>
 #include <stdio.h>

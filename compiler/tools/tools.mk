@@ -1,21 +1,21 @@
 # The npuc command. Included after compiler/compiler.mk.
 NPUC_BIN := $(BUILD)/opt/npuc
 
-$(NPUC_BIN): compiler/tools/npuc.c $(LIBNPUC_A) $(LIBNPUSIM_A) $(NPUC_HDRS)
+$(NPUC_BIN): compiler/tools/npuc.c $(NPUC_LIBS) $(LIBNPUSIM_A) $(NPUC_HDRS)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(NPUC_OPT_CFLAGS) $< $(LIBNPUC_A) $(LIBNPUSIM_A) $(NPUC_LDLIBS) -lm -o $@
+	$(Q)$(CC) $(NPUC_OPT_CFLAGS) $< $(NPUC_LIBS) $(LIBNPUSIM_A) $(NPUC_LDLIBS) -lm -o $@
 
 tools: $(NPUC_BIN)
 
 # npuc-eval: float vs int8 accuracy of a compiled classifier on IDX data.
 NPUC_EVAL := $(BUILD)/opt/npuc-eval
 
-$(NPUC_EVAL): compiler/tools/npuc_eval.c $(LIBNPU_A) $(LIBNPUC_A) $(LIBNPUSIM_A) $(LIBNPU_HDRS)
+$(NPUC_EVAL): compiler/tools/npuc_eval.c $(LIBNPU_A) $(NPUC_LIBS) $(LIBNPUSIM_A) $(LIBNPU_HDRS)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(NPUC_OPT_CFLAGS) -Ilibnpu/include $< $(LIBNPU_A) $(LIBNPUC_A) $(LIBNPUSIM_A) \
-		$(LIBNPU_LDLIBS) -o $@
+	$(Q)$(CC) $(NPUC_OPT_CFLAGS) -Ilibnpu/include $< $(LIBNPU_A) $(NPUC_LIBS) $(LIBNPUSIM_A) \
+		$(NPUC_LDLIBS) $(LIBNPU_LDLIBS) -o $@
 
 tools: $(NPUC_EVAL)
 
@@ -24,17 +24,17 @@ tools: $(NPUC_EVAL)
 NPUC_SAN_BIN  := $(BUILD)/san/npuc
 NPUC_EVAL_SAN := $(BUILD)/san/npuc-eval
 
-$(NPUC_SAN_BIN): compiler/tools/npuc.c $(LIBNPUC_SAN) $(LIBNPUSIM_SAN) $(NPUC_HDRS)
+$(NPUC_SAN_BIN): compiler/tools/npuc.c $(NPUC_LIBS_SAN) $(LIBNPUSIM_SAN) $(NPUC_HDRS)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(NPUC_SAN_CFLAGS) $< $(LIBNPUC_SAN) $(LIBNPUSIM_SAN) $(NPUC_LDLIBS) -lm -o $@
+	$(Q)$(CC) $(NPUC_SAN_CFLAGS) $< $(NPUC_LIBS_SAN) $(LIBNPUSIM_SAN) $(NPUC_LDLIBS) -lm -o $@
 
-$(NPUC_EVAL_SAN): compiler/tools/npuc_eval.c $(LIBNPU_SAN) $(LIBNPUC_SAN) $(LIBNPUSIM_SAN) \
+$(NPUC_EVAL_SAN): compiler/tools/npuc_eval.c $(LIBNPU_SAN) $(NPUC_LIBS_SAN) $(LIBNPUSIM_SAN) \
 		$(LIBNPU_HDRS)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(NPUC_SAN_CFLAGS) -Ilibnpu/include $< $(LIBNPU_SAN) $(LIBNPUC_SAN) \
-		$(LIBNPUSIM_SAN) $(LIBNPU_LDLIBS) -o $@
+	$(Q)$(CC) $(NPUC_SAN_CFLAGS) -Ilibnpu/include $< $(LIBNPU_SAN) $(NPUC_LIBS_SAN) \
+		$(LIBNPUSIM_SAN) $(NPUC_LDLIBS) $(LIBNPU_LDLIBS) -o $@
 
 .PHONY: tools-san
 tools-san: $(NPUC_SAN_BIN) $(NPUC_EVAL_SAN)

@@ -3,10 +3,10 @@
 # after compiler/compiler.mk, compiler/tools/tools.mk and models/models.mk.
 NPUB_STATS := $(BUILD)/opt/npub-stats
 
-$(NPUB_STATS): tests/bench/npub_stats.c $(LIBNPUC_A) $(LIBNPUSIM_A) $(NPUC_HDRS)
+$(NPUB_STATS): tests/bench/npub_stats.c $(NPUC_LIBS) $(LIBNPUSIM_A) $(NPUC_HDRS)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(NPUC_OPT_CFLAGS) $< $(LIBNPUC_A) $(LIBNPUSIM_A) $(NPUC_LDLIBS) -lm -o $@
+	$(Q)$(CC) $(NPUC_OPT_CFLAGS) $< $(NPUC_LIBS) $(LIBNPUSIM_A) $(NPUC_LDLIBS) -lm -o $@
 
 .PHONY: bench-compiler
 bench-compiler: deps $(NPUC_BIN) $(NPUB_STATS)

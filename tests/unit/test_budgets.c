@@ -10,10 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../compiler/src/ir.h"
+#include "ir.h"
 #include "util/graph_build.h"
-#include "../../compiler/src/ref_float.h"
-#include "../../compiler/src/shape_infer.h"
+#include "ref_float.h"
+#include "shape_infer.h"
 
 /* Floats in NPUC_MAX_VALUE_BYTES: the largest tensor npuc computes. */
 #define MAX_FLOATS ((int64_t)(NPUC_MAX_VALUE_BYTES / sizeof(float)))

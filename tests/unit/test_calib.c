@@ -17,13 +17,13 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "../../compiler/src/calib_data.h"
-#include "../../compiler/src/calib_observe.h"
-#include "../../compiler/src/ir.h"
-#include "../../compiler/src/qir.h"
-#include "../../compiler/src/quantize.h"
-#include "../../compiler/src/ref_float.h"
-#include "../../compiler/src/sqnr.h"
+#include "calib_data.h"
+#include "calib_observe.h"
+#include "ir.h"
+#include "qir.h"
+#include "quantize.h"
+#include "ref_float.h"
+#include "sqnr.h"
 
 #define FMNIST_DIR "/usr/share/datasets/fashion-mnist"
 

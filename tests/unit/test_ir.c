@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * npuc graph IR (compiler/src/ir.c): tensors and the name index, constant
+ * npuc graph IR (libnpu/host/ir.c): tensors and the name index, constant
  * data checks, nodes and attributes, type/shape refinement, toposort with
  * cycle and undefined-input detection.
  */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Lowering (compiler/src/lower*.c) and the plan executor (npub_exec.c):
+ * Lowering (compiler/lower/lower*.c) and the plan executor (npub_exec.c):
  * hand-made qgraphs are lowered, the whole .npub plan runs on libnpusim
  * (relocated streams, host steps) and every output must equal the int8
  * reference executor (qref) bit for bit: multi-tile convolutions that

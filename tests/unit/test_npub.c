@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The .npub container (compiler/src/npub_*.c): write/read round trip,
+ * The .npub container (libnpu/npub/npub_*.c): write/read round trip,
  * every truncation and single-bit flip of a small file rejected with a
  * message, semantic corruption caught by the validator (relocations,
  * DMA extents, read-only regions, streams, tensors, strings, data flow,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * QDQ ONNX export (compiler/src/onnx_export.c). Quantised models (the
+ * QDQ ONNX export (compiler/frontend/onnx_export.c). Quantised models (the
  * bundled Fashion-MNIST model through npuc_compile, ONNX backend node
  * tests quantised with npuc_quantize, a pre-quantised uint8 QDQ model
  * through npuc_qdq_import, hand-built qgraphs for the paths quantisation
@@ -25,19 +25,19 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../compiler/src/calib_data.h"
-#include "../../compiler/src/ir.h"
+#include "calib_data.h"
+#include "ir.h"
 #include "util/graph_build.h"
-#include "../../compiler/src/onnx_export.h"
-#include "../../compiler/src/onnx_import.h"
-#include "../../compiler/src/passes.h"
-#include "../../compiler/src/pipeline.h"
-#include "../../compiler/src/qdq_import.h"
-#include "../../compiler/src/qref.h"
-#include "../../compiler/src/quantize.h"
-#include "../../compiler/src/ref_float.h"
-#include "../../compiler/src/shape_infer.h"
-#include "../../compiler/src/tensor_pb.h"
+#include "onnx_export.h"
+#include "onnx_import.h"
+#include "passes.h"
+#include "pipeline.h"
+#include "qdq_import.h"
+#include "qref.h"
+#include "quantize.h"
+#include "ref_float.h"
+#include "shape_infer.h"
+#include "tensor_pb.h"
 
 #define NODE_DIR	"/usr/include/onnx/backend/test/data/node"
 #define FMNIST		"models/fmnist/fmnist.onnx"

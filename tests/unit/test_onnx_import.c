@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * ONNX import (compiler/src/onnx_import.c), TensorProto files
+ * ONNX import (compiler/frontend/onnx_import.c), TensorProto files
  * (tensor_pb.c) and shape inference (shape_infer.c).
  *
  * Real models: the ONNX backend node tests of Debian's libonnx-testdata.

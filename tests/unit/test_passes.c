@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Float graph passes (compiler/src/passes.h): constant folding, BatchNorm
+ * Float graph passes (compiler/passes/passes.h): constant folding, BatchNorm
  * folding into Conv / Gemm and into a depthwise Conv, Identity / Dropout
  * removal, activation fusion marking. Every rewrite is checked by running
  * the float reference executor before and after on the same inputs:
@@ -13,13 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../compiler/src/ir.h"
+#include "ir.h"
 #include "util/graph_build.h"
-#include "../../compiler/src/onnx_import.h"
-#include "../../compiler/src/passes.h"
-#include "../../compiler/src/ref_float.h"
-#include "../../compiler/src/shape_infer.h"
-#include "../../compiler/src/tensor_pb.h"
+#include "onnx_import.h"
+#include "passes.h"
+#include "ref_float.h"
+#include "shape_infer.h"
+#include "tensor_pb.h"
 
 #define NODE_DIR "/usr/include/onnx/backend/test/data/node"
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Pre-quantised ONNX import (compiler/src/qdq_import.c): hand-built
+ * Pre-quantised ONNX import (compiler/frontend/qdq_import.c): hand-built
  * QOperator and QDQ graphs. Each test checks the qgraph's structure and
  * integer parameters (uint8 -> int8 mapping, w_zp, requantisation
  * multipliers, fused activations, CPU fallback reasons) and then runs the
@@ -17,16 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../compiler/src/ir.h"
+#include "ir.h"
 #include "util/graph_build.h"
-#include "../../compiler/src/lower.h"
-#include "../../compiler/src/npub.h"
-#include "../../compiler/src/npub_exec.h"
-#include "../../compiler/src/qdq_import.h"
-#include "../../compiler/src/qir.h"
-#include "../../compiler/src/qref.h"
-#include "../../compiler/src/ref_float.h"
-#include "../../compiler/src/shape_infer.h"
+#include "lower.h"
+#include "npub.h"
+#include "npub_exec.h"
+#include "qdq_import.h"
+#include "qir.h"
+#include "qref.h"
+#include "ref_float.h"
+#include "shape_infer.h"
 
 static struct npuc_graph *g;
 static struct npuq_graph *q;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Quantised IR (compiler/src/qir.c): graph construction and ownership
+ * Quantised IR (libnpu/host/qir.c): graph construction and ownership
  * (leaks show under ASan), validation, ONNX-visible shapes, the CONCAT
  * requantisation rule, and npuq_quantize_multiplier: exact powers of two,
  * the mantissa carry into 2^31, the denormal and overflow ends, and

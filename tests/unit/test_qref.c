@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * int8 reference executor (compiler/src/qref.c): hand-computed qgraphs for
+ * int8 reference executor (libnpu/host/qref.c): hand-computed qgraphs for
  * every op (padding as in_zp, accumulator wrap, rounding, broadcast, pool
  * windows, CONCAT requantisation, QUANTIZE half-to-even and saturation),
  * NCHW <-> NHWC at the boundary, CPU nodes through ref_float (float, uint8

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Post-training quantisation (compiler/src/quantize.c): small float graphs
+ * Post-training quantisation (compiler/quantize/quantize.c): small float graphs
  * (hand-built with ir.h, or ONNX backend node tests from libonnx-testdata
  * with their weight inputs turned into constants) are calibrated by
  * running the float reference executor on random samples (min/max), then
@@ -15,17 +15,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../compiler/src/calib_data.h"
-#include "../../compiler/src/calib_observe.h"
-#include "../../compiler/src/ir.h"
+#include "calib_data.h"
+#include "calib_observe.h"
+#include "ir.h"
 #include "util/graph_build.h"
-#include "../../compiler/src/onnx_import.h"
-#include "../../compiler/src/passes.h"
-#include "../../compiler/src/qref.h"
-#include "../../compiler/src/quantize.h"
-#include "../../compiler/src/ref_float.h"
-#include "../../compiler/src/shape_infer.h"
-#include "../../compiler/src/tensor_pb.h"
+#include "onnx_import.h"
+#include "passes.h"
+#include "qref.h"
+#include "quantize.h"
+#include "ref_float.h"
+#include "shape_infer.h"
+#include "tensor_pb.h"
 
 #define NODE_DIR "/usr/include/onnx/backend/test/data/node"
 #define N_CALIB 8

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Float reference executor (compiler/src/ref_float.c, ref_ops_*.c): small
+ * Float reference executor (libnpu/host/ref_float.c, ref_ops_*.c): small
  * hand-built graphs checked against independent naive formulas and hand
  * computed values, executor mechanics (observer, lifetimes, errors), and
  * the ONNX backend node tests (libonnx-testdata): every test whose ops the
@@ -15,12 +15,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../../compiler/src/ir.h"
+#include "ir.h"
 #include "util/graph_build.h"
-#include "../../compiler/src/onnx_import.h"
-#include "../../compiler/src/ref_float.h"
-#include "../../compiler/src/shape_infer.h"
-#include "../../compiler/src/tensor_pb.h"
+#include "onnx_import.h"
+#include "ref_float.h"
+#include "shape_infer.h"
+#include "tensor_pb.h"
 
 static struct npuc_graph *g;
 static struct npuc_diag d;

@@ -14,8 +14,8 @@
 #include <time.h>
 
 #include "onnx.pb-c.h"
-#include "../../compiler/src/npub.h"
-#include "../../compiler/src/pipeline.h"
+#include "npub.h"
+#include "pipeline.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define CHAIN_SMALL 1000	/* ASan: same ratio, fewer nodes */

@@ -7,13 +7,13 @@
 # make check runs both.
 VM_SERIES ?= 6.1 6.12
 VM_ARCH   := $(if $(filter arm64 aarch64,$(ARCH)),arm64,amd64)
-VM_DEPS   := $(LIBNPUSIM_A) $(LIBNPU_A) $(LIBNPUC_A) $(FMNIST_NPUB) $(QEMU_X86)
+VM_DEPS   := $(LIBNPUSIM_A) $(LIBNPU_A) $(NPUC_LIBS) $(FMNIST_NPUB) $(QEMU_X86)
 
 # The libraries for the aarch64 test programs, cross-compiled in a build
 # tree of their own. -O2: Debian's aarch64 GCC 12 has an internal compiler
-# error in the -O3 loop vectoriser on compiler/src/quantize.c.
+# error in the -O3 loop vectoriser on compiler/quantize/quantize.c.
 VM_CROSS     := $(BUILD)/aarch64
-VM_CROSS_LIBS := $(VM_CROSS)/lib/libnpu.a $(VM_CROSS)/lib/libnpuc.a $(VM_CROSS)/lib/libnpusim.a
+VM_CROSS_LIBS := $(addprefix $(VM_CROSS)/lib/,libnpu.a libnpuc.a libnpuhost.a libnpub.a libnpusim.a)
 
 .PHONY: vmtest vmtest-amd64 vmtest-arm64 vm-cross-libs
 vmtest: vmtest-$(VM_ARCH)

@@ -71,9 +71,10 @@ inc="-I$lsrc/tools/testing/selftests -I$top/uapi -I/usr/include/libdrm -I$top/fi
 	"$top/tests/unit/util/stream.c" "$libs/libnpusim.a" -lm
 
 # libnpu end to end: the model through the drm and sim backends (static,
-# with the compiler's reader and executors, libdrm, protobuf-c, zlib, nettle).
-npu_inc="-I$top/libnpu/include -I$top/compiler/src -I$build/gen/onnx -I$top/firmware-sim/include"
-npu_libs="$libs/libnpu.a $libs/libnpuc.a $libs/libnpusim.a -lprotobuf-c -lz -lnettle -ldrm -lm"
+# with libnpuhost / libnpub, libdrm, zlib, nettle; npu-run and the tests
+# also use the compiler's array reader and pipeline: protobuf-c).
+npu_inc="-I$top/libnpu/include -I$top/libnpu/npub -I$top/libnpu/host -I$top/compiler/quantize -I$build/gen/onnx -I$top/firmware-sim/include"
+npu_libs="$libs/libnpu.a $libs/libnpuc.a $libs/libnpuhost.a $libs/libnpub.a $libs/libnpusim.a -lprotobuf-c -lz -lnettle -ldrm -lm"
 # shellcheck disable=SC2086
 "$cc" $cflags $npu_inc -o "$out/npu_e2e" "$top/tests/vm/npu_e2e.c" $npu_libs
 # shellcheck disable=SC2086

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "../../compiler/src/ir.h"
+#include "ir.h"
 
 /* A tensor (F32, or dtype dt); rank -1 / dims NULL = shape left to inference. */
 int gb_tensor(struct npuc_graph *g, const char *name, int rank, const int64_t *dims);

@@ -9,7 +9,6 @@
 #include "ir.h"
 
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,17 +50,6 @@ const char *npuc_dtype_name(enum npuc_dtype dt)
 	if ((unsigned int)dt >= NPUC_DT_COUNT)
 		return "invalid";
 	return names[dt];
-}
-
-void npuc_diag_set(struct npuc_diag *d, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!d)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
-	va_end(ap);
 }
 
 static size_t name_hash(const struct name_index *ix, const char *s)

@@ -12,7 +12,7 @@
 #ifndef NPUC_OUTFILE_H
 #define NPUC_OUTFILE_H
 
-#include "ir.h"
+#include "diag.h"
 
 struct npuc_outfile {
 	const char *path;		/* the target */

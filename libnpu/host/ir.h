@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "diag.h"
+
 #define NPUC_MAX_RANK 8
 #define NPUC_DIM_UNKNOWN (-1)
 /*
@@ -105,12 +107,6 @@ struct npuc_graph {
 	void *name_index;		/* private: name -> tensor index */
 };
 
-/* Diagnostics: every failing function fills one of these. */
-struct npuc_diag {
-	char msg[512];
-};
-void npuc_diag_set(struct npuc_diag *d, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 struct npuc_graph *npuc_graph_new(void);
 void npuc_graph_free(struct npuc_graph *g);
