@@ -353,40 +353,40 @@ oom:
 	return -1;
 }
 
-struct cpu_run {
+/*
+ * A CPU node as a one-node float graph. Built once per model (a host plan,
+ * npub_host_plan_new) and then only run: the graph's inputs are the npub
+ * tensors in_tensor[k], whose values each run reads from the regions.
+ */
+struct cpu_prep {
 	struct npuc_graph *g;
-	struct npuc_value *in, *out;
-	int n_in;
 	uint32_t *in_tensor;		/* npub tensor of each graph input */
+	int n_in;
 };
 
 /* Graph tensor for npub tensor t (a float value of the plan). */
-static int cpu_tensor(const struct npub_model *m, struct cpu_run *r, uint32_t t, int as_input,
-		      uint8_t *const *rh, struct npuc_diag *d)
+static int cpu_tensor(const struct npub_model *m, struct cpu_prep *p, uint32_t t, int as_input,
+		      struct npuc_diag *d)
 {
 	const struct npub_tensor *tr = &m->tensors[t];
 	const char *name = npub_str(m, tr->name);
 	int64_t dims[NPUC_MAX_RANK];
-	int rank, gt = npuc_graph_find(r->g, name);
-	struct npuc_value *v;
+	int rank, gt = npuc_graph_find(p->g, name);
 
 	if (gt >= 0)
 		return gt;
 	if (!as_input)
-		return npuc_graph_add_tensor(r->g, name, onnx_dt_of(tr), -1, NULL, d);
+		return npuc_graph_add_tensor(p->g, name, onnx_dt_of(tr), -1, NULL, d);
 	onnx_shape(tr, &rank, dims);
-	gt = npuc_graph_add_tensor(r->g, name, onnx_dt_of(tr), rank, dims, d);
+	gt = npuc_graph_add_tensor(p->g, name, onnx_dt_of(tr), rank, dims, d);
 	if (gt < 0)
 		return -1;
-	v = &r->in[r->n_in];
-	if (value_out(tr, tptr(m, rh, t), onnx_dt_of(tr), rank, dims, v, d))
-		return -1;
-	r->in_tensor[r->n_in++] = t;
-	return npuq_cpu_graph_io(r->g, gt, 0, d) < 0 ? -1 : gt;
+	p->in_tensor[p->n_in++] = t;
+	return npuq_cpu_graph_io(p->g, gt, 0, d) < 0 ? -1 : gt;
 }
 
 static int cpu_build(const struct npub_model *m, const struct npub_cpu_node *c,
-		     struct cpu_run *r, uint8_t *const *rh, struct npuc_diag *d)
+		     struct cpu_prep *p, struct npuc_diag *d)
 {
 	int *in = calloc(c->in_count + 1, sizeof(int));
 	int *out = calloc(c->out_count + 1, sizeof(int));
@@ -400,7 +400,7 @@ static int cpu_build(const struct npub_model *m, const struct npub_cpu_node *c,
 		uint32_t o = m->operands[c->in_first + k];
 
 		in[k] = o == NPUB_NONE ? -1 : (o & NPUB_OPND_CONST) ?
-			cpu_const(m, r->g, o & ~NPUB_OPND_CONST, d) : cpu_tensor(m, r, o, 1, rh, d);
+			cpu_const(m, p->g, o & ~NPUB_OPND_CONST, d) : cpu_tensor(m, p, o, 1, d);
 		if (o != NPUB_NONE && in[k] < 0)
 			goto done;
 	}
@@ -410,23 +410,23 @@ static int cpu_build(const struct npub_model *m, const struct npub_cpu_node *c,
 		out[k] = -1;
 		if (o == NPUB_NONE)
 			continue;
-		out[k] = cpu_tensor(m, r, o, 0, rh, d);
-		if (out[k] < 0 || (r->g->t[out[k]].flags & NPUC_T_INPUT)) {
+		out[k] = cpu_tensor(m, p, o, 0, d);
+		if (out[k] < 0 || (p->g->t[out[k]].flags & NPUC_T_INPUT)) {
 			if (out[k] >= 0)
 				npuc_diag_set(d, "CPU node '%s': output is also an input",
 					      npub_str(m, c->name));
 			goto done;
 		}
-		if (npuq_cpu_graph_io(r->g, out[k], 1, d) < 0)
+		if (npuq_cpu_graph_io(p->g, out[k], 1, d) < 0)
 			goto done;
 	}
-	node = npuc_graph_add_node(r->g, npub_str(m, c->name)[0] ? npub_str(m, c->name) : "cpu",
+	node = npuc_graph_add_node(p->g, npub_str(m, c->name)[0] ? npub_str(m, c->name) : "cpu",
 				   npub_str(m, c->op), npub_str(m, c->domain), in,
 				   (int)c->in_count, out, (int)c->out_count, d);
 	if (node < 0)
 		goto done;
 	for (uint32_t k = 0; k < c->attr_count; k++)
-		if (cpu_attr(m, r->g, node, &m->attrs[c->attr_first + k], d) < 0)
+		if (cpu_attr(m, p->g, node, &m->attrs[c->attr_first + k], d) < 0)
 			goto done;
 	rc = 0;
 done:
@@ -435,58 +435,135 @@ done:
 	return rc;
 }
 
-static int cpu_step(const struct npub_model *m, const struct npub_cpu_node *c,
-		    uint8_t *const *rh, struct npuc_diag *d)
+/* Prefixes the diag with the CPU node; returns rc (-1 unless NPUC_REF_UNSUPPORTED). */
+static int cpu_fail(const struct npub_model *m, const struct npub_cpu_node *c, int rc,
+		    struct npuc_diag *d)
 {
-	struct cpu_run r;
+	char msg[sizeof(d->msg)];
+
+	snprintf(msg, sizeof(msg), "%s", d->msg);
+	npuc_diag_set(d, "CPU node '%s' (%s): %s", npub_str(m, c->name), npub_str(m, c->op), msg);
+	return rc == NPUC_REF_UNSUPPORTED ? rc : -1;
+}
+
+static void cpu_prep_free(struct cpu_prep *p)
+{
+	npuc_graph_free(p->g);
+	free(p->in_tensor);
+	memset(p, 0, sizeof(*p));
+}
+
+static int cpu_prepare(const struct npub_model *m, const struct npub_cpu_node *c,
+		       struct cpu_prep *p, struct npuc_diag *d)
+{
+	memset(p, 0, sizeof(*p));
+	p->g = npuc_graph_new();
+	p->in_tensor = calloc(c->in_count + 1, sizeof(*p->in_tensor));
+	if (!p->g || !p->in_tensor) {
+		npuc_diag_set(d, "out of memory");
+		cpu_prep_free(p);
+		return cpu_fail(m, c, -1, d);
+	}
+	p->g->opset = m->meta.onnx_opset;
+	if (cpu_build(m, c, p, d) < 0) {
+		cpu_prep_free(p);
+		return cpu_fail(m, c, -1, d);
+	}
+	return 0;
+}
+
+/* Runs a prepared CPU node on the values in the regions. */
+static int cpu_exec(const struct npub_model *m, const struct npub_cpu_node *c,
+		    const struct cpu_prep *p, uint8_t *const *rh, struct npuc_diag *d)
+{
+	struct npuc_value *in = calloc((size_t)p->n_in + 1, sizeof(*in));
+	struct npuc_value *out = calloc(c->out_count + 1, sizeof(*out));
 	int rc = -1;
 
-	memset(&r, 0, sizeof(r));
-	r.g = npuc_graph_new();
-	r.in = calloc(c->in_count + 1, sizeof(*r.in));
-	r.out = calloc(c->out_count + 1, sizeof(*r.out));
-	r.in_tensor = calloc(c->in_count + 1, sizeof(*r.in_tensor));
-	if (!r.g || !r.in || !r.out || !r.in_tensor) {
+	if (!in || !out) {
 		npuc_diag_set(d, "out of memory");
 		goto done;
 	}
-	r.g->opset = m->meta.onnx_opset;
-	if (cpu_build(m, c, &r, rh, d) < 0)
-		goto done;
-	rc = npuc_ref_run(r.g, r.in, r.out, NULL, d);
+	for (int k = 0; k < p->n_in; k++) {
+		const struct npub_tensor *tr = &m->tensors[p->in_tensor[k]];
+		int64_t dims[NPUC_MAX_RANK];
+		int rank;
+
+		onnx_shape(tr, &rank, dims);
+		if (value_out(tr, tptr(m, rh, p->in_tensor[k]), onnx_dt_of(tr), rank, dims, &in[k],
+			      d))
+			goto done;
+	}
+	rc = npuc_ref_run(p->g, in, out, NULL, d);
 	if (rc)
 		goto done;
-	for (int k = 0, j = 0; k < r.g->n_outputs; k++, j++) {
+	for (int k = 0, j = 0; k < p->g->n_outputs; k++, j++) {
 		uint32_t t;
 
 		while (m->operands[c->out_first + (uint32_t)j] == NPUB_NONE)
 			j++;
 		t = m->operands[c->out_first + (uint32_t)j];
-		rc = value_in(m, &m->tensors[t], &r.out[k], tptr(m, rh, t), "CPU output", 1, d);
+		rc = value_in(m, &m->tensors[t], &out[k], tptr(m, rh, t), "CPU output", 1, d);
 		if (rc)
 			goto done;
 	}
 done:
-	if (rc && rc != NPUC_REF_UNSUPPORTED)
-		rc = -1;
-	if (rc) {
-		char msg[sizeof(d->msg)];
-
-		snprintf(msg, sizeof(msg), "%s", d->msg);
-		npuc_diag_set(d, "CPU node '%s' (%s): %s", npub_str(m, c->name),
-			      npub_str(m, c->op), msg);
-	}
-	for (uint32_t k = 0; k < c->in_count; k++)
-		if (r.in)
-			npuc_value_free(&r.in[k]);
-	for (uint32_t k = 0; k < c->out_count; k++)
-		if (r.out)
-			npuc_value_free(&r.out[k]);
-	free(r.in);
-	free(r.out);
-	free(r.in_tensor);
-	npuc_graph_free(r.g);
+	if (rc)
+		rc = cpu_fail(m, c, rc, d);
+	for (int k = 0; in && k < p->n_in; k++)
+		npuc_value_free(&in[k]);
+	for (uint32_t k = 0; out && k < c->out_count; k++)
+		npuc_value_free(&out[k]);
+	free(in);
+	free(out);
 	return rc;
+}
+
+/* A CPU node without a host plan: prepared for this one run. */
+static int cpu_step(const struct npub_model *m, const struct npub_cpu_node *c,
+		    uint8_t *const *rh, struct npuc_diag *d)
+{
+	struct cpu_prep p;
+	int rc = cpu_prepare(m, c, &p, d);
+
+	if (!rc)
+		rc = cpu_exec(m, c, &p, rh, d);
+	cpu_prep_free(&p);
+	return rc;
+}
+
+struct npub_host_plan {
+	uint32_t n;			/* the model's CPU nodes */
+	struct cpu_prep *cpu;		/* g NULL: not preparable, prepared per run (it fails) */
+};
+
+struct npub_host_plan *npub_host_plan_new(const struct npub_model *m, struct npuc_diag *d)
+{
+	struct npub_host_plan *p = calloc(1, sizeof(*p));
+	struct npuc_diag ignored = { { 0 } };
+
+	if (p)
+		p->cpu = calloc((size_t)m->n_cpu_nodes + 1, sizeof(*p->cpu));
+	if (!p || !p->cpu) {
+		free(p);
+		npuc_diag_set(d, "out of memory");
+		return NULL;
+	}
+	p->n = m->n_cpu_nodes;
+	/* A node that cannot be prepared fails when it runs, with the same message. */
+	for (uint32_t i = 0; i < p->n; i++)
+		cpu_prepare(m, &m->cpu_nodes[i], &p->cpu[i], &ignored);
+	return p;
+}
+
+void npub_host_plan_free(struct npub_host_plan *p)
+{
+	if (!p)
+		return;
+	for (uint32_t i = 0; i < p->n; i++)
+		cpu_prep_free(&p->cpu[i]);
+	free(p->cpu);
+	free(p);
 }
 
 /* ------------------------------------------------------------------ */
@@ -695,6 +772,12 @@ done:
 int npub_host_step(const struct npub_model *m, uint32_t step, uint8_t *const *region_host,
 		   struct npuc_diag *d)
 {
+	return npub_host_step_planned(m, NULL, step, region_host, d);
+}
+
+int npub_host_step_planned(const struct npub_model *m, const struct npub_host_plan *plan,
+			   uint32_t step, uint8_t *const *region_host, struct npuc_diag *d)
+{
 	const struct npub_step *s;
 
 	if (step >= m->n_steps) {
@@ -709,6 +792,9 @@ int npub_host_step(const struct npub_model *m, uint32_t step, uint8_t *const *re
 		boundary_step(m, s, region_host);
 		return 0;
 	case NPUB_STEP_CPU:
+		if (plan && s->index < plan->n && plan->cpu[s->index].g)
+			return cpu_exec(m, &m->cpu_nodes[s->index], &plan->cpu[s->index],
+					region_host, d);
 		return cpu_step(m, &m->cpu_nodes[s->index], region_host, d);
 	case NPUB_STEP_QCPU:
 		return qcpu_step(m, &m->qnodes[s->index], region_host, d);
@@ -887,6 +973,7 @@ int npub_run_sim_budget(const struct npub_model *m, struct npusim_core *core,
 	struct npub_run_stats st;
 	struct flat f;
 	uint8_t **rh = NULL;
+	struct npub_host_plan *plan = NULL;	/* as libnpu runs CPU steps */
 	int rc = -1;
 
 	memset(&st, 0, sizeof(st));
@@ -921,11 +1008,14 @@ int npub_run_sim_budget(const struct npub_model *m, struct npusim_core *core,
 	for (uint32_t i = 0; i < m->meta.n_inputs; i++)
 		if (npub_input_import(m, i, &inputs[i], rh[2 + i], d) < 0)
 			goto out;
+	plan = npub_host_plan_new(m, d);
+	if (!plan)
+		goto out;
 	for (uint32_t s = 0; s < m->n_steps; s++) {
 		if (m->steps[s].kind == NPUB_STEP_NPU) {
 			rc = npu_step(m, core, &f, m->steps[s].index, budget, &st, d);
 		} else {
-			rc = npub_host_step(m, s, rh, d);
+			rc = npub_host_step_planned(m, plan, s, rh, d);
 			st.host_steps++;
 		}
 		if (rc)
@@ -942,6 +1032,7 @@ out:
 	if (rc)
 		for (uint32_t i = 0; i < m->meta.n_outputs; i++)
 			npuc_value_free(&outputs[i]);
+	npub_host_plan_free(plan);
 	free(rh);
 	free(f.mem);
 	free(f.base);

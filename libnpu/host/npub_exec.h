@@ -39,6 +39,20 @@ int npub_host_step(const struct npub_model *m, uint32_t step, uint8_t *const *re
 		   struct npuc_diag *d);
 
 /*
+ * A host plan: every CPU step of model m prepared once (its node built as
+ * a one-node graph with its constants and attributes), so that a run only
+ * reads the inputs and computes. Read-only once made: any number of runs
+ * may use it at once. NULL only when out of memory (diag set). m must
+ * outlive it.
+ */
+struct npub_host_plan;
+struct npub_host_plan *npub_host_plan_new(const struct npub_model *m, struct npuc_diag *d);
+void npub_host_plan_free(struct npub_host_plan *p);
+/* npub_host_step with a host plan of m (NULL: prepare each CPU step per call). */
+int npub_host_step_planned(const struct npub_model *m, const struct npub_host_plan *plan,
+			   uint32_t step, uint8_t *const *region_host, struct npuc_diag *d);
+
+/*
  * The fault a job of stream s reported, as text for a message: "stream 2
  * faulted: BAD_FIELD in the CONV at command offset 96 (field k_h)"; other
  * faults give fault_addr. Used by every runner of .npub streams.

@@ -58,6 +58,7 @@ struct npu_model {
 	uint32_t max_stream;		/* bytes of the largest stream */
 	/* Per graph input / output: the step whose int8 tensor a raw binding uses. */
 	uint32_t *in_qstep, *out_dqstep;	/* NPUB_NONE: the region tensor itself */
+	struct npub_host_plan *host_plan;	/* CPU steps prepared at load, shared by runs */
 };
 
 /* Graph tensor of input / output i, and the int8 tensor a raw binding uses (or NPUB_NONE). */

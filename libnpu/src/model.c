@@ -14,6 +14,7 @@ static void model_destroy(struct npu_obj *o)
 
 	if (mo->weights)
 		mo->dev->ops->bo_free(mo->dev->be, mo->weights);
+	npub_host_plan_free(mo->host_plan);
 	npub_model_free(mo->m);
 	free(mo->in_qstep);
 	free(mo->out_dqstep);
@@ -116,6 +117,11 @@ static int model_load(npu_device *dev, const void *buf, size_t len, const char *
 		goto fail;
 	}
 	rc = model_prepare(mo);
+	if (!rc) {
+		mo->host_plan = npub_host_plan_new(mo->m, &d);
+		if (!mo->host_plan)
+			rc = npu_err(NPU_ERR_NOMEM, "%s", d.msg);
+	}
 	if (!rc)
 		rc = model_weights(mo);
 	if (!rc)
@@ -127,6 +133,7 @@ static int model_load(npu_device *dev, const void *buf, size_t len, const char *
 fail:
 	if (mo->weights)
 		dev->ops->bo_free(dev->be, mo->weights);
+	npub_host_plan_free(mo->host_plan);
 	npub_model_free(mo->m);
 	free(mo->in_qstep);
 	free(mo->out_dqstep);

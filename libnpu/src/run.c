@@ -3,7 +3,8 @@
  * libnpu: contexts, bindings and runs. A run walks the model's plan: NPU
  * steps are relocated onto the context's buffers and submitted to the
  * backend, host steps (boundary (de)quantisation, CPU fallback nodes) run
- * through npub_host_step; graph I/O goes through npub_input_import /
+ * through npub_host_step_planned (CPU steps prepared once, at load, in the
+ * model's host plan); graph I/O goes through npub_input_import /
  * npub_output_export.
  */
 #include <errno.h>
@@ -504,7 +505,7 @@ static int host_step(struct npu_context *c, uint32_t s, struct npu_profile *p)
 			raw_copy(c, t, q, bound_ptr(&c->in[i]), 0);
 			goto done;
 		}
-	rc = npub_host_step(m, s, c->rh, &d);
+	rc = npub_host_step_planned(m, c->mo->host_plan, s, c->rh, &d);
 	if (rc)
 		return npu_err(NPU_ERR_CPU, "host step %u (%s): %s", s,
 			       npub_step_kind_name(m->steps[s].kind), d.msg);

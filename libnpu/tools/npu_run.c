@@ -167,18 +167,25 @@ static int read_raw(const char *path, void *dst, size_t bytes)
 	return 0;
 }
 
-/* Whether the file starts like a .npy, a gzip stream or an IDX file. */
-static int looks_like_array(const char *path)
+/* The file's first four bytes in m; 1 if it has them. */
+static int read_magic(const char *path, unsigned char m[4])
 {
-	unsigned char m[4] = { 0 };
 	FILE *f = fopen(path, "rb");
 	size_t n = f ? fread(m, 1, 4, f) : 0;
 
 	if (f)
 		fclose(f);
-	return n == 4 && ((m[0] == 0x93 && m[1] == 'N') || (m[0] == 0x1f && m[1] == 0x8b) ||
-			  (!m[0] && !m[1] && m[2] >= 0x08 && m[2] <= 0x0e && m[3] >= 1 &&
-			   m[3] <= 8));
+	return n == 4;
+}
+
+/* Whether the file starts like a .npy, a gzip stream or an IDX file. */
+static int looks_like_array(const char *path)
+{
+	unsigned char m[4];
+
+	return read_magic(path, m) &&
+	       ((m[0] == 0x93 && m[1] == 'N') || (m[0] == 0x1f && m[1] == 0x8b) ||
+		(!m[0] && !m[1] && m[2] >= 0x08 && m[2] <= 0x0e && m[3] >= 1 && m[3] <= 8));
 }
 
 /*
@@ -188,13 +195,9 @@ static int looks_like_array(const char *path)
  */
 static void idx_hint(const char *path)
 {
-	unsigned char m[4] = { 0 };
-	FILE *f = fopen(path, "rb");
-	size_t n = f ? fread(m, 1, 4, f) : 0;
+	unsigned char m[4];
 
-	if (f)
-		fclose(f);
-	if (n < 4 || m[0] || m[1])
+	if (!read_magic(path, m) || m[0] || m[1])
 		return;
 	if (m[2] < 0x08 || m[2] > 0x0e)
 		fprintf(stderr, "npu-run: %s starts like an IDX file, but its element type 0x%02x "
