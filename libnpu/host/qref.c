@@ -806,7 +806,11 @@ static int cpu_in_shape(struct qrun *r, const struct npuq_tensor *qt, const stru
 static int cpu_operand_check(struct qrun *r, const struct npuq_node *n,
 			     const struct npuq_tensor *qt, const struct npuc_tensor *st)
 {
-	if (st->dtype == npuq_tensor_dtype(qt))
+	enum npuc_dtype sd = st->dtype;
+
+	if (sd == NPUC_DT_F16 || sd == NPUC_DT_F64)
+		sd = NPUC_DT_F32;	/* the importer stores these as float32 */
+	if (sd == npuq_tensor_dtype(qt))
 		return 0;
 	return node_fail(r, n, "operand '%s' is %s in the model but %s in the qgraph", st->name,
 			 npuc_dtype_name(st->dtype), npuc_dtype_name(npuq_tensor_dtype(qt)));
@@ -853,7 +857,8 @@ static int cpu_build(struct qrun *r, const struct npuq_node *n, const struct npu
 			int rank;
 
 			if (cpu_in_shape(r, tin(r, n, k), &src->t[si], &rank, dims) ||
-			    tensor_value(r, n->in[k], src->t[si].dtype, rank, dims, &s->in[k]))
+			    tensor_value(r, n->in[k], npuq_tensor_dtype(&r->g->t[n->in[k]]), rank,
+					 dims, &s->in[k]))
 				goto out;
 		}
 		if (npuq_cpu_graph_io(s->tg, t, 0, r->d))
