@@ -5,7 +5,8 @@
  * A job's command stream is copied out of NPU memory once, at job start
  * (as the hardware's fetch unit would into its command buffer), so a
  * stream cannot be changed under the dispatcher. Each command is decoded
- * into a local, aligned copy, validated by its engine's <op>_check(),
+ * into a local, aligned copy through the command table (cmd_table.c:
+ * length, engine, check, execute), validated by its engine's <op>_check(),
  * placed on the cycle-model timeline, then executed functionally in
  * stream order. The timeline's hazard check guarantees that stream order
  * and the modelled concurrent order give the same result.
@@ -101,54 +102,6 @@ const struct npusim_config *npusim_core_config(const struct npusim_core *c)
 	return &c->cfg;
 }
 
-void *core_scratch(struct npusim_core *c, size_t size)
-{
-	if (size > c->scratch_size) {
-		void *p = realloc(c->scratch, size);
-
-		if (!p)
-			return NULL;
-		c->scratch = p;
-		c->scratch_size = size;
-	}
-	return c->scratch;
-}
-
-int sram_span_check(const struct npusim_core *c, uint64_t start, uint64_t len,
-		    struct sram_span *out, uint64_t *fault_addr)
-{
-	if (start > c->cfg.sram_bytes || len > c->cfg.sram_bytes - start) {
-		if (fault_addr)
-			*fault_addr = start < c->cfg.sram_bytes ? c->cfg.sram_bytes : start;
-		return NPU_FAULT_SRAM_RANGE;
-	}
-	if (out) {
-		out->start = start;
-		out->end = start + len;
-	}
-	return NPU_FAULT_NONE;
-}
-
-int cmd_operands_check(const struct npusim_core *c, struct cmd_info *info,
-		       const struct sram_operand *reads, unsigned int nreads,
-		       struct sram_operand write)
-{
-	int f;
-
-	for (unsigned int i = 0; i < nreads && i < NPUSIM_MAX_SPANS; i++) {
-		f = sram_span_check(c, reads[i].addr, reads[i].len, &info->reads[i],
-				    &info->fault_addr);
-		if (f)
-			return f;
-	}
-	f = sram_span_check(c, write.addr, write.len, &info->writes[0], &info->fault_addr);
-	if (f)
-		return f;
-	info->nreads = nreads < NPUSIM_MAX_SPANS ? nreads : NPUSIM_MAX_SPANS;
-	info->nwrites = 1;
-	return NPU_FAULT_NONE;
-}
-
 int npusim_core_sram_read(struct npusim_core *c, uint32_t off, void *dst, uint32_t len)
 {
 	if (!c || !dst || sram_span_check(c, off, len, NULL, NULL))
@@ -233,26 +186,6 @@ const char *npusim_fault_name(uint32_t fault)
 /* ------------------------------------------------------------------ */
 
 /* Command length in bytes by opcode; 0 = not an opcode. */
-static uint32_t cmd_bytes(uint32_t op)
-{
-	switch (op) {
-	case NPU_OP_NOP: return sizeof(struct npu_cmd_nop);
-	case NPU_OP_BEGIN: return sizeof(struct npu_cmd_begin);
-	case NPU_OP_END: return sizeof(struct npu_cmd_end);
-	case NPU_OP_WAIT: return sizeof(struct npu_cmd_wait);
-	case NPU_OP_JUMP: return sizeof(struct npu_cmd_jump);
-	case NPU_OP_SIGNAL: return sizeof(struct npu_cmd_signal);
-	case NPU_OP_DMA: return sizeof(struct npu_cmd_dma);
-	case NPU_OP_DMA_DECOMPRESS: return sizeof(struct npu_cmd_dma_decompress);
-	case NPU_OP_CONV: return sizeof(struct npu_cmd_conv);
-	case NPU_OP_MATMUL: return sizeof(struct npu_cmd_matmul);
-	case NPU_OP_ELTWISE: return sizeof(struct npu_cmd_eltwise);
-	case NPU_OP_POOL: return sizeof(struct npu_cmd_pool);
-	case NPU_OP_LUT: return sizeof(struct npu_cmd_lut);
-	default: return 0;
-	}
-}
-
 union npu_cmd_any {
 	uint32_t hdr;
 	struct npu_cmd_begin begin;
@@ -278,12 +211,6 @@ struct job_state {
 	uint32_t pc;		/* byte offset of the current command */
 };
 
-static uint32_t access_info(uint32_t engine, int write)
-{
-	return NPU_FAULT_INFO_VALID | engine << NPU_FAULT_INFO_ENGINE_SHIFT |
-	       (write ? NPU_FAULT_INFO_WRITE : 0);
-}
-
 /*
  * The watchdog: a command whose modelled completion would exceed the
  * budget does not take effect; the job ends with WATCHDOG at that command.
@@ -293,8 +220,9 @@ static int over_budget(const struct job_state *s)
 	return timeline_end(&s->c->tl) > s->budget;
 }
 
-/* Validate, schedule and execute one engine command. */
-static int run_engine_cmd(struct job_state *s, const union npu_cmd_any *cmd, uint32_t op)
+/* Validate, schedule and execute one engine command (its row of the command table). */
+static int run_engine_cmd(struct job_state *s, const union npu_cmd_any *cmd,
+			  const struct cmd_desc *cd)
 {
 	struct npusim_core *c = s->c;
 	struct cmd_info info;
@@ -302,36 +230,8 @@ static int run_engine_cmd(struct job_state *s, const union npu_cmd_any *cmd, uin
 	int f;
 
 	memset(&info, 0, sizeof(info));
-	switch (op) {
-	case NPU_OP_DMA:
-		info.engine = NPU_ENGINE_DMA;
-		f = dma_check(c, &cmd->dma, &info);
-		break;
-	case NPU_OP_DMA_DECOMPRESS:
-		info.engine = NPU_ENGINE_DMA;
-		f = decompress_check(c, &cmd->dec, &info);
-		break;
-	case NPU_OP_CONV:
-		info.engine = NPU_ENGINE_MAC;
-		f = conv_check(c, &cmd->conv, &info);
-		break;
-	case NPU_OP_MATMUL:
-		info.engine = NPU_ENGINE_MAC;
-		f = matmul_check(c, &cmd->matmul, &info);
-		break;
-	case NPU_OP_ELTWISE:
-		info.engine = NPU_ENGINE_VEC;
-		f = eltwise_check(c, &cmd->eltwise, &info);
-		break;
-	case NPU_OP_POOL:
-		info.engine = NPU_ENGINE_VEC;
-		f = pool_check(c, &cmd->pool, &info);
-		break;
-	default:
-		info.engine = NPU_ENGINE_VEC;
-		f = lut_check(c, &cmd->lut, &info);
-		break;
-	}
+	info.engine = cd->engine;
+	f = cd->check(c, cmd, &info);
 	if (f) {
 		s->fault_addr = info.fault_addr;
 		return f;
@@ -344,39 +244,14 @@ static int run_engine_cmd(struct job_state *s, const union npu_cmd_any *cmd, uin
 	/* Before it runs: a hostile cost (2^64 DMA rows) never runs on the host. */
 	if (over_budget(s))
 		return NPU_FAULT_WATCHDOG;
-	ev.opcode = (uint8_t)op;
+	ev.opcode = (uint8_t)NPU_CMD_OPCODE(cmd->hdr);
 	ev.cmd_offset = s->pc;
 	if (c->trace)
 		trace_event(c->trace, &ev);
 	s->rep->macs += info.macs;
 	s->rep->dram_read_bytes += info.dram_read;
 	s->rep->dram_write_bytes += info.dram_write;
-
-	switch (op) {
-	case NPU_OP_DMA:
-		s->fault_info = access_info(NPU_ENGINE_DMA, (cmd->dma.flags & NPU_DMA_DIR_MASK) ==
-							    NPU_DMA_TO_DRAM);
-		return dma_exec(c, &cmd->dma, s->job->mem, &s->fault_addr);
-	case NPU_OP_DMA_DECOMPRESS:
-		s->fault_info = access_info(NPU_ENGINE_DMA, 0);
-		return decompress_exec(c, &cmd->dec, s->job->mem, &s->fault_addr);
-	case NPU_OP_CONV:
-		conv_exec(c, &cmd->conv);
-		break;
-	case NPU_OP_MATMUL:
-		matmul_exec(c, &cmd->matmul);
-		break;
-	case NPU_OP_ELTWISE:
-		eltwise_exec(c, &cmd->eltwise);
-		break;
-	case NPU_OP_POOL:
-		pool_exec(c, &cmd->pool);
-		break;
-	default:
-		lut_exec(c, &cmd->lut);
-		break;
-	}
-	return NPU_FAULT_NONE;
+	return cd->exec(c, cmd, s->job->mem, &s->fault_addr, &s->fault_info);
 }
 
 static int run_signal(struct job_state *s, const struct npu_cmd_signal *cmd)
@@ -399,7 +274,7 @@ static int run_signal(struct job_state *s, const struct npu_cmd_signal *cmd)
 		return NPU_FAULT_WATCHDOG;
 	for (int i = 0; i < 8; i++)
 		bytes[i] = (uint8_t)(value >> (8 * i));
-	s->fault_info = access_info(NPU_ENGINE_CTRL, 1);
+	s->fault_info = npu_access_info(NPU_ENGINE_CTRL, 1);
 	f = s->job->mem->write(s->job->mem->opaque, va, bytes, 8, &s->fault_addr);
 	if (f)
 		return f;
@@ -417,15 +292,17 @@ static int step(struct job_state *s, const uint8_t *stream, uint32_t size, int f
 		uint32_t *next)
 {
 	union npu_cmd_any cmd;
+	const struct cmd_desc *cd;
 	uint32_t hdr, op, len;
 
 	if (size - s->pc < 4)
 		return NPU_FAULT_STREAM_OVERRUN;
 	memcpy(&hdr, stream + s->pc, 4);
 	op = NPU_CMD_OPCODE(hdr);
-	len = cmd_bytes(op);
-	if (!len)
+	cd = cmd_desc(op);
+	if (!cd || cd->bytes > sizeof(cmd))	/* a row without its union member: a bug */
 		return NPU_FAULT_BAD_OPCODE;
+	len = cd->bytes;
 	if (NPU_CMD_RESERVED(hdr)) {
 		s->fault_addr = 0;	/* the header word */
 		return NPU_FAULT_BAD_FIELD;
@@ -476,7 +353,7 @@ static int step(struct job_state *s, const uint8_t *stream, uint32_t size, int f
 	case NPU_OP_SIGNAL:
 		return run_signal(s, &cmd.signal);
 	default:
-		return run_engine_cmd(s, &cmd, op);
+		return run_engine_cmd(s, &cmd, cd);
 	}
 }
 
@@ -519,7 +396,7 @@ int npusim_core_run(struct npusim_core *c, const struct npusim_job *job,
 		goto out;
 	}
 	/* Command fetch: one DRAM read of the whole stream. */
-	s.fault_info = access_info(NPU_ENGINE_CTRL, 0);
+	s.fault_info = npu_access_info(NPU_ENGINE_CTRL, 0);
 	f = job->mem->read(job->mem->opaque, job->cmd_va, stream, job->cmd_size, &s.fault_addr);
 	if (f)
 		goto out;

@@ -129,6 +129,33 @@ int cmd_operands_check(const struct npusim_core *c, struct cmd_info *info,
 		       const struct sram_operand *reads, unsigned int nreads,
 		       struct sram_operand write);
 
+/* NPU_FAULT_INFO_* of a memory access (MMU / bus faults). */
+static inline uint32_t npu_access_info(uint32_t engine, int write)
+{
+	return NPU_FAULT_INFO_VALID | engine << NPU_FAULT_INFO_ENGINE_SHIFT |
+	       (write ? NPU_FAULT_INFO_WRITE : 0);
+}
+
+/*
+ * The command table (cmd_table.c): one row per opcode. Control commands
+ * (engine NPU_ENGINE_CTRL) have no check / exec: the dispatcher runs them.
+ * exec returns a fault (DMA commands) and then sets *fault_addr and
+ * *fault_info.
+ */
+struct cmd_field;
+struct cmd_desc {
+	const char *name;
+	uint32_t bytes;				/* the command's length, header included */
+	enum npu_engine engine;
+	int (*check)(const struct npusim_core *c, const void *cmd, struct cmd_info *info);
+	int (*exec)(struct npusim_core *c, const void *cmd, const struct npusim_vmem *mem,
+		    uint64_t *fault_addr, uint32_t *fault_info);
+	const struct cmd_field *fields;		/* by offset, for BAD_FIELD messages */
+	size_t n_fields;
+};
+/* The row of an opcode; NULL if the ISA defines none. */
+const struct cmd_desc *cmd_desc(uint32_t opcode);
+
 /* MAC engine (exec_conv.c, exec_matmul.c) */
 int conv_check(const struct npusim_core *c, const struct npu_cmd_conv *cmd, struct cmd_info *info);
 void conv_exec(struct npusim_core *c, const struct npu_cmd_conv *cmd);

@@ -73,7 +73,9 @@ inc="-I$lsrc/tools/testing/selftests -I$top/uapi -I/usr/include/libdrm -I$top/fi
 # libnpu end to end: the model through the drm and sim backends (static,
 # with libnpuhost / libnpub, libdrm, zlib, nettle; npu-run and the tests
 # also use the compiler's array reader and pipeline: protobuf-c).
-npu_inc="-I$top/libnpu/include -I$top/libnpu/npub -I$top/libnpu/host -I$top/compiler/quantize -I$build/gen/onnx -I$top/firmware-sim/include"
+npu_inc="-I$top/libnpu/include -I$top/libnpu/npub -I$top/libnpu/host -I$build/gen/onnx \
+-I$top/firmware-sim/include"
+for d in frontend passes quantize lower pipeline; do npu_inc="$npu_inc -I$top/compiler/$d"; done
 npu_libs="$libs/libnpu.a $libs/libnpuc.a $libs/libnpuhost.a $libs/libnpub.a $libs/libnpusim.a -lprotobuf-c -lz -lnettle -ldrm -lm"
 # shellcheck disable=SC2086
 "$cc" $cflags $npu_inc -o "$out/npu_e2e" "$top/tests/vm/npu_e2e.c" $npu_libs

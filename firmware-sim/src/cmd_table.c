@@ -1,20 +1,23 @@
 // SPDX-License-Identifier: MIT
 /*
- * Names of commands and of their fields by byte offset: a BAD_FIELD fault reports the
- * offset of the offending field in fault_addr (npu-architecture.rst), and
- * hosts turn it into a name with npusim_cmd_field_name(). Every entry is
+ * The NPU's commands, one row each: name, length, engine, the engine's
+ * check and execute functions, and the names of the fields by byte offset
+ * (a BAD_FIELD fault reports the offending field's offset in fault_addr,
+ * npu-architecture.rst; npusim_cmd_field_name() names it). The dispatcher
+ * (core.c) decodes every command through this table; adding a command is
+ * adding a row (Documentation/howto-npu-command.md). Field entries are
  * written with offsetof on npu_isa.h's structs, so a renamed or moved
- * field breaks the build rather than the message.
+ * field breaks the build rather than a message.
  */
 #include <stddef.h>
 
-#include "npu_isa.h"
-#include "npusim.h"
+#include "internal.h"
 
-struct field {
+struct cmd_field {
 	unsigned int offset;
 	const char *name;
 };
+#define field cmd_field
 
 #define F(type, f) { offsetof(struct type, f), #f }
 
@@ -85,43 +88,106 @@ static const struct field lut_f[] = {
 	F(npu_cmd_lut, count), F(npu_cmd_lut, reserved),
 };
 
-#define TABLE(op, t) [op] = { t, sizeof(t) / sizeof(t[0]) }
+/* The engines' typed functions behind the table's one signature. */
+#define CHECK(fn, type) \
+	static int fn##_any(const struct npusim_core *c, const void *cmd, struct cmd_info *info) \
+	{ \
+		return fn(c, (const type *)cmd, info); \
+	}
+#define EXEC_SRAM(fn, type) \
+	static int fn##_any(struct npusim_core *c, const void *cmd, const struct npusim_vmem *mem, \
+			    uint64_t *fault_addr, uint32_t *fault_info) \
+	{ \
+		(void)mem; \
+		(void)fault_addr; \
+		(void)fault_info; \
+		fn(c, (const type *)cmd); \
+		return NPU_FAULT_NONE; \
+	}
 
-static const struct {
-	const struct field *f;
-	size_t n;
-} tables[NPU_OP_LUT + 1] = {
-	TABLE(NPU_OP_BEGIN, begin_f), TABLE(NPU_OP_WAIT, wait_f), TABLE(NPU_OP_JUMP, jump_f),
-	TABLE(NPU_OP_SIGNAL, signal_f), TABLE(NPU_OP_DMA, dma_f),
-	TABLE(NPU_OP_DMA_DECOMPRESS, dec_f), TABLE(NPU_OP_CONV, conv_f),
-	TABLE(NPU_OP_MATMUL, matmul_f), TABLE(NPU_OP_ELTWISE, eltwise_f),
-	TABLE(NPU_OP_POOL, pool_f), TABLE(NPU_OP_LUT, lut_f),
+CHECK(dma_check, struct npu_cmd_dma)
+CHECK(decompress_check, struct npu_cmd_dma_decompress)
+CHECK(conv_check, struct npu_cmd_conv)
+CHECK(matmul_check, struct npu_cmd_matmul)
+CHECK(eltwise_check, struct npu_cmd_eltwise)
+CHECK(pool_check, struct npu_cmd_pool)
+CHECK(lut_check, struct npu_cmd_lut)
+EXEC_SRAM(conv_exec, struct npu_cmd_conv)
+EXEC_SRAM(matmul_exec, struct npu_cmd_matmul)
+EXEC_SRAM(eltwise_exec, struct npu_cmd_eltwise)
+EXEC_SRAM(pool_exec, struct npu_cmd_pool)
+EXEC_SRAM(lut_exec, struct npu_cmd_lut)
+
+/* DMA commands touch NPU memory: a fault there says which access it was. */
+static int dma_exec_any(struct npusim_core *c, const void *cmd, const struct npusim_vmem *mem,
+			uint64_t *fault_addr, uint32_t *fault_info)
+{
+	const struct npu_cmd_dma *d = cmd;
+
+	*fault_info = npu_access_info(NPU_ENGINE_DMA,
+				      (d->flags & NPU_DMA_DIR_MASK) == NPU_DMA_TO_DRAM);
+	return dma_exec(c, d, mem, fault_addr);
+}
+
+static int decompress_exec_any(struct npusim_core *c, const void *cmd,
+			       const struct npusim_vmem *mem, uint64_t *fault_addr,
+			       uint32_t *fault_info)
+{
+	*fault_info = npu_access_info(NPU_ENGINE_DMA, 0);
+	return decompress_exec(c, cmd, mem, fault_addr);
+}
+
+#define CTRL(op, type, f) \
+	[op] = { #op + 7, sizeof(struct type), NPU_ENGINE_CTRL, NULL, NULL, f, \
+		 sizeof(f) / sizeof(f[0]) }
+#define CTRL0(op, type) [op] = { #op + 7, sizeof(struct type), NPU_ENGINE_CTRL, NULL, NULL, NULL, 0 }
+#define ENGINE(op, type, eng, chk, ex, f) \
+	[op] = { #op + 7, sizeof(struct type), eng, chk##_any, ex##_any, f, sizeof(f) / sizeof(f[0]) }
+
+static const struct cmd_desc table[NPU_OP_LUT + 1] = {
+	CTRL0(NPU_OP_NOP, npu_cmd_nop),
+	CTRL(NPU_OP_BEGIN, npu_cmd_begin, begin_f),
+	CTRL0(NPU_OP_END, npu_cmd_end),
+	CTRL(NPU_OP_WAIT, npu_cmd_wait, wait_f),
+	CTRL(NPU_OP_JUMP, npu_cmd_jump, jump_f),
+	CTRL(NPU_OP_SIGNAL, npu_cmd_signal, signal_f),
+	ENGINE(NPU_OP_DMA, npu_cmd_dma, NPU_ENGINE_DMA, dma_check, dma_exec, dma_f),
+	ENGINE(NPU_OP_DMA_DECOMPRESS, npu_cmd_dma_decompress, NPU_ENGINE_DMA, decompress_check,
+	       decompress_exec, dec_f),
+	ENGINE(NPU_OP_CONV, npu_cmd_conv, NPU_ENGINE_MAC, conv_check, conv_exec, conv_f),
+	ENGINE(NPU_OP_MATMUL, npu_cmd_matmul, NPU_ENGINE_MAC, matmul_check, matmul_exec, matmul_f),
+	ENGINE(NPU_OP_ELTWISE, npu_cmd_eltwise, NPU_ENGINE_VEC, eltwise_check, eltwise_exec,
+	       eltwise_f),
+	ENGINE(NPU_OP_POOL, npu_cmd_pool, NPU_ENGINE_VEC, pool_check, pool_exec, pool_f),
+	ENGINE(NPU_OP_LUT, npu_cmd_lut, NPU_ENGINE_VEC, lut_check, lut_exec, lut_f),
 };
+
+const struct cmd_desc *cmd_desc(uint32_t opcode)
+{
+	if (opcode >= sizeof(table) / sizeof(table[0]) || !table[opcode].name)
+		return NULL;
+	return &table[opcode];
+}
 
 const char *npusim_cmd_name(uint32_t opcode)
 {
-	static const char *const names[NPU_OP_LUT + 1] = {
-		[NPU_OP_NOP] = "NOP", [NPU_OP_BEGIN] = "BEGIN", [NPU_OP_END] = "END",
-		[NPU_OP_WAIT] = "WAIT", [NPU_OP_JUMP] = "JUMP", [NPU_OP_SIGNAL] = "SIGNAL",
-		[NPU_OP_DMA] = "DMA", [NPU_OP_DMA_DECOMPRESS] = "DMA_DECOMPRESS",
-		[NPU_OP_CONV] = "CONV", [NPU_OP_MATMUL] = "MATMUL", [NPU_OP_ELTWISE] = "ELTWISE",
-		[NPU_OP_POOL] = "POOL", [NPU_OP_LUT] = "LUT",
-	};
+	const struct cmd_desc *cd = cmd_desc(opcode);
 
-	return opcode < sizeof(names) / sizeof(names[0]) ? names[opcode] : NULL;
+	return cd ? cd->name : NULL;
 }
 
 const char *npusim_cmd_field_name(uint32_t opcode, uint64_t offset)
 {
+	const struct cmd_desc *cd = cmd_desc(opcode);
 	const char *name = NULL;
 
 	if (offset < 4)
 		return "header";
-	if (opcode >= sizeof(tables) / sizeof(tables[0]) || !tables[opcode].f)
+	if (!cd)
 		return NULL;
 	/* the field at or before offset (an array element names its array) */
-	for (size_t i = 0; i < tables[opcode].n; i++)
-		if (tables[opcode].f[i].offset <= offset)
-			name = tables[opcode].f[i].name;
+	for (size_t i = 0; i < cd->n_fields; i++)
+		if (cd->fields[i].offset <= offset)
+			name = cd->fields[i].name;
 	return name;
 }
