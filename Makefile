@@ -38,6 +38,7 @@ include tests/conformance/conformance.mk
 include models/models.mk
 include tests/cli/cli.mk
 include tests/abi/abi.mk
+include tests/structure.mk
 include tests/bench/bench_runtime.mk
 include tests/unit/unit.mk
 include tests/bench/bench.mk

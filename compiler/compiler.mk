@@ -125,10 +125,3 @@ fuzz-onnx: $(NPUC_FUZZ_BIN)
 		done; fi
 	@echo "fuzz-onnx: run $(NPUC_FUZZ_BIN) -max_total_time=300 $(BUILD)/fuzz/corpus"
 
-# The folders' layering (tests/layers.sh): includes point down, never up.
-.PHONY: check-layers
-check-layers:
-	@echo "== source layers"
-	@./tests/layers.sh
-
-check: check-layers

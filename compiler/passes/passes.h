@@ -91,6 +91,8 @@ void npuc_tensor_uses(const struct npuc_graph *g, int *uses);
 int npuc_tensor_is_output(const struct npuc_graph *g, int t);
 /* 1 if tensor t (>= 0) holds constant data. */
 int npuc_tensor_is_const(const struct npuc_graph *g, int t);
+/* Frees n attributes and their array. */
+void npuc_attrs_free(struct npuc_attr *a, int n);
 /*
  * Removes the nodes with dead[i] != 0 (freeing them), keeps the order of
  * the rest and fixes every tensor's producer index. Tensors produced by a

@@ -7,7 +7,8 @@
  * (core.c) decodes every command through this table; adding a command is
  * adding a row (Documentation/howto-npu-command.md). Field entries are
  * written with offsetof on npu_isa.h's structs, so a renamed or moved
- * field breaks the build rather than a message.
+ * field breaks the build rather than a message. The faults' names live
+ * here too.
  */
 #include <stddef.h>
 
@@ -137,12 +138,16 @@ static int decompress_exec_any(struct npusim_core *c, const void *cmd,
 	return decompress_exec(c, cmd, mem, fault_addr);
 }
 
+/* A row: the name is the opcode's without "NPU_OP_" (&"NPU_OP_CONV"[7] is "CONV"). */
+#define NAME(op) (&(#op)[7])
 #define CTRL(op, type, f) \
-	[op] = { #op + 7, sizeof(struct type), NPU_ENGINE_CTRL, NULL, NULL, f, \
+	[op] = { NAME(op), sizeof(struct type), NPU_ENGINE_CTRL, NULL, NULL, f, \
 		 sizeof(f) / sizeof(f[0]) }
-#define CTRL0(op, type) [op] = { #op + 7, sizeof(struct type), NPU_ENGINE_CTRL, NULL, NULL, NULL, 0 }
+#define CTRL0(op, type) \
+	[op] = { NAME(op), sizeof(struct type), NPU_ENGINE_CTRL, NULL, NULL, NULL, 0 }
 #define ENGINE(op, type, eng, chk, ex, f) \
-	[op] = { #op + 7, sizeof(struct type), eng, chk##_any, ex##_any, f, sizeof(f) / sizeof(f[0]) }
+	[op] = { NAME(op), sizeof(struct type), eng, chk##_any, ex##_any, f, \
+		 sizeof(f) / sizeof(f[0]) }
 
 static const struct cmd_desc table[NPU_OP_LUT + 1] = {
 	CTRL0(NPU_OP_NOP, npu_cmd_nop),
@@ -190,4 +195,31 @@ const char *npusim_cmd_field_name(uint32_t opcode, uint64_t offset)
 		if (cd->fields[i].offset <= offset)
 			name = cd->fields[i].name;
 	return name;
+}
+
+/* Fault names (npu_hw.h), for every host's messages. */
+const char *npusim_fault_name(uint32_t fault)
+{
+	static const char *const names[NPU_FAULT_COUNT] = {
+		[NPU_FAULT_NONE] = "NONE",
+		[NPU_FAULT_BAD_OPCODE] = "BAD_OPCODE",
+		[NPU_FAULT_BAD_LENGTH] = "BAD_LENGTH",
+		[NPU_FAULT_BAD_VERSION] = "BAD_VERSION",
+		[NPU_FAULT_BAD_FIELD] = "BAD_FIELD",
+		[NPU_FAULT_SRAM_RANGE] = "SRAM_RANGE",
+		[NPU_FAULT_MMU_UNMAPPED] = "MMU_UNMAPPED",
+		[NPU_FAULT_MMU_PERMISSION] = "MMU_PERMISSION",
+		[NPU_FAULT_WATCHDOG] = "WATCHDOG",
+		[NPU_FAULT_STREAM_OVERRUN] = "STREAM_OVERRUN",
+		[NPU_FAULT_BAD_DESCRIPTOR] = "BAD_DESCRIPTOR",
+		[NPU_FAULT_HAZARD] = "HAZARD",
+		[NPU_FAULT_DECOMPRESS] = "DECOMPRESS",
+		[NPU_FAULT_BUS_ERROR] = "BUS_ERROR",
+		[NPU_FAULT_ALIGNMENT] = "ALIGNMENT",
+		[NPU_FAULT_ABORTED] = "ABORTED",
+	};
+
+	if (fault < NPU_FAULT_COUNT && names[fault])
+		return names[fault];
+	return "UNKNOWN";
 }

@@ -155,32 +155,6 @@ int npusim_core_trace_close(struct npusim_core *c)
 	return ret;
 }
 
-const char *npusim_fault_name(uint32_t fault)
-{
-	static const char *const names[NPU_FAULT_COUNT] = {
-		[NPU_FAULT_NONE] = "NONE",
-		[NPU_FAULT_BAD_OPCODE] = "BAD_OPCODE",
-		[NPU_FAULT_BAD_LENGTH] = "BAD_LENGTH",
-		[NPU_FAULT_BAD_VERSION] = "BAD_VERSION",
-		[NPU_FAULT_BAD_FIELD] = "BAD_FIELD",
-		[NPU_FAULT_SRAM_RANGE] = "SRAM_RANGE",
-		[NPU_FAULT_MMU_UNMAPPED] = "MMU_UNMAPPED",
-		[NPU_FAULT_MMU_PERMISSION] = "MMU_PERMISSION",
-		[NPU_FAULT_WATCHDOG] = "WATCHDOG",
-		[NPU_FAULT_STREAM_OVERRUN] = "STREAM_OVERRUN",
-		[NPU_FAULT_BAD_DESCRIPTOR] = "BAD_DESCRIPTOR",
-		[NPU_FAULT_HAZARD] = "HAZARD",
-		[NPU_FAULT_DECOMPRESS] = "DECOMPRESS",
-		[NPU_FAULT_BUS_ERROR] = "BUS_ERROR",
-		[NPU_FAULT_ALIGNMENT] = "ALIGNMENT",
-		[NPU_FAULT_ABORTED] = "ABORTED",
-	};
-
-	if (fault < NPU_FAULT_COUNT && names[fault])
-		return names[fault];
-	return "UNKNOWN";
-}
-
 /* ------------------------------------------------------------------ */
 /* Dispatcher                                                          */
 /* ------------------------------------------------------------------ */

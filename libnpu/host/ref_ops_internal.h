@@ -64,6 +64,9 @@ struct npuc_value *ref_out(struct ref_ctx *c, int i, enum npuc_dtype dt, int ran
 /* 1 if the node has output i (not omitted). */
 int ref_has_out(const struct ref_ctx *c, int i);
 
+/* Sets v's type and shape (no data); -1 with a diag for a bad type or shape. */
+int ref_value_shape(struct npuc_value *v, enum npuc_dtype dt, int rank, const int64_t *dims,
+		    struct npuc_diag *d);
 /* Checked element count of a shape; -1 if negative dim, overflow or > REF_MAX_NUMEL. */
 int64_t ref_numel(int rank, const int64_t *dims);
 /* Fails if an op would do more than REF_MAX_WORK inner steps (work as a double). */
