@@ -25,61 +25,8 @@
 #include "npub.h"
 #include "onnx_import.h"
 #include "ref_float.h"
+#include "runner.h"
 #include "shape_infer.h"
-
-/* The .npub on libnpu: device, model, context, one input and one output. */
-struct npu_runner {
-	npu_device *dev;
-	npu_model *model;
-	npu_context *ctx;
-	npu_bo *in, *out;
-	float *in_map, *out_map;
-	uint64_t out_count;
-	char backend[32];
-};
-
-static int runner_open(struct npu_runner *r, const char *npub)
-{
-	struct npu_tensor_info ii, oi;
-	void *p;
-
-	if (npu_device_open(NULL, &r->dev) || npu_device_backend(r->dev, r->backend,
-								sizeof(r->backend)) ||
-	    npu_model_load_file(r->dev, npub, &r->model) ||
-	    npu_model_tensor_info(r->model, NPU_INPUT, 0, &ii) ||
-	    npu_model_tensor_info(r->model, NPU_OUTPUT, 0, &oi) ||
-	    npu_context_create(r->model, &r->ctx) ||
-	    npu_bo_alloc(r->dev, ii.float_bytes, 0, &r->in) ||
-	    npu_bo_alloc(r->dev, oi.float_bytes, 0, &r->out) ||
-	    npu_bind_input(r->ctx, 0, r->in, 0, NPU_FMT_FLOAT32) ||
-	    npu_bind_output(r->ctx, 0, r->out, 0, NPU_FMT_FLOAT32) || npu_bo_map(r->in, &p))
-		return -1;
-	r->in_map = p;
-	if (npu_bo_map(r->out, &p))
-		return -1;
-	r->out_map = p;
-	r->out_count = oi.count;
-	return 0;
-}
-
-static void runner_close(struct npu_runner *r)
-{
-	npu_context_free(r->ctx);
-	npu_bo_free(r->in);
-	npu_bo_free(r->out);
-	npu_model_free(r->model);
-	npu_device_close(r->dev);
-}
-
-static int argmax_f(const float *x, uint64_t n)
-{
-	int best = 0;
-
-	for (uint64_t i = 1; i < n; i++)
-		if (x[i] > x[best])
-			best = (int)i;
-	return best;
-}
 
 static double now_s(void)
 {
@@ -178,7 +125,7 @@ int main(int argc, char **argv)
 			(long long)npuc_tensor_numel(&g->t[g->inputs[0]]), (long long)pix);
 		goto out;
 	}
-	if (runner_open(&rn, a.npub)) {
+	if (npu_runner_open(&rn, NULL, a.npub)) {
 		fprintf(stderr, "npuc-eval: libnpu: %s\n", npu_last_error());
 		goto out;
 	}
@@ -212,8 +159,8 @@ int main(int argc, char **argv)
 			goto fail;
 		}
 		t_q += now_s() - t0;
-		pf = argmax_f(of.data, (uint64_t)of.numel);
-		pq = argmax_f(rn.out_map, rn.out_count);
+		pf = (int)npu_argmax(of.data, (size_t)of.numel);
+		pq = (int)npu_argmax(rn.out_map, rn.out_count);
 		ok_f += pf == label;
 		ok_q += pq == label;
 		agree += pf == pq;
@@ -262,7 +209,7 @@ fail:
 	fprintf(stderr, "npuc-eval: %s\n", d.msg);
 out:
 	free(x);
-	runner_close(&rn);
+	npu_runner_close(&rn);
 	npuc_array_free(&img);
 	npuc_array_free(&lab);
 	npub_model_free(m);

@@ -11,11 +11,14 @@ tools: $(NPUC_BIN)
 # npuc-eval: float vs int8 accuracy of a compiled classifier on IDX data.
 NPUC_EVAL := $(BUILD)/opt/npuc-eval
 
-$(NPUC_EVAL): compiler/tools/npuc_eval.c $(LIBNPU_A) $(NPUC_LIBS) $(LIBNPUSIM_A) $(LIBNPU_HDRS)
+# npuc-eval runs the .npub through libnpu/tools/runner.c, as the VM's end-to-end test does.
+NPU_RUNNER := libnpu/tools/runner.c libnpu/tools/runner.h
+$(NPUC_EVAL): compiler/tools/npuc_eval.c $(NPU_RUNNER) $(LIBNPU_A) $(NPUC_LIBS) $(LIBNPUSIM_A) \
+		$(LIBNPU_HDRS)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(NPUC_OPT_CFLAGS) -Ilibnpu/include $< $(LIBNPU_A) $(NPUC_LIBS) $(LIBNPUSIM_A) \
-		$(NPUC_LDLIBS) $(LIBNPU_LDLIBS) -o $@
+	$(Q)$(CC) $(NPUC_OPT_CFLAGS) -Ilibnpu/include -Ilibnpu/tools $< libnpu/tools/runner.c \
+		$(LIBNPU_A) $(NPUC_LIBS) $(LIBNPUSIM_A) $(NPUC_LDLIBS) $(LIBNPU_LDLIBS) -o $@
 
 tools: $(NPUC_EVAL)
 
@@ -29,12 +32,12 @@ $(NPUC_SAN_BIN): compiler/tools/npuc.c $(NPUC_LIBS_SAN) $(LIBNPUSIM_SAN) $(NPUC_
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(NPUC_SAN_CFLAGS) $< $(NPUC_LIBS_SAN) $(LIBNPUSIM_SAN) $(NPUC_LDLIBS) -lm -o $@
 
-$(NPUC_EVAL_SAN): compiler/tools/npuc_eval.c $(LIBNPU_SAN) $(NPUC_LIBS_SAN) $(LIBNPUSIM_SAN) \
-		$(LIBNPU_HDRS)
+$(NPUC_EVAL_SAN): compiler/tools/npuc_eval.c $(NPU_RUNNER) $(LIBNPU_SAN) $(NPUC_LIBS_SAN) \
+		$(LIBNPUSIM_SAN) $(LIBNPU_HDRS)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(NPUC_SAN_CFLAGS) -Ilibnpu/include $< $(LIBNPU_SAN) $(NPUC_LIBS_SAN) \
-		$(LIBNPUSIM_SAN) $(NPUC_LDLIBS) $(LIBNPU_LDLIBS) -o $@
+	$(Q)$(CC) $(NPUC_SAN_CFLAGS) -Ilibnpu/include -Ilibnpu/tools $< libnpu/tools/runner.c \
+		$(LIBNPU_SAN) $(NPUC_LIBS_SAN) $(LIBNPUSIM_SAN) $(NPUC_LDLIBS) $(LIBNPU_LDLIBS) -o $@
 
 .PHONY: tools-san
 tools-san: $(NPUC_SAN_BIN) $(NPUC_EVAL_SAN)

@@ -16,59 +16,7 @@
 
 #include "calib_data.h"
 #include "npu.h"
-
-struct runner {
-	npu_device *dev;
-	npu_model *model;
-	npu_context *ctx;
-	npu_bo *in, *out;
-	float *in_map, *out_map;
-	size_t in_count, out_count;
-};
-
-static int runner_open(struct runner *r, const char *device, const char *npub)
-{
-	struct npu_tensor_info ii, oi;
-	void *p;
-
-	if (npu_device_open(device, &r->dev) || npu_model_load_file(r->dev, npub, &r->model) ||
-	    npu_model_tensor_info(r->model, NPU_INPUT, 0, &ii) ||
-	    npu_model_tensor_info(r->model, NPU_OUTPUT, 0, &oi) ||
-	    npu_context_create(r->model, &r->ctx) ||
-	    npu_bo_alloc(r->dev, ii.float_bytes, 0, &r->in) ||
-	    npu_bo_alloc(r->dev, oi.float_bytes, 0, &r->out) ||
-	    npu_bind_input(r->ctx, 0, r->in, 0, NPU_FMT_FLOAT32) ||
-	    npu_bind_output(r->ctx, 0, r->out, 0, NPU_FMT_FLOAT32) || npu_bo_map(r->in, &p)) {
-		fprintf(stderr, "npu_e2e: %s: %s\n", device, npu_last_error());
-		return -1;
-	}
-	r->in_map = p;
-	if (npu_bo_map(r->out, &p))
-		return -1;
-	r->out_map = p;
-	r->in_count = ii.count;
-	r->out_count = oi.count;
-	return 0;
-}
-
-static void runner_close(struct runner *r)
-{
-	npu_context_free(r->ctx);
-	npu_bo_free(r->in);
-	npu_bo_free(r->out);
-	npu_model_free(r->model);
-	npu_device_close(r->dev);
-}
-
-static size_t argmax(const float *x, size_t n)
-{
-	size_t best = 0;
-
-	for (size_t i = 1; i < n; i++)
-		if (x[i] > x[best])
-			best = i;
-	return best;
-}
+#include "runner.h"
 
 static double now_s(void)
 {
@@ -82,7 +30,7 @@ int main(int argc, char **argv)
 {
 	struct npuc_array images, labels;
 	struct npuc_diag d = { { 0 } };
-	struct runner drm = { 0 }, sim = { 0 };
+	struct npu_runner drm, sim;
 	long n, limit, same = 0, top_drm = 0, top_sim = 0;
 	double scale, t_drm = 0;
 	char backend[16] = "";
@@ -97,9 +45,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "npu_e2e: %s\n", d.msg);
 		return 2;
 	}
-	if (runner_open(&drm, "drm", argv[1]) || runner_open(&sim, "sim", argv[1]))
+	if (npu_runner_open(&drm, "drm", argv[1]) || npu_runner_open(&sim, "sim", argv[1])) {
+		fprintf(stderr, "npu_e2e: %s\n", npu_last_error());
 		return 1;
-	npu_device_backend(drm.dev, backend, sizeof(backend));
+	}
+	snprintf(backend, sizeof(backend), "%s", drm.backend);
 	n = (long)labels.numel;
 	if (limit > 0 && limit < n)
 		n = limit;
@@ -125,13 +75,13 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		same += !memcmp(drm.out_map, sim.out_map, drm.out_count * sizeof(float));
-		top_drm += argmax(drm.out_map, drm.out_count) == label;
-		top_sim += argmax(sim.out_map, sim.out_count) == label;
+		top_drm += npu_argmax(drm.out_map, drm.out_count) == label;
+		top_sim += npu_argmax(sim.out_map, sim.out_count) == label;
 	}
 	printf("npu_e2e: %ld images on %s vs sim: %ld bit-identical outputs, top-1 %.2f%% vs "
 	       "%.2f%%, %.0f us per inference through the driver\n", n, backend, same,
 	       100.0 * top_drm / n, 100.0 * top_sim / n, 1e6 * t_drm / n);
-	runner_close(&drm);
-	runner_close(&sim);
+	npu_runner_close(&drm);
+	npu_runner_close(&sim);
 	return same == n && top_drm == top_sim && !strcmp(backend, "drm") ? 0 : 1;
 }

@@ -78,7 +78,8 @@ npu_inc="-I$top/libnpu/include -I$top/libnpu/npub -I$top/libnpu/host -I$build/ge
 for d in frontend passes quantize lower pipeline; do npu_inc="$npu_inc -I$top/compiler/$d"; done
 npu_libs="$libs/libnpu.a $libs/libnpuc.a $libs/libnpuhost.a $libs/libnpub.a $libs/libnpusim.a -lprotobuf-c -lz -lnettle -ldrm -lm"
 # shellcheck disable=SC2086
-"$cc" $cflags $npu_inc -o "$out/npu_e2e" "$top/tests/vm/npu_e2e.c" $npu_libs
+"$cc" $cflags $npu_inc -I"$top/libnpu/tools" -o "$out/npu_e2e" "$top/tests/vm/npu_e2e.c" \
+	"$top/libnpu/tools/runner.c" $npu_libs
 # shellcheck disable=SC2086
 "$cc" $cflags -Wno-unused-result $npu_inc -o "$out/npu-run" "$top/libnpu/tools/npu_run.c" $npu_libs
 # libnpu's own Check suite, run in the guest against the drm backend.
