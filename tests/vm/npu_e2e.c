@@ -32,8 +32,8 @@ int main(int argc, char **argv)
 	struct npuc_diag d = { { 0 } };
 	struct npu_runner drm, sim;
 	long n, limit, same = 0, top_drm = 0, top_sim = 0;
+	int ok;
 	double scale, t_drm = 0;
-	char backend[16] = "";
 
 	if (argc < 5) {
 		fprintf(stderr, "usage: npu_e2e MODEL.npub IMAGES LABELS SCALE [LIMIT]\n");
@@ -49,7 +49,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "npu_e2e: %s\n", npu_last_error());
 		return 1;
 	}
-	snprintf(backend, sizeof(backend), "%s", drm.backend);
 	n = (long)labels.numel;
 	if (limit > 0 && limit < n)
 		n = limit;
@@ -79,9 +78,10 @@ int main(int argc, char **argv)
 		top_sim += npu_argmax(sim.out_map, sim.out_count) == label;
 	}
 	printf("npu_e2e: %ld images on %s vs sim: %ld bit-identical outputs, top-1 %.2f%% vs "
-	       "%.2f%%, %.0f us per inference through the driver\n", n, backend, same,
+	       "%.2f%%, %.0f us per inference through the driver\n", n, drm.backend, same,
 	       100.0 * top_drm / n, 100.0 * top_sim / n, 1e6 * t_drm / n);
+	ok = same == n && top_drm == top_sim && !strcmp(drm.backend, "drm");
 	npu_runner_close(&drm);
 	npu_runner_close(&sim);
-	return same == n && top_drm == top_sim && !strcmp(backend, "drm") ? 0 : 1;
+	return ok ? 0 : 1;
 }
