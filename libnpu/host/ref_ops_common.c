@@ -40,21 +40,11 @@ int64_t ref_numel(int rank, const int64_t *dims)
 	return n;
 }
 
+/* Element size of a value type; 0 for float16 / float64, which no value holds
+ * (the importer stores them as float32). */
 static size_t elem_size(enum npuc_dtype dt)
 {
-	switch (dt) {
-	case NPUC_DT_F32:
-	case NPUC_DT_I32:
-		return 4;
-	case NPUC_DT_U8:
-	case NPUC_DT_I8:
-	case NPUC_DT_BOOL:
-		return 1;
-	case NPUC_DT_I64:
-		return 8;
-	default:
-		return 0;
-	}
+	return dt == NPUC_DT_F16 || dt == NPUC_DT_F64 ? 0 : npuc_dtype_size(dt);
 }
 
 int ref_value_shape(struct npuc_value *v, enum npuc_dtype dt, int rank, const int64_t *dims,
