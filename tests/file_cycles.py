@@ -11,9 +11,6 @@ import subprocess
 import sys
 
 KNOWN = {
-    # lower_main.c drives the per-op lowering and the per-op files use its
-    # storage / step helpers: to split into a helper file (issue 18).
-    frozenset({'lower_main.o', 'lower_conv.o', 'lower_vec.o', 'lower_host.o'}),
     # libnpu: the handle registry and the drm backend report errors through
     # each other; the plan walker and the fenced run share the run state.
     frozenset({'npu.o', 'backend_drm.o'}),

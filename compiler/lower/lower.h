@@ -142,6 +142,9 @@ void lnode_to_host(struct lnode *ln, const char *why);
 uint64_t lw_weights_add(struct lw *l, const void *p, uint64_t n);
 /* Appends bytes to the model's DATA blob at an 8-byte aligned offset (sets lw->oom). */
 uint64_t lw_data_add(struct lw *l, const void *p, uint64_t n);
+/* Appends n bytes at an align-aligned offset of a growable zero-padded blob; the offset. */
+uint64_t lw_blob_add(uint8_t **buf, uint64_t *size, uint64_t *cap, const void *p, uint64_t n,
+		     uint64_t align, int *oom);
 /* Appends one record to a model table (capacity doubles at powers of two). 0 or -1. */
 int lw_push(void **arr, uint32_t *n, size_t es, const void *rec);
 /* Tensor helpers. */

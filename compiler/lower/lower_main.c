@@ -26,95 +26,6 @@ void npul_options_default(struct npul_options *o)
 }
 
 /* ------------------------------------------------------------------ */
-/* Small helpers shared with the other lower_*.c                       */
-/* ------------------------------------------------------------------ */
-const struct npuq_tensor *lw_tin(const struct lw *l, const struct npuq_node *n, int k)
-{
-	return &l->g->t[n->in[k]];
-}
-
-const struct npuq_tensor *lw_tout(const struct lw *l, const struct npuq_node *n, int k)
-{
-	return &l->g->t[n->out[k]];
-}
-
-int lw_tid_in(const struct npuq_node *n, int k)
-{
-	return n->in[k];
-}
-
-int lw_push(void **arr, uint32_t *n, size_t es, const void *rec)
-{
-	if (*n == UINT32_MAX / 2)
-		return -1;
-	if (*n == 0 || !(*n & (*n - 1))) {
-		size_t cap = *n ? (size_t)*n * 2 : 1;
-		void *p = realloc(*arr, cap * es);
-
-		if (!p)
-			return -1;
-		*arr = p;
-	}
-	memcpy((uint8_t *)*arr + (size_t)*n * es, rec, es);
-	(*n)++;
-	return 0;
-}
-
-static uint64_t blob_add(uint8_t **buf, uint64_t *size, uint64_t *cap, const void *p,
-			 uint64_t n, uint64_t align, int *oom)
-{
-	uint64_t off = (*size + align - 1) & ~(align - 1);
-
-	if (*oom)
-		return 0;
-	if (off + n > *cap) {
-		uint64_t c = *cap ? *cap : 4096;
-		uint8_t *q;
-
-		while (c < off + n)
-			c *= 2;
-		q = realloc(*buf, (size_t)c);
-		if (!q) {
-			*oom = 1;
-			return 0;
-		}
-		memset(q + *cap, 0, (size_t)(c - *cap));
-		*buf = q;
-		*cap = c;
-	}
-	if (n)
-		memcpy(*buf + off, p, (size_t)n);
-	*size = off + n;
-	return off;
-}
-
-uint64_t lw_weights_add(struct lw *l, const void *p, uint64_t n)
-{
-	return blob_add(&l->wbuf, &l->wsize, &l->wcap, p, n, NPUB_ALIGN, &l->oom);
-}
-
-uint64_t lw_data_add(struct lw *l, const void *p, uint64_t n)
-{
-	uint64_t off = (l->m->data_size + 7) & ~(uint64_t)7;
-	uint8_t *q;
-
-	if (l->oom)
-		return 0;
-	/* DATA holds CPU-node constants only: grown exactly, rarely. */
-	q = realloc(l->m->data, (size_t)(off + n ? off + n : 1));
-	if (!q) {
-		l->oom = 1;
-		return 0;
-	}
-	memset(q + l->m->data_size, 0, (size_t)(off - l->m->data_size));
-	if (n)
-		memcpy(q + off, p, (size_t)n);
-	l->m->data = q;
-	l->m->data_size = off + n;
-	return off;
-}
-
-/* ------------------------------------------------------------------ */
 /* 1. Node checks and placement                                        */
 /* ------------------------------------------------------------------ */
 static int64_t numel(const struct npuq_tensor *t)
@@ -593,7 +504,7 @@ static int stream_close(struct lw *l, struct open_stream *os, int next_node)
 			      em_bytes(&l->em));
 		return -2;
 	}
-	off = blob_add(&m->cmds, &m->cmds_size, &(uint64_t){ m->cmds_size }, l->em.w,
+	off = lw_blob_add(&m->cmds, &m->cmds_size, &(uint64_t){ m->cmds_size }, l->em.w,
 		       em_bytes(&l->em), NPUB_ALIGN, &oom);
 	if (oom)
 		return -1;
@@ -1083,8 +994,3 @@ int npul_lower(const struct npuq_graph *g, const struct npul_options *o,
 	return 0;
 }
 
-void lnode_to_host(struct lnode *ln, const char *why)
-{
-	ln->target = NPUB_TARGET_QCPU;
-	snprintf(ln->reason, sizeof(ln->reason), "%s", why);
-}
