@@ -624,7 +624,12 @@ static int is_npy(const void *buf, size_t len)
 	return len >= 6 && !memcmp(buf, npy_magic, 6);
 }
 
-int npuc_npy_load(const char *path, struct npuc_array *out, struct npuc_diag *d)
+typedef int (*array_parse_fn)(const void *buf, size_t len, const char *what,
+			      struct npuc_array *out, struct npuc_diag *d);
+
+/* Reads path (plain or gzip, within its declared size) and parses it with parse. */
+static int array_file_load(const char *path, array_parse_fn parse, struct npuc_array *out,
+			   struct npuc_diag *d)
 {
 	void *buf;
 	size_t len;
@@ -633,46 +638,38 @@ int npuc_npy_load(const char *path, struct npuc_array *out, struct npuc_diag *d)
 	memset(out, 0, sizeof(*out));
 	if (read_gz(path, &buf, &len, d))
 		return -1;
-	ret = npuc_npy_parse(buf, len, path, out, d);
+	ret = parse(buf, len, path, out, d);
 	free(buf);
 	return ret;
+}
+
+/* .npy or IDX, told apart by the first bytes. */
+static int any_parse(const void *buf, size_t len, const char *what, struct npuc_array *out,
+		     struct npuc_diag *d)
+{
+	const uint8_t *b = buf;
+
+	if (is_npy(buf, len))
+		return npuc_npy_parse(buf, len, what, out, d);
+	if (len >= 4 && !b[0] && !b[1])
+		return npuc_idx_parse(buf, len, what, out, d);
+	npuc_diag_set(d, "%s: neither a .npy nor an IDX file (plain or gzip)", what);
+	return -1;
+}
+
+int npuc_npy_load(const char *path, struct npuc_array *out, struct npuc_diag *d)
+{
+	return array_file_load(path, npuc_npy_parse, out, d);
 }
 
 int npuc_idx_load(const char *path, struct npuc_array *out, struct npuc_diag *d)
 {
-	void *buf;
-	size_t len;
-	int ret;
-
-	memset(out, 0, sizeof(*out));
-	if (read_gz(path, &buf, &len, d))
-		return -1;
-	ret = npuc_idx_parse(buf, len, path, out, d);
-	free(buf);
-	return ret;
+	return array_file_load(path, npuc_idx_parse, out, d);
 }
 
 int npuc_array_load(const char *path, struct npuc_array *out, struct npuc_diag *d)
 {
-	const uint8_t *b;
-	void *buf;
-	size_t len;
-	int ret;
-
-	memset(out, 0, sizeof(*out));
-	if (read_gz(path, &buf, &len, d))
-		return -1;
-	b = buf;
-	if (is_npy(buf, len)) {
-		ret = npuc_npy_parse(buf, len, path, out, d);
-	} else if (len >= 4 && !b[0] && !b[1]) {
-		ret = npuc_idx_parse(buf, len, path, out, d);
-	} else {
-		npuc_diag_set(d, "%s: neither a .npy nor an IDX file (plain or gzip)", path);
-		ret = -1;
-	}
-	free(buf);
-	return ret;
+	return array_file_load(path, any_parse, out, d);
 }
 
 /* ---- calibration sets ---- */
