@@ -1,7 +1,7 @@
 # libnpu: the runtime library (static, shared, pkg-config) and npu-run.
 # Included by the top Makefile after compiler/tools/tools.mk (uses
 # BASE_CFLAGS, OPT, SAN_FLAGS, libnpu/shared.mk's NPUSHARED_* and
-# LIBNPUB_* / LIBNPUHOST_*, LIBNPUSIM_*; npu-run also NPUC_*) and before
+# LIBNPUB_* / LIBNPUHOST_*, LIBNPUSIM_*) and before
 # tests/unit/unit.mk. The library itself needs no compiler code, no
 # protobuf-c and no ONNX schema: libnpu/src + libnpuhost + libnpub + libnpusim.
 LIBNPU_SRCS := $(wildcard libnpu/src/*.c)
@@ -67,19 +67,20 @@ $(LIBNPU_PC):
 		'Libs.private: $(LIBNPU_LDLIBS)' \
 		'Cflags: -I$${includedir}' > $@
 
-# npu-run reads .npy / IDX inputs with the compiler's array reader.
-$(NPU_RUN): libnpu/tools/npu_run.c $(LIBNPU_A) $(NPUC_LIBS) $(LIBNPUSIM_A) $(LIBNPU_HDRS)
+# npu-run links what libnpu does (its .npy / IDX reader and safe outputs
+# come from libnpub), no compiler code.
+$(NPU_RUN): libnpu/tools/npu_run.c $(LIBNPU_A) $(LIBNPU_DEPS) $(LIBNPU_HDRS)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(BASE_CFLAGS) $(OPT) $(LIBNPU_INC) $(NPUC_INC) $< $(LIBNPU_A) $(NPUC_LIBS) \
-		$(LIBNPUSIM_A) $(NPUC_LDLIBS) $(LIBNPU_LDLIBS) -o $@
+	$(Q)$(CC) $(BASE_CFLAGS) $(OPT) $(LIBNPU_INC) $< $(LIBNPU_A) $(LIBNPU_DEPS) \
+		$(LIBNPU_LDLIBS) -o $@
 
 NPU_RUN_SAN := $(BUILD)/san/npu-run
-$(NPU_RUN_SAN): libnpu/tools/npu_run.c $(LIBNPU_SAN) $(NPUC_LIBS_SAN) $(LIBNPUSIM_SAN) $(LIBNPU_HDRS)
+$(NPU_RUN_SAN): libnpu/tools/npu_run.c $(LIBNPU_SAN) $(LIBNPU_DEPS_SAN) $(LIBNPU_HDRS)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) $(LIBNPU_INC) $(NPUC_INC) $< $(LIBNPU_SAN) \
-		$(NPUC_LIBS_SAN) $(LIBNPUSIM_SAN) $(NPUC_LDLIBS) $(LIBNPU_LDLIBS) -o $@
+	$(Q)$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) $(LIBNPU_INC) $< $(LIBNPU_SAN) \
+		$(LIBNPU_DEPS_SAN) $(LIBNPU_LDLIBS) -o $@
 
 lib: $(LIBNPU_A) $(LIBNPU_SO) $(LIBNPU_PC)
 tools: $(NPU_RUN)

@@ -1,7 +1,8 @@
 # The runtime's shared parts, each its own small library that the compiler
 # and libnpu both link (neither needs protobuf-c nor the ONNX schema):
 #   libnpub    libnpu/npub/: the .npub container (format header, validating
-#              reader, writer), diagnostics, outputs written safely
+#              reader, writer), diagnostics, outputs written safely,
+#              .npy / IDX array files
 #   libnpuhost libnpu/host/: what runs on the host: the float and int8
 #              reference kernels and executors (ref_float, ref_ops_*, qref,
 #              over the graph IRs ir / qir), and npub_exec (a plan's host

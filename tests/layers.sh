@@ -4,7 +4,7 @@
 # headers of its own folder and of folders below it, never above.
 #
 #   firmware-sim/include            the hardware contract
-#   libnpu/npub                     the .npub container, diagnostics
+#   libnpu/npub                     the .npub container, diagnostics, files
 #   libnpu/host                     graph IRs, reference kernels, plan executor
 #   compiler/frontend               ONNX in and out (the only protobuf-c users)
 #   compiler/passes                 float graph passes

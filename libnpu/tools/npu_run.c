@@ -26,7 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "calib_data.h"
+#include "array_file.h"
 #include "npu.h"
 #include "outfile.h"
 

@@ -11,7 +11,7 @@ $(ABI_CONSUMER): tests/abi/consumer.c libnpu/include/npu.h $(LIBNPU_SO) $(LIBNPU
 		pkg-config --cflags --libs npu) -o $@
 
 .PHONY: check-abi
-check-abi: deps $(LIBNPU_SO) $(LIBNPUSIM_SO) $(ABI_CONSUMER) $(FMNIST_NPUB)
+check-abi: deps $(LIBNPU_SO) $(LIBNPUSIM_SO) $(ABI_CONSUMER) $(FMNIST_NPUB) $(NPU_RUN) $(LIBNPUC_A)
 	@echo "== shared library ABI"
 	@./tests/abi/check_exports.sh $(LIBNPU_SO) libnpu/include/npu.h npu_ NPU_0 $(LIBNPU_SONAME)
 	@./tests/abi/check_exports.sh $(LIBNPUSIM_SO) firmware-sim/include/npusim.h npusim_ \
@@ -19,6 +19,7 @@ check-abi: deps $(LIBNPU_SO) $(LIBNPUSIM_SO) $(ABI_CONSUMER) $(FMNIST_NPUB)
 	@! readelf -d $(LIBNPU_SO) | grep -E 'NEEDED.*(protobuf|onnx)' || \
 		{ echo "FAIL: libnpu.so needs the compiler's protobuf-c"; exit 1; }
 	@echo "abi: libnpu.so needs $$(readelf -d $(LIBNPU_SO) | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p' | tr '\n' ' ')(no protobuf-c, no compiler code)"
+	@./tests/abi/check_no_compiler.sh $(NPU_RUN) $(LIBNPUC_A)
 	@LD_LIBRARY_PATH=$(BUILD)/lib NPU_DEVICE=sim $(ABI_CONSUMER) $(FMNIST_NPUB) | \
 		grep -q '^consumer: sim backend, 10 outputs, top-1 class' && \
 		echo "abi: an application with only <npu.h> and pkg-config's flags runs a model" || \

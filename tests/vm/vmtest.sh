@@ -71,17 +71,19 @@ inc="-I$lsrc/tools/testing/selftests -I$top/uapi -I/usr/include/libdrm -I$top/fi
 	"$top/tests/unit/util/stream.c" "$libs/libnpusim.a" -lm
 
 # libnpu end to end: the model through the drm and sim backends (static,
-# with libnpuhost / libnpub, libdrm, zlib, nettle; npu-run and the tests
-# also use the compiler's array reader and pipeline: protobuf-c).
-npu_inc="-I$top/libnpu/include -I$top/libnpu/npub -I$top/libnpu/host -I$build/gen/onnx \
--I$top/firmware-sim/include"
+# with libnpuhost / libnpub, libdrm, zlib, nettle). npu-run links only the
+# runtime's libraries; the end-to-end test and libnpu's suite also compile
+# models (the compiler's pipeline: protobuf-c).
+rt_inc="-I$top/libnpu/include -I$top/libnpu/npub -I$top/libnpu/host -I$top/firmware-sim/include"
+rt_libs="$libs/libnpu.a $libs/libnpuhost.a $libs/libnpub.a $libs/libnpusim.a -lz -lnettle -ldrm -lm"
+npu_inc="$rt_inc -I$build/gen/onnx"
 for d in frontend passes quantize lower pipeline; do npu_inc="$npu_inc -I$top/compiler/$d"; done
 npu_libs="$libs/libnpu.a $libs/libnpuc.a $libs/libnpuhost.a $libs/libnpub.a $libs/libnpusim.a -lprotobuf-c -lz -lnettle -ldrm -lm"
 # shellcheck disable=SC2086
 "$cc" $cflags $npu_inc -I"$top/libnpu/tools" -o "$out/npu_e2e" "$top/tests/vm/npu_e2e.c" \
 	"$top/libnpu/tools/runner.c" $npu_libs
 # shellcheck disable=SC2086
-"$cc" $cflags -Wno-unused-result $npu_inc -o "$out/npu-run" "$top/libnpu/tools/npu_run.c" $npu_libs
+"$cc" $cflags -Wno-unused-result $rt_inc -o "$out/npu-run" "$top/libnpu/tools/npu_run.c" $rt_libs
 # libnpu's own Check suite, run in the guest against the drm backend.
 echo 'X(suite_libnpu)' >"$out/unit_suites.h"
 # shellcheck disable=SC2086
