@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libnpu internals of a context: its buffers and bindings, shared by the
- * plan walker (run.c) and the fenced run (run_fenced.c).
+ * plan walker (run.c), the fenced run (run_fenced.c), I/O placement
+ * (io_place.c) and job accounting (job.c).
  */
 #ifndef LIBNPU_CONTEXT_H
 #define LIBNPU_CONTEXT_H
@@ -54,14 +55,21 @@ struct npu_context {
 	uint64_t t0;			/* start of the async run, ns */
 };
 
+/* The host address of a binding's bytes. */
+static inline uint8_t *npu_bound_ptr(const struct binding *b)
+{
+	return (uint8_t *)b->bo->b->host + b->offset;
+}
+
+/* job.c: CLOCK_MONOTONIC in ns. */
 uint64_t npu_now_ns(void);
 /*
- * Points each I/O region at its bound buffer where that buffer can serve
+ * io_place.c. Points each I/O region at its bound buffer where that buffer can serve
  * in place, else at the context's own memory; adds the bytes left to copy
  * to p->io_copy_bytes. Context busy.
  */
 void npu_place_io(struct npu_context *c, struct npu_profile *p);
-/* Adds a device job's report to a run's profile. */
+/* job.c. Adds a device job's report to a run's profile. */
 void npu_profile_add(struct npu_profile *p, const struct npu_job_report *rep);
 /* The device budget for stream s (twice its estimate when that is long). */
 uint64_t npu_stream_watchdog(const struct npub_stream *sr);

@@ -248,25 +248,12 @@ int npu_context_set_flags(npu_context *ctx, uint32_t flags)
 /* ------------------------------------------------------------------ */
 /* Runs                                                                */
 /* ------------------------------------------------------------------ */
-uint64_t npu_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static float f32_of(uint32_t bits)
 {
 	float f;
 
 	memcpy(&f, &bits, 4);
 	return f;
-}
-
-static uint8_t *bound_ptr(const struct binding *b)
-{
-	return (uint8_t *)b->bo->b->host + b->offset;
 }
 
 /* Raw int8 user bytes (model layout) <-> the NHWC int8 tensor q; layout of graph tensor t. */
@@ -280,77 +267,6 @@ static void raw_copy(struct npu_context *c, uint32_t t, uint32_t q, uint8_t *use
 				    tr->c, 1, to_user);
 	else
 		memcpy(to_user ? user : dev, to_user ? dev : user, (size_t)qr->bytes);
-}
-
-/* Region index of graph input / output i. */
-static uint32_t io_region(const struct npub_model *m, int output, uint32_t i)
-{
-	return 2 + (output ? m->meta.n_inputs : 0) + i;
-}
-
-/*
- * Whether binding b of input / output i can be the model's I/O region
- * itself: the tensor's own format, its stored layout (or NCHW = NHWC),
- * the region's alignment on the device, 16 bytes (malloc's) on the host.
- */
-static int can_be_region(struct npu_context *c, int output, uint32_t i, const struct binding *b)
-{
-	const struct npub_model *m = c->mo->m;
-	const struct npub_region *rg = &m->regions[io_region(m, output, i)];
-	const struct npub_tensor *tr = &m->tensors[rg->tensor];
-	uint64_t va = b->bo->b->va + b->offset;
-	uintptr_t host = (uintptr_t)bound_ptr(b);
-
-	if (b->fmt != (tr->dtype == NPUB_DT_INT8 ? NPU_FMT_INT8 : NPU_FMT_FLOAT32) ||
-	    (tr->dtype != NPUB_DT_INT8 && tr->dtype != NPUB_DT_FLOAT32) || (tr->flags & NPUB_T_U8))
-		return 0;
-	if ((tr->flags & NPUB_T_NCHW) && tr->c != 1 && (tr->h != 1 || tr->w != 1))
-		return 0;
-	if (output && (b->bo->b->flags & NPU_BE_BO_DEV_RO))
-		return 0;	/* e.g. an import the device may only read */
-	return va % rg->align == 0 && host % 16 == 0;
-}
-
-static int overlaps(const struct binding *a, uint64_t alen, const struct binding *b,
-		    uint64_t blen)
-{
-	return a->bo->b == b->bo->b && a->offset < b->offset + blen && b->offset < a->offset + alen;
-}
-
-/* Two in-place bindings that overlap are both copied instead. */
-void npu_place_io(struct npu_context *c, struct npu_profile *p)
-{
-	const struct npub_model *m = c->mo->m;
-	uint32_t n_in = m->meta.n_inputs, n = n_in + m->meta.n_outputs;
-
-	for (uint32_t k = 0; k < n; k++) {
-		struct binding *b = k < n_in ? &c->in[k] : &c->out[k - n_in];
-
-		b->direct = can_be_region(c, k >= n_in, k < n_in ? k : k - n_in, b);
-	}
-	for (uint32_t k = 0; k < n; k++) {
-		struct binding *a = k < n_in ? &c->in[k] : &c->out[k - n_in];
-		uint64_t alen = m->regions[2 + k].size;
-
-		for (uint32_t j = k + 1; a->direct && j < n; j++) {
-			struct binding *b = j < n_in ? &c->in[j] : &c->out[j - n_in];
-
-			if (b->direct && overlaps(a, alen, b, m->regions[2 + j].size))
-				a->direct = b->direct = 0;
-		}
-	}
-	for (uint32_t k = 0; k < n; k++) {
-		struct binding *b = k < n_in ? &c->in[k] : &c->out[k - n_in];
-		struct npu_tensor_info info;
-
-		c->base[2 + k] = b->direct ? b->bo->b->va + b->offset : c->rbo[2 + k]->va;
-		c->rh[2 + k] = b->direct ? bound_ptr(b) : c->rbo[2 + k]->host;
-		if (!b->direct) {
-			npu_model_fill_info(c->mo, k >= n_in, k < n_in ? k : k - n_in, &info);
-			p->io_copy_bytes += b->fmt == NPU_FMT_INT8 ? info.int8_bytes :
-					    info.float_bytes;
-		}
-	}
 }
 
 static int import_input(struct npu_context *c, uint32_t i)
@@ -379,12 +295,12 @@ static int import_input(struct npu_context *c, uint32_t i)
 		for (uint64_t k = 0; k < info.count; k++) {
 			float x;
 
-			memcpy(&x, bound_ptr(b) + 4 * k, 4);
+			memcpy(&x, npu_bound_ptr(b) + 4 * k, 4);
 			tmp[k] = npuq_quantize1(x, f32_of(tr->scale_bits), tr->zp);
 		}
 	}
 	rc = npuc_value_wrap(&v, tr->dtype == NPUB_DT_INT8 ? NPUC_DT_I8 : NPUC_DT_F32, info.rank,
-			     info.dims, tmp ? (void *)tmp : (void *)bound_ptr(b), &d);
+			     info.dims, tmp ? (void *)tmp : (void *)npu_bound_ptr(b), &d);
 	if (!rc)
 		rc = npub_input_import(m, i, &v, c->rh[2 + i], &d);
 	free(tmp);
@@ -404,7 +320,7 @@ static int count_nonfinite(struct npu_context *c, uint32_t i, struct npu_profile
 	for (uint64_t k = 0; k < info.count; k++) {
 		float x;
 
-		memcpy(&x, bound_ptr(b) + 4 * k, 4);
+		memcpy(&x, npu_bound_ptr(b) + 4 * k, 4);
 		bad += !isfinite(x);
 	}
 	p->nonfinite_inputs += bad;
@@ -436,32 +352,13 @@ static int export_output(struct npu_context *c, uint32_t i)
 		for (int64_t k = 0; k < v.numel; k++) {
 			float y = (float)(((const int8_t *)v.data)[k] - tr->zp) * scale;
 
-			memcpy(bound_ptr(b) + 4 * k, &y, 4);
+			memcpy(npu_bound_ptr(b) + 4 * k, &y, 4);
 		}
 	} else {
-		memcpy(bound_ptr(b), v.data, (size_t)tr->bytes);
+		memcpy(npu_bound_ptr(b), v.data, (size_t)tr->bytes);
 	}
 	npuc_value_free(&v);
 	return NPU_OK;
-}
-
-uint64_t npu_stream_watchdog(const struct npub_stream *sr)
-{
-	/* A long stream gets twice its estimate (as npub_run_sim does). */
-	if (sr->est_cycles > NPU_WATCHDOG_DEFAULT / 2)
-		return sr->est_cycles > 0x7fffffffull ? 0xffffffffull : 2 * sr->est_cycles;
-	return NPU_WATCHDOG_DEFAULT;
-}
-
-void npu_profile_add(struct npu_profile *p, const struct npu_job_report *rep)
-{
-	p->device_cycles += rep->cycles;
-	p->macs += rep->macs;
-	p->dram_read_bytes += rep->dram_read_bytes;
-	p->dram_write_bytes += rep->dram_write_bytes;
-	for (int k = 0; k < NPU_PROFILE_ENGINES; k++)
-		p->busy_cycles[k] += rep->busy_cycles[k];
-	p->device_jobs++;
 }
 
 static int npu_step(struct npu_context *c, uint32_t s, struct npu_profile *p)
@@ -502,7 +399,7 @@ static int host_step(struct npu_context *c, uint32_t s, struct npu_profile *p)
 	for (uint32_t i = 0; i < m->meta.n_inputs; i++)
 		if (c->mo->in_qstep[i] == s && c->in[i].fmt == NPU_FMT_INT8) {
 			npu_model_io_tensors(c->mo, 0, i, &t, &q);
-			raw_copy(c, t, q, bound_ptr(&c->in[i]), 0);
+			raw_copy(c, t, q, npu_bound_ptr(&c->in[i]), 0);
 			goto done;
 		}
 	rc = npub_host_step_planned(m, c->mo->host_plan, s, c->rh, &d);
@@ -512,7 +409,7 @@ static int host_step(struct npu_context *c, uint32_t s, struct npu_profile *p)
 	for (uint32_t i = 0; i < m->meta.n_outputs; i++)
 		if (c->mo->out_dqstep[i] == s && c->out[i].fmt == NPU_FMT_INT8) {
 			npu_model_io_tensors(c->mo, 1, i, &t, &q);
-			raw_copy(c, t, q, bound_ptr(&c->out[i]), 1);
+			raw_copy(c, t, q, npu_bound_ptr(&c->out[i]), 1);
 		}
 done:
 	p->host_steps++;
