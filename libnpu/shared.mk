@@ -11,7 +11,7 @@
 # compiler/compiler.mk. Layers: tests/layers.sh.
 NPUB_SRCS   := $(wildcard libnpu/npub/*.c)
 NPUHOST_SRCS := $(wildcard libnpu/host/*.c)
-NPUSHARED_HDRS := $(wildcard libnpu/npub/*.h libnpu/host/*.h) $(SIM_HDRS)
+NPUSHARED_HDRS := $(wildcard libnpu/npub/*.h libnpu/host/*.h libnpu/host/*.def) $(SIM_HDRS)
 NPUSHARED_INC  := -Ilibnpu/npub -Ilibnpu/host $(SIM_INC)
 
 LIBNPUB_A      := $(BUILD)/lib/libnpub.a

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "onnx.pb-c.h"
+#include "onnx_ops.h"
 #include "ref_float.h"
 
 #define MAX_ATTRS	16	/* attributes of a node written by the exporter itself */
@@ -1138,17 +1139,7 @@ static int ex_reshape(struct ex *e, const struct npuq_node *n)
 /* Functions of one input without attributes (written as is when the source lacks them). */
 static int plain_unary(const char *op)
 {
-	static const char *const ops[] = {
-		"Relu", "Sigmoid", "Tanh", "HardSwish", "Softsign", "Softplus", "Neg", "Abs",
-		"Identity", "Exp", "Log", "Sqrt", "Reciprocal", "Floor", "Ceil", "Round", "Erf",
-		"Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh",
-		"Atanh", "Sign", "Mish",
-	};
-
-	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (!strcmp(op, ops[i]))
-			return 1;
-	return 0;
+	return (npuc_op_flags(npuc_op_find(NULL, op)) & OPF_PLAIN_UNARY) != 0;
 }
 
 static int src_const(const struct ex *e, int t)
@@ -1562,13 +1553,14 @@ static int legacy_inputs(struct ex *e, const struct npuc_node *sn, const char **
 	static const char *const clip[] = { "min", "max", NULL };
 	static const char *const pad[] = { "pads", "value", NULL };
 	static const char *const dropout[] = { "ratio", "is_test", NULL };
-	const char *op = sn->op, *base = sn->name;
+	const char *base = sn->name;
+	enum npuc_op op = npuc_op_find(NULL, sn->op);
 	const struct npuc_attr *a;
 	int64_t opset = e->src->opset;
 
-	if (!strcmp(op, "Squeeze") || !strcmp(op, "Unsqueeze") || !strcmp(op, "ReduceSum") ||
-	    !strcmp(op, "Split")) {
-		int sp = !strcmp(op, "Split");
+	if (op == NPUC_OP_Squeeze || op == NPUC_OP_Unsqueeze || op == NPUC_OP_ReduceSum ||
+	    op == NPUC_OP_Split) {
+		int sp = op == NPUC_OP_Split;
 
 		*drop = sp ? split : axes;
 		a = npuc_node_attr(sn, sp ? "split" : "axes");
@@ -1580,7 +1572,7 @@ static int legacy_inputs(struct ex *e, const struct npuc_node *sn, const char **
 		*n_in = 2;
 		return in[1] ? 0 : -1;
 	}
-	if (!strcmp(op, "Clip") && opset < 11) {
+	if (op == NPUC_OP_Clip && opset < 11) {
 		float lo = npuc_attr_float(sn, "min", -INFINITY), hi = npuc_attr_float(sn, "max",
 										    INFINITY);
 
@@ -1590,7 +1582,7 @@ static int legacy_inputs(struct ex *e, const struct npuc_node *sn, const char **
 		*n_in = 3;
 		return in[2] ? 0 : -1;
 	}
-	if (!strcmp(op, "Pad") && opset < 11) {
+	if (op == NPUC_OP_Pad && opset < 11) {
 		float v = npuc_attr_float(sn, "value", 0.0f);
 
 		*drop = pad;
@@ -1602,7 +1594,7 @@ static int legacy_inputs(struct ex *e, const struct npuc_node *sn, const char **
 		*n_in = 3;
 		return in[2] ? 0 : -1;
 	}
-	if (!strcmp(op, "Dropout"))
+	if (op == NPUC_OP_Dropout)
 		*drop = dropout;
 	return 0;
 }
@@ -1641,7 +1633,9 @@ static int legacy_softmax(struct ex *e, const struct npuc_node *sn, const char *
 
 static int is_softmax(const char *op)
 {
-	return !strcmp(op, "Softmax") || !strcmp(op, "LogSoftmax") || !strcmp(op, "Hardmax");
+	enum npuc_op id = npuc_op_find(NULL, op);
+
+	return id == NPUC_OP_Softmax || id == NPUC_OP_LogSoftmax || id == NPUC_OP_Hardmax;
 }
 
 /* A copy of source node sn with the given input and output value names. */

@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "onnx_ops.h"
+
 #define WHY_LEN 200
 
 /* Quantisation parameters of an 8-bit activation tensor (int8 domain). */
@@ -86,12 +88,22 @@ static int nin(const struct npuc_node *n, int i)
 	return i < n->n_in ? n->in[i] : -1;
 }
 
-static int op_is(const struct npuc_node *n, const char *op)
+static int op_is(const struct npuc_node *n, enum npuc_op op)
 {
-	return (!n->domain[0] || !strcmp(n->domain, "ai.onnx")) && !strcmp(n->op, op);
+	return npuc_node_op(n) == op;
 }
 
-static int producer_is(const struct qctx *c, int t, const char *op)
+/* How an op between DequantizeLinear and QuantizeLinear maps (onnx_ops.def's qdq column). */
+enum qdq_kind { QDQ_none, QDQ_elt, QDQ_conv, QDQ_fc, QDQ_pool, QDQ_reshape, QDQ_concat, QDQ_lut };
+
+static const unsigned char qdq_kind[NPUC_OP_COUNT] = {
+#define OP(name, dom, ref, shape, min_in, min_in_new, since, quant, qdq, ...) \
+	[NPUC_OP_##name] = QDQ_##qdq,
+#include "onnx_ops.def"
+#undef OP
+};
+
+static int producer_is(const struct qctx *c, int t, enum npuc_op op)
 {
 	int p = t >= 0 ? ten(c, t)->producer : -1;
 
@@ -335,37 +347,25 @@ static int tq_set(struct qctx *c, int t, float s, int32_t zp, int known)
 /* Ops whose 8-bit output has the quantisation of their 8-bit input 0. */
 static int passthrough_op(const struct npuc_node *n)
 {
-	static const char *const ops[] = {
-		"MaxPool", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity",
-		"Transpose", "Slice", "Gather", "Concat", "Split", "Resize", "Pad",
-		"GlobalMaxPool", "SpaceToDepth", "DepthToSpace", "Tile", "Expand",
-	};
-
-	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (op_is(n, ops[i]))
-			return 1;
-	return 0;
+	return npuc_node_has(n, OPF_Q_PASS);
 }
 
 /* (scale input, zero point input) of the output of a QOperator node, or 0. */
 static int qop_out_params(const struct npuc_node *n, int *si, int *zi)
 {
-	int ms = !strcmp(n->domain, "com.microsoft");
+	unsigned f = npuc_op_flags(npuc_node_op(n));
 
-	if (op_is(n, "QLinearConv") || op_is(n, "QLinearMatMul") ||
-	    (ms && (!strcmp(n->op, "QLinearAdd") || !strcmp(n->op, "QLinearMul")))) {
+	if (f & OPF_QOP_BINARY) {
 		*si = 6;
 		*zi = 7;
 		return 1;
 	}
-	if (ms && (!strcmp(n->op, "QLinearSigmoid") || !strcmp(n->op, "QLinearLeakyRelu") ||
-		   !strcmp(n->op, "QLinearGlobalAveragePool") ||
-		   !strcmp(n->op, "QLinearAveragePool"))) {
+	if (f & OPF_QOP_UNARY) {
 		*si = 3;
 		*zi = 4;
 		return 1;
 	}
-	if (ms && !strcmp(n->op, "QLinearConcat")) {
+	if (f & OPF_QOP_CONCAT) {
 		*si = 0;
 		*zi = 1;
 		return 1;
@@ -384,7 +384,7 @@ static void tq_from_producer(struct qctx *c, int t)
 	if (p < 0)
 		return;
 	n = node(c, p);
-	if (op_is(n, "QuantizeLinear")) {
+	if (op_is(n, NPUC_OP_QuantizeLinear)) {
 		if (qdq_pt(c, n, t, &s, &zp) == 0)
 			tq_set(c, t, s, zp, 1);
 	} else if (qop_out_params(n, &si, &zi)) {
@@ -402,30 +402,27 @@ static void tq_from_producer(struct qctx *c, int t)
 static void tq_from_consumer(struct qctx *c, int t, const struct npuc_node *n, int i)
 {
 	enum npuc_dtype dt = ten(c, t)->dtype;
-	int ms = !strcmp(n->domain, "com.microsoft"), si = -1, zi = -1, zonly = 0;
+	unsigned f = npuc_op_flags(npuc_node_op(n));
+	int si = -1, zi = -1, zonly = 0;
 	float s = 1.0f;
 	int32_t zp;
 
-	if (op_is(n, "DequantizeLinear") && i == 0) {
+	if (op_is(n, NPUC_OP_DequantizeLinear) && i == 0) {
 		si = 1;
 		zi = 2;
-	} else if ((op_is(n, "QLinearConv") || op_is(n, "QLinearMatMul") ||
-		    (ms && (!strcmp(n->op, "QLinearAdd") || !strcmp(n->op, "QLinearMul")))) &&
-		   (i == 0 || i == 3)) {
+	} else if ((f & OPF_QOP_BINARY) && (i == 0 || i == 3)) {
 		si = i + 1;
 		zi = i + 2;
-	} else if (ms && (!strcmp(n->op, "QLinearSigmoid") || !strcmp(n->op, "QLinearLeakyRelu") ||
-			  !strcmp(n->op, "QLinearGlobalAveragePool") ||
-			  !strcmp(n->op, "QLinearAveragePool")) && i == 0) {
+	} else if ((f & OPF_QOP_UNARY) && i == 0) {
 		si = 1;
 		zi = 2;
-	} else if (ms && !strcmp(n->op, "QLinearConcat") && i >= 2 && (i - 2) % 3 == 0) {
+	} else if ((f & OPF_QOP_CONCAT) && i >= 2 && (i - 2) % 3 == 0) {
 		si = i + 1;
 		zi = i + 2;
-	} else if (op_is(n, "ConvInteger") && i == 0) {
+	} else if (op_is(n, NPUC_OP_ConvInteger) && i == 0) {
 		zi = 2;
 		zonly = 1;
-	} else if (op_is(n, "MatMulInteger") && (i == 0 || i == 1)) {
+	} else if (op_is(n, NPUC_OP_MatMulInteger) && (i == 0 || i == 1)) {
 		zi = 2 + i;
 		zonly = 1;
 	} else {
@@ -619,7 +616,7 @@ static int need_tensor(struct qctx *c, int t)
 	if (c->qt[t] >= 0)
 		return c->qt[t];
 	p = ten(c, t)->producer;
-	if (p >= 0 && op_is(node(c, p), "DequantizeLinear") && node(c, p)->out[0] == t)
+	if (p >= 0 && op_is(node(c, p), NPUC_OP_DequantizeLinear) && node(c, p)->out[0] == t)
 		return materialize_dq(c, p);
 	npuc_diag_set(c->d, "qdq import: tensor '%s' is used before it is produced",
 		      ten(c, t)->name);
@@ -638,7 +635,7 @@ static int dq_act(const struct qctx *c, int t)
 	float s;
 	int32_t zp;
 
-	if (t < 0 || !producer_is(c, t, "DequantizeLinear"))
+	if (t < 0 || !producer_is(c, t, NPUC_OP_DequantizeLinear))
 		return -1;
 	if (!dq_matches_tensor(c, node(c, ten(c, t)->producer), &s, &zp))
 		return -1;
@@ -650,7 +647,7 @@ static int dq_const(const struct qctx *c, int t)
 {
 	int p = t >= 0 ? ten(c, t)->producer : -1;
 
-	if (p < 0 || !op_is(node(c, p), "DequantizeLinear") || !is_const(c, nin(node(c, p), 0)))
+	if (p < 0 || !op_is(node(c, p), NPUC_OP_DequantizeLinear) || !is_const(c, nin(node(c, p), 0)))
 		return -1;
 	return p;
 }
@@ -710,7 +707,7 @@ static int find_outq(const struct qctx *c, int t, struct outq *o)
 		nd = node(c, n);
 		if (nin(nd, 0) != t)
 			return -1;
-		if (op_is(nd, "QuantizeLinear")) {
+		if (op_is(nd, NPUC_OP_QuantizeLinear)) {
 			o->qnode = n;
 			o->y = nd->out[0];
 			if (o->y < 0 || qdq_pt(c, nd, o->y, &o->scale, &o->zp) < 0 ||
@@ -720,9 +717,9 @@ static int find_outq(const struct qctx *c, int t, struct outq *o)
 		}
 		if (o->n_chain == MAX_CHAIN || nd->n_out < 1 || nd->out[0] < 0)
 			return -1;
-		if (op_is(nd, "Relu")) {
+		if (op_is(nd, NPUC_OP_Relu)) {
 			o->lo = fmaxf(o->lo, 0.0f);
-		} else if (op_is(nd, "Clip")) {
+		} else if (op_is(nd, NPUC_OP_Clip)) {
 			float lo, hi;
 
 			if (clip_bounds(c, nd, &lo, &hi) < 0)
@@ -1350,71 +1347,63 @@ static int emit_pool(struct qctx *c, const struct npuc_node *nd, enum npu_pool_m
 /* ---- LUT ---- */
 
 struct lutfn {
-	const char *op;
+	enum npuc_op op;
 	float alpha, beta, lo, hi;
 };
 
 static float lut_eval(const struct lutfn *f, float v)
 {
-	const char *op = f->op;
-
-	if (!strcmp(op, "Relu"))
+	switch (f->op) {
+	case NPUC_OP_Relu:
 		return v > 0 ? v : 0.0f;
-	if (!strcmp(op, "Clip"))
+	case NPUC_OP_Clip:
 		return fminf(fmaxf(v, f->lo), f->hi);
-	if (!strcmp(op, "LeakyRelu"))
+	case NPUC_OP_LeakyRelu:
 		return v < 0 ? f->alpha * v : v;
-	if (!strcmp(op, "Sigmoid"))
+	case NPUC_OP_Sigmoid:
 		return 1.0f / (1.0f + expf(-v));
-	if (!strcmp(op, "Tanh"))
+	case NPUC_OP_Tanh:
 		return tanhf(v);
-	if (!strcmp(op, "HardSigmoid"))
+	case NPUC_OP_HardSigmoid:
 		return fmaxf(0.0f, fminf(1.0f, f->alpha * v + f->beta));
-	if (!strcmp(op, "HardSwish"))
+	case NPUC_OP_HardSwish:
 		return v * fmaxf(0.0f, fminf(1.0f, v / 6.0f + 0.5f));
-	if (!strcmp(op, "Elu"))
+	case NPUC_OP_Elu:
 		return v < 0 ? f->alpha * (expf(v) - 1.0f) : v;
-	if (!strcmp(op, "Selu"))
+	case NPUC_OP_Selu:
 		return f->beta * (v <= 0 ? f->alpha * (expf(v) - 1.0f) : v);
-	if (!strcmp(op, "Softplus"))
+	case NPUC_OP_Softplus:
 		return v > 30.0f ? v : log1pf(expf(v));
-	if (!strcmp(op, "Softsign"))
+	case NPUC_OP_Softsign:
 		return v / (1.0f + fabsf(v));
-	if (!strcmp(op, "Neg"))
+	case NPUC_OP_Neg:
 		return -v;
-	if (!strcmp(op, "Abs"))
+	case NPUC_OP_Abs:
 		return fabsf(v);
-	return v;	/* Identity, requantisation */
+	default:
+		return v;	/* Identity, requantisation */
+	}
 }
 
 /* Fills f for a unary op node; 0 if the op is not a LUT candidate. */
 static int lut_fn_of(const struct qctx *c, const struct npuc_node *nd, struct lutfn *f)
 {
-	static const char *const ops[] = {
-		"Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish",
-		"Elu", "Selu", "Softplus", "Softsign", "Neg", "Abs", "Identity",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (op_is(nd, ops[i]))
-			break;
-	if (i == sizeof(ops) / sizeof(ops[0]))
+	f->op = npuc_node_op(nd);
+	if (qdq_kind[f->op] != QDQ_lut)
 		return 0;
-	f->op = ops[i];
 	f->alpha = 0;
 	f->beta = 0;
-	if (!strcmp(f->op, "LeakyRelu")) {
+	if (f->op == NPUC_OP_LeakyRelu) {
 		f->alpha = npuc_attr_float(nd, "alpha", 0.01f);
-	} else if (!strcmp(f->op, "HardSigmoid")) {
+	} else if (f->op == NPUC_OP_HardSigmoid) {
 		f->alpha = npuc_attr_float(nd, "alpha", 0.2f);
 		f->beta = npuc_attr_float(nd, "beta", 0.5f);
-	} else if (!strcmp(f->op, "Elu")) {
+	} else if (f->op == NPUC_OP_Elu) {
 		f->alpha = npuc_attr_float(nd, "alpha", 1.0f);
-	} else if (!strcmp(f->op, "Selu")) {
+	} else if (f->op == NPUC_OP_Selu) {
 		f->alpha = npuc_attr_float(nd, "alpha", 1.67326319217681884765625f);
 		f->beta = npuc_attr_float(nd, "gamma", 1.05070102214813232421875f);
-	} else if (!strcmp(f->op, "Clip")) {
+	} else if (f->op == NPUC_OP_Clip) {
 		if (clip_bounds(c, nd, &f->lo, &f->hi) < 0)
 			return 0;
 	}
@@ -1444,7 +1433,7 @@ static int emit_lut_to(struct qctx *c, const char *name, const struct lutfn *f, 
 	struct npuq_lut l;
 
 	lut_table(l.table, f, si, zi, os);
-	l.fn = strdup(f->op);
+	l.fn = strdup(npuc_op_name(f->op));
 	if (!l.fn) {
 		npuc_diag_set(c->d, "out of memory");
 		return -1;
@@ -1791,19 +1780,19 @@ static int find_requant(const struct qctx *c, int y32, int64_t m, double *s, dou
 	int chain[3], nc = 0, t = y32, n, k;
 
 	n = sole_consumer(c, t);
-	if (n < 0 || !op_is(node(c, n), "Cast") || npuc_attr_int(node(c, n), "to", 0) != 1)
+	if (n < 0 || !op_is(node(c, n), NPUC_OP_Cast) || npuc_attr_int(node(c, n), "to", 0) != 1)
 		return -1;
 	chain[nc++] = n;
 	t = node(c, n)->out[0];
 	n = sole_consumer(c, t);
-	if (n < 0 || !op_is(node(c, n), "Mul") || (k = other_in(node(c, n), t)) < 0 ||
+	if (n < 0 || !op_is(node(c, n), NPUC_OP_Mul) || (k = other_in(node(c, n), t)) < 0 ||
 	    chan_vec(c, k, node(c, n)->out[0], m, s) < 0)
 		return -1;
 	chain[nc++] = n;
 	t = node(c, n)->out[0];
 	n = sole_consumer(c, t);
 	*has_bias = 0;
-	if (n >= 0 && op_is(node(c, n), "Add") && (k = other_in(node(c, n), t)) >= 0 &&
+	if (n >= 0 && op_is(node(c, n), NPUC_OP_Add) && (k = other_in(node(c, n), t)) >= 0 &&
 	    chan_vec(c, k, node(c, n)->out[0], m, b) == 0) {
 		chain[nc++] = n;
 		t = node(c, n)->out[0];
@@ -1819,7 +1808,7 @@ static int find_requant(const struct qctx *c, int y32, int64_t m, double *s, dou
 static int emit_integer(struct qctx *c, int n, char *why)
 {
 	const struct npuc_node *nd = node(c, n);
-	int conv = op_is(nd, "ConvInteger"), x = nin(nd, 0), w = nin(nd, 1), y = nd->out[0];
+	int conv = op_is(nd, NPUC_OP_ConvInteger), x = nin(nd, 0), w = nin(nd, 1), y = nd->out[0];
 	int xzi = nin(nd, 2), wzi = nin(nd, 3), has_bias, r = 0;
 	const struct npuc_tensor *wt;
 	struct convspec sp;
@@ -1904,7 +1893,7 @@ out:
 /* QuantizeLinear not absorbed by a pattern. */
 static int emit_quantize(struct qctx *c, int n, char *why)
 {
-	static const struct lutfn ident = { "Identity", 0, 0, 0, 0 };
+	static const struct lutfn ident = { NPUC_OP_Identity, 0, 0, 0, 0 };
 	const struct npuc_node *nd = node(c, n);
 	int x = nin(nd, 0), y = nd->out[0], x8, in, out;
 	struct outspec os;
@@ -2073,7 +2062,7 @@ out:
 static int qdq_matmul(struct qctx *c, const struct npuc_node *nd, int x8, const struct outq *o,
 		      char *why)
 {
-	int gemm = op_is(nd, "Gemm"), tb = gemm && npuc_attr_int(nd, "transB", 0);
+	int gemm = op_is(nd, NPUC_OP_Gemm), tb = gemm && npuc_attr_int(nd, "transB", 0);
 	int b = nin(nd, 1), bdq = dq_const(c, b), b8, wi, bi = gemm ? nin(nd, 2) : -1, r;
 	float alpha = gemm ? npuc_attr_float(nd, "alpha", 1.0f) : 1.0f;
 	float beta = gemm ? npuc_attr_float(nd, "beta", 1.0f) : 1.0f;
@@ -2146,8 +2135,8 @@ out:
 static int qdq_eltwise(struct qctx *c, const struct npuc_node *nd, const struct outq *o,
 		       char *why)
 {
-	enum npu_eltwise_op op = op_is(nd, "Add") || op_is(nd, "Sum") ? NPU_ELT_ADD :
-				 op_is(nd, "Sub") ? NPU_ELT_SUB : NPU_ELT_MUL;
+	enum npu_eltwise_op op = op_is(nd, NPUC_OP_Add) || op_is(nd, NPUC_OP_Sum) ? NPU_ELT_ADD :
+				 op_is(nd, NPUC_OP_Sub) ? NPU_ELT_SUB : NPU_ELT_MUL;
 	int a = nin(nd, 0), b = nin(nd, 1), a8 = dq_act(c, a), b8 = dq_act(c, b), bdq;
 	struct outspec os;
 	float bs = 0;
@@ -2194,6 +2183,8 @@ static int qdq_eltwise(struct qctx *c, const struct npuc_node *nd, const struct 
 static int emit_qdq(struct qctx *c, int n, char *why)
 {
 	const struct npuc_node *nd = node(c, n);
+	enum npuc_op id = npuc_node_op(nd);
+	enum qdq_kind kind = qdq_kind[id];
 	int x8 = dq_act(c, nin(nd, 0)), y = nd->n_out > 0 ? nd->out[0] : -1;
 	struct outspec os;
 	struct lutfn f;
@@ -2203,27 +2194,25 @@ static int emit_qdq(struct qctx *c, int n, char *why)
 		why_set(why, "%s: output is not quantised by a QuantizeLinear (float op)", nd->op);
 		return 0;
 	}
-	if (op_is(nd, "Add") || op_is(nd, "Sub") || op_is(nd, "Mul") ||
-	    (op_is(nd, "Sum") && nd->n_in == 2))
+	if (kind == QDQ_elt && (id != NPUC_OP_Sum || nd->n_in == 2))
 		return qdq_eltwise(c, nd, &o, why);
 	if (x8 < 0) {
 		why_set(why, "%s: input is not a dequantised int8 activation", nd->op);
 		return 0;
 	}
 	out_from_q(&os, &o, y);
-	if (op_is(nd, "Conv"))
+	if (kind == QDQ_conv)
 		return qdq_conv(c, nd, x8, &o, why);
-	if (op_is(nd, "Gemm") || op_is(nd, "MatMul"))
+	if (kind == QDQ_fc)
 		return qdq_matmul(c, nd, x8, &o, why);
-	if (op_is(nd, "MaxPool") || op_is(nd, "GlobalMaxPool"))
-		return emit_pool(c, nd, NPU_POOL_MAX, op_is(nd, "GlobalMaxPool"), x8, &os, why);
-	if (op_is(nd, "AveragePool") || op_is(nd, "GlobalAveragePool"))
-		return emit_pool(c, nd, NPU_POOL_AVG, op_is(nd, "GlobalAveragePool"), x8, &os,
+	if (kind == QDQ_pool)
+		return emit_pool(c, nd, id == NPUC_OP_MaxPool || id == NPUC_OP_GlobalMaxPool ?
+				 NPU_POOL_MAX : NPU_POOL_AVG,
+				 id == NPUC_OP_GlobalMaxPool || id == NPUC_OP_GlobalAveragePool, x8, &os,
 				 why);
-	if (op_is(nd, "Reshape") || op_is(nd, "Flatten") || op_is(nd, "Squeeze") ||
-	    op_is(nd, "Unsqueeze"))
+	if (kind == QDQ_reshape)
 		return emit_reshape(c, nd, x8, &os, why);
-	if (op_is(nd, "Concat")) {
+	if (kind == QDQ_concat) {
 		int *xs = malloc(sizeof(int) * (size_t)nd->n_in), r = 0;
 
 		if (!xs) {
@@ -2244,8 +2233,8 @@ concat_out:
 	}
 	if (lut_fn_of(c, nd, &f))
 		return emit_lut(c, nd, &f, x8, &os, why);
-	if (op_is(nd, "Sum") && nd->n_in == 1) {
-		f.op = "Identity";
+	if (id == NPUC_OP_Sum && nd->n_in == 1) {
+		f.op = NPUC_OP_Identity;
 		return emit_lut(c, nd, &f, x8, &os, why);
 	}
 	why_set(why, "%s has no NPU equivalent", nd->op);
@@ -2264,12 +2253,11 @@ static int emit_passthrough(struct qctx *c, int n, char *why)
 		return 0;
 	}
 	out_from_y8(c, &os, y);
-	if (op_is(nd, "MaxPool") && nd->n_out == 1)
+	if (op_is(nd, NPUC_OP_MaxPool) && nd->n_out == 1)
 		return emit_pool(c, nd, NPU_POOL_MAX, 0, x, &os, why);
-	if (op_is(nd, "GlobalMaxPool"))
+	if (op_is(nd, NPUC_OP_GlobalMaxPool))
 		return emit_pool(c, nd, NPU_POOL_MAX, 1, x, &os, why);
-	if (op_is(nd, "Reshape") || op_is(nd, "Flatten") || op_is(nd, "Squeeze") ||
-	    op_is(nd, "Unsqueeze") || op_is(nd, "Identity"))
+	if (qdq_kind[npuc_node_op(nd)] == QDQ_reshape || op_is(nd, NPUC_OP_Identity))
 		return emit_reshape(c, nd, x, &os, why);
 	why_set(why, "%s on an 8-bit tensor has no NPU equivalent", nd->op);
 	return 0;
@@ -2292,6 +2280,7 @@ static int emit_ms(struct qctx *c, int n, char *why)
 {
 	const struct npuc_node *nd = node(c, n);
 	const char *op = nd->op;
+	enum npuc_op id = npuc_node_op(nd);
 	int y = nd->n_out > 0 ? nd->out[0] : -1, a, b;
 	struct outspec os;
 
@@ -2300,8 +2289,8 @@ static int emit_ms(struct qctx *c, int n, char *why)
 	    !c->tq[y].known)
 		return 0;
 	out_from_y8(c, &os, y);
-	if (!strcmp(op, "QLinearAdd") || !strcmp(op, "QLinearMul")) {
-		enum npu_eltwise_op eop = op[7] == 'A' ? NPU_ELT_ADD : NPU_ELT_MUL;
+	if (id == NPUC_OP_QLinearAdd || id == NPUC_OP_QLinearMul) {
+		enum npu_eltwise_op eop = id == NPUC_OP_QLinearAdd ? NPU_ELT_ADD : NPU_ELT_MUL;
 		float bs;
 		int32_t bzp;
 
@@ -2321,24 +2310,25 @@ static int emit_ms(struct qctx *c, int n, char *why)
 		}
 		return emit_eltwise(c, nd->name, eop, a, -1, ten(c, b), bs, bzp, &os, why);
 	}
-	if (!strcmp(op, "QLinearSigmoid") || !strcmp(op, "QLinearLeakyRelu")) {
-		struct lutfn f = { op[7] == 'S' ? "Sigmoid" : "LeakyRelu",
+	if (id == NPUC_OP_QLinearSigmoid || id == NPUC_OP_QLinearLeakyRelu) {
+		struct lutfn f = { id == NPUC_OP_QLinearSigmoid ? NPUC_OP_Sigmoid : NPUC_OP_LeakyRelu,
 				   npuc_attr_float(nd, "alpha", 0.01f), 0, 0, 0 };
 
 		if (!ms_in(c, nd, 0, &a))
 			return 0;
 		return emit_lut(c, nd, &f, a, &os, why);
 	}
-	if (!strcmp(op, "QLinearGlobalAveragePool") || !strcmp(op, "QLinearAveragePool")) {
+	if (id == NPUC_OP_QLinearGlobalAveragePool || id == NPUC_OP_QLinearAveragePool) {
 		if (!ms_in(c, nd, 0, &a))
 			return 0;
 		if (npuc_attr_int(nd, "channels_last", 0)) {
 			why_set(why, "%s with channels_last", op);
 			return 0;
 		}
-		return emit_pool(c, nd, NPU_POOL_AVG, op[7] == 'G', a, &os, why);
+		return emit_pool(c, nd, NPU_POOL_AVG, id == NPUC_OP_QLinearGlobalAveragePool, a, &os,
+				 why);
 	}
-	if (!strcmp(op, "QLinearConcat")) {
+	if (id == NPUC_OP_QLinearConcat) {
 		int k = (nd->n_in - 2) / 3, *xs, r = 0;
 
 		if (k < 1 || nd->n_in != 2 + 3 * k)
@@ -2458,19 +2448,20 @@ static void ms_infer(struct qctx *c)
 	for (int n = 0; n < c->g->n_nodes; n++) {
 		const struct npuc_node *nd = node(c, n);
 		int y = nd->n_out > 0 ? nd->out[0] : -1, si, zi, x;
+		enum npuc_op id = npuc_node_op(nd);
 
 		if (strcmp(nd->domain, "com.microsoft") || y < 0 || !qop_out_params(nd, &si, &zi))
 			continue;
-		x = nin(nd, !strcmp(nd->op, "QLinearConcat") ? 2 : 0);
+		x = nin(nd, id == NPUC_OP_QLinearConcat ? 2 : 0);
 		if (x < 0)
 			continue;
 		if (c->g->t[y].dtype == NPUC_DT_UNDEF)
 			c->g->t[y].dtype = nin(nd, zi) >= 0 && is8(ten(c, nin(nd, zi))->dtype) ?
 					   ten(c, nin(nd, zi))->dtype : ten(c, x)->dtype;
-		if (!strcmp(nd->op, "QLinearAdd") || !strcmp(nd->op, "QLinearMul")) {
+		if (id == NPUC_OP_QLinearAdd || id == NPUC_OP_QLinearMul) {
 			if (nin(nd, 3) >= 0)
 				ms_bcast(c, y, ten(c, x), ten(c, nin(nd, 3)));
-		} else if (!strcmp(nd->op, "QLinearGlobalAveragePool")) {
+		} else if (id == NPUC_OP_QLinearGlobalAveragePool) {
 			int64_t dims[4];
 
 			if (!is_nchw4(ten(c, x)) || npuc_attr_int(nd, "channels_last", 0))
@@ -2478,9 +2469,9 @@ static void ms_infer(struct qctx *c)
 			memcpy(dims, ten(c, x)->dims, sizeof(dims));
 			dims[2] = dims[3] = 1;
 			ms_set_shape(c, y, 4, dims);
-		} else if (!strcmp(nd->op, "QLinearAveragePool")) {
+		} else if (id == NPUC_OP_QLinearAveragePool) {
 			ms_pool_shape(c, nd, y, ten(c, x));
-		} else if (!strcmp(nd->op, "QLinearConcat")) {
+		} else if (id == NPUC_OP_QLinearConcat) {
 			ms_concat_shape(c, nd, y);
 		} else if (shape_known(ten(c, x))) {
 			ms_set_shape(c, y, ten(c, x)->rank, ten(c, x)->dims);
@@ -2501,15 +2492,15 @@ static int emit_node(struct qctx *c, int n)
 	why[0] = 0;
 	if (strcmp(nd->domain, "") && strcmp(nd->domain, "ai.onnx"))
 		r = emit_ms(c, n, why);
-	else if (op_is(nd, "DequantizeLinear"))
+	else if (op_is(nd, NPUC_OP_DequantizeLinear))
 		return 0;	/* emitted lazily by its consumers (need_tensor) */
-	else if (op_is(nd, "QuantizeLinear"))
+	else if (op_is(nd, NPUC_OP_QuantizeLinear))
 		r = emit_quantize(c, n, why);
-	else if (op_is(nd, "QLinearConv"))
+	else if (op_is(nd, NPUC_OP_QLinearConv))
 		r = emit_qlinearconv(c, n, why);
-	else if (op_is(nd, "QLinearMatMul"))
+	else if (op_is(nd, NPUC_OP_QLinearMatMul))
 		r = emit_qlinearmatmul(c, n, why);
-	else if (op_is(nd, "ConvInteger") || op_is(nd, "MatMulInteger"))
+	else if (op_is(nd, NPUC_OP_ConvInteger) || op_is(nd, NPUC_OP_MatMulInteger))
 		r = emit_integer(c, n, why);
 	else if (nd->n_in > 0 && nd->in[0] >= 0 && is8(ten(c, nd->in[0])->dtype) &&
 		 !is_const(c, nd->in[0]) && passthrough_op(nd))
@@ -2530,37 +2521,34 @@ static int emit_node(struct qctx *c, int n)
  */
 static int scales_check(const struct qctx *c)
 {
-	static const struct {
-		const char *op;
-		int idx[3];
-	} ops[] = {
-		{ "QuantizeLinear", { 1, -1, -1 } }, { "DequantizeLinear", { 1, -1, -1 } },
-		{ "QLinearConv", { 1, 4, 6 } }, { "QLinearMatMul", { 1, 4, 6 } },
-		{ "QLinearAdd", { 1, 4, 6 } }, { "QLinearMul", { 1, 4, 6 } },
-	};
+	static const int qdq_scale[3] = { 1, -1, -1 }, qop_scales[3] = { 1, 4, 6 };
 
 	for (int n = 0; n < c->g->n_nodes; n++) {
 		const struct npuc_node *nd = &c->g->nodes[n];
+		/* By name in any domain: com.microsoft has QuantizeLinear too. */
+		enum npuc_op id = npuc_op_find(NULL, nd->op);
+		const int *idx = id == NPUC_OP_QuantizeLinear || id == NPUC_OP_DequantizeLinear ?
+				 qdq_scale : NULL;
 
-		for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
-			if (strcmp(nd->op, ops[k].op))
+		if (!idx && npuc_node_has(nd, OPF_QOP_BINARY))
+			idx = qop_scales;
+		if (!idx)
+			continue;
+		for (int j = 0; j < 3; j++) {
+			int i = idx[j], t = i >= 0 && i < nd->n_in ? nd->in[i] : -1;
+			const struct npuc_tensor *st;
+
+			if (t < 0 || !is_const(c, t) || ten(c, t)->dtype != NPUC_DT_F32)
 				continue;
-			for (int j = 0; j < 3; j++) {
-				int i = ops[k].idx[j], t = i >= 0 && i < nd->n_in ? nd->in[i] : -1;
-				const struct npuc_tensor *st;
-
-				if (t < 0 || !is_const(c, t) || ten(c, t)->dtype != NPUC_DT_F32)
-					continue;
-				st = ten(c, t);
-				for (int64_t e = 0; e < numel(st); e++)
-					if (!scale_ok(cval(st, e))) {
-						npuc_diag_set(c->d, "node '%s' (%s): scale '%s' holds %g "
-							      "at %lld: a scale must be a positive finite "
-							      "number", nd->name, nd->op, st->name,
-							      cval(st, e), (long long)e);
-						return -1;
-					}
-			}
+			st = ten(c, t);
+			for (int64_t e = 0; e < numel(st); e++)
+				if (!scale_ok(cval(st, e))) {
+					npuc_diag_set(c->d, "node '%s' (%s): scale '%s' holds %g at "
+						      "%lld: a scale must be a positive finite number",
+						      nd->name, nd->op, st->name, cval(st, e),
+						      (long long)e);
+					return -1;
+				}
 		}
 	}
 	return 0;
@@ -2683,16 +2671,10 @@ out:
 
 int npuc_qdq_is_quantized(const struct npuc_graph *g)
 {
-	static const char *const ops[] = {
-		"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul",
-		"ConvInteger", "MatMulInteger", "DynamicQuantizeLinear",
-	};
-
 	/* DynamicQuantizeLinear: a dynamically quantised model (its outputs are not float) */
 	for (int n = 0; g && n < g->n_nodes; n++)
-		for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-			if (op_is(&g->nodes[n], ops[i]))
-				return 1;
+		if (npuc_node_has(&g->nodes[n], OPF_QUANTIZED))
+			return 1;
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "onnx_ops.h"
 #include "tensor_pb.h"
 
 #define UNK		NPUC_DIM_UNKNOWN
@@ -1089,87 +1090,26 @@ static int h_gather(struct si *s)
 /* ---- dispatch ---- */
 
 struct op_info {
-	const char *op;
 	int min_in;		/* required leading inputs */
 	int min_in_new;		/* from opset `since` on */
 	int since;
-	int (*fn)(struct si *s);
+	int (*fn)(struct si *s);	/* NULL: outputs stay unknown */
 };
 
-static const struct op_info ops[] = {
-	{ "Conv", 2, 2, 0, h_conv },
-	{ "ConvInteger", 2, 2, 0, h_convinteger },
-	{ "QLinearConv", 8, 8, 0, h_qlinearconv },
-	{ "MatMul", 2, 2, 0, h_matmul },
-	{ "MatMulInteger", 2, 2, 0, h_matmulinteger },
-	{ "QLinearMatMul", 8, 8, 0, h_qlinearmatmul },
-	{ "Gemm", 2, 2, 0, h_gemm },
-	{ "Relu", 1, 1, 0, h_same },
-	{ "Clip", 1, 1, 0, h_same },
-	{ "LeakyRelu", 1, 1, 0, h_same },
-	{ "PRelu", 2, 2, 0, h_same },
-	{ "Sigmoid", 1, 1, 0, h_same },
-	{ "Tanh", 1, 1, 0, h_same },
-	{ "HardSigmoid", 1, 1, 0, h_same },
-	{ "HardSwish", 1, 1, 0, h_same },
-	{ "Elu", 1, 1, 0, h_same },
-	{ "Selu", 1, 1, 0, h_same },
-	{ "Softplus", 1, 1, 0, h_same },
-	{ "Softsign", 1, 1, 0, h_same },
-	{ "Abs", 1, 1, 0, h_same },
-	{ "Neg", 1, 1, 0, h_same },
-	{ "Exp", 1, 1, 0, h_same },
-	{ "Log", 1, 1, 0, h_same },
-	{ "Sqrt", 1, 1, 0, h_same },
-	{ "Reciprocal", 1, 1, 0, h_same },
-	{ "Floor", 1, 1, 0, h_same },
-	{ "Ceil", 1, 1, 0, h_same },
-	{ "Erf", 1, 1, 0, h_same },
-	{ "Identity", 1, 1, 0, h_same },
-	{ "LRN", 1, 1, 0, h_same },
-	{ "InstanceNormalization", 3, 3, 0, h_same },
-	{ "Softmax", 1, 1, 0, h_softmax },
-	{ "LogSoftmax", 1, 1, 0, h_softmax },
-	{ "Dropout", 1, 1, 0, h_dropout },
-	{ "Cast", 1, 1, 0, h_cast },
-	{ "Add", 2, 2, 0, h_bcast },
-	{ "Sub", 2, 2, 0, h_bcast },
-	{ "Mul", 2, 2, 0, h_bcast },
-	{ "Div", 2, 2, 0, h_bcast },
-	{ "Pow", 2, 2, 0, h_bcast },
-	{ "Max", 1, 1, 0, h_bcast },
-	{ "Min", 1, 1, 0, h_bcast },
-	{ "Sum", 1, 1, 0, h_bcast },
-	{ "Mean", 1, 1, 0, h_bcast },
-	{ "Equal", 2, 2, 0, h_compare },
-	{ "Less", 2, 2, 0, h_compare },
-	{ "Greater", 2, 2, 0, h_compare },
-	{ "MaxPool", 1, 1, 0, h_pool },
-	{ "AveragePool", 1, 1, 0, h_pool },
-	{ "LpPool", 1, 1, 0, h_pool },
-	{ "GlobalAveragePool", 1, 1, 0, h_global_pool },
-	{ "GlobalMaxPool", 1, 1, 0, h_global_pool },
-	{ "GlobalLpPool", 1, 1, 0, h_global_pool },
-	{ "BatchNormalization", 5, 5, 0, h_batchnorm },
-	{ "QuantizeLinear", 2, 2, 0, h_quantize },
-	{ "DequantizeLinear", 2, 2, 0, h_dequantize },
-	{ "Flatten", 1, 1, 0, h_flatten },
-	{ "Reshape", 1, 2, 5, h_reshape },
-	{ "Transpose", 1, 1, 0, h_transpose },
-	{ "Concat", 1, 1, 0, h_concat },
-	{ "Squeeze", 1, 1, 0, h_squeeze },
-	{ "Unsqueeze", 1, 2, 13, h_unsqueeze },
-	{ "Pad", 1, 2, 11, h_pad },
-	{ "Shape", 1, 1, 0, h_shape },
-	{ "Gather", 2, 2, 0, h_gather },
+#define h_none NULL
+static const struct op_info ops[NPUC_OP_COUNT] = {
+#define OP(name, dom, ref, shape, min_in, min_in_new, since, ...) \
+	[NPUC_OP_##name] = { min_in, min_in_new, since, h_##shape },
+#include "onnx_ops.def"
+#undef OP
 };
+#undef h_none
 
 static const struct op_info *op_find(const char *op)
 {
-	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (!strcmp(ops[i].op, op))
-			return &ops[i];
-	return NULL;
+	const struct op_info *oi = &ops[npuc_op_find(NULL, op)];
+
+	return oi->fn ? oi : NULL;
 }
 
 int npuc_op_min_inputs(const char *op, int64_t opset)
@@ -1184,7 +1124,7 @@ int npuc_op_min_inputs(const char *op, int64_t opset)
 /* Required inputs present, input dims within NPUC_SHAPE_DIM_MAX. */
 static int check_inputs(struct si *s, const struct op_info *oi)
 {
-	int min = npuc_op_min_inputs(oi->op, s->g->opset);
+	int min = s->g->opset >= oi->since ? oi->min_in_new : oi->min_in;
 
 	for (int i = 0; i < min; i++)
 		if (!inp(s, i))

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "onnx_ops.h"
 #include "ref_float.h"
 
 static int tensor_is_input(const struct npuc_graph *g, int t)
@@ -115,13 +116,8 @@ static const float *const_f32(const struct npuc_graph *g, int t, int64_t numel)
 
 static int fold_excluded(const struct npuc_node *n)
 {
-	static const char *const ops[] = {
-		"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear",
-	};
-
-	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (!strcmp(n->op, ops[i]))
-			return 1;
+	if (npuc_op_flags(npuc_op_find(NULL, n->op)) & OPF_NO_FOLD)
+		return 1;
 	return !default_domain(n) || !npuc_ref_op_supported(n->op, n->domain);
 }
 
@@ -212,7 +208,7 @@ static int fold_shape(struct npuc_graph *g, int ni, struct npuc_diag *d)
 {
 	const struct npuc_node *n = &g->nodes[ni];
 	const struct npuc_tensor *x;
-	int size = !strcmp(n->op, "Size");
+	int size = npuc_node_op(n) == NPUC_OP_Size;
 	int64_t start, end, dims[1], *data;
 	int out;
 
@@ -287,7 +283,7 @@ int npuc_pass_fold_constants(struct npuc_graph *g, struct npuc_pass_stats *st,
 
 		if (!outputs_free(g, n))
 			continue;
-		if (default_domain(n) && (!strcmp(n->op, "Shape") || !strcmp(n->op, "Size")))
+		if (npuc_node_op(n) == NPUC_OP_Shape || npuc_node_op(n) == NPUC_OP_Size)
 			rc = fold_shape(g, i, d);
 		else if (!fold_excluded(n) && all_inputs_const(g, n))
 			rc = fold_eval(g, i, d);
@@ -584,9 +580,9 @@ static int bn_absorber(const struct npuc_graph *g, const struct npuc_node *bn, c
 	pn = &g->nodes[p];
 	if (!default_domain(pn) || pn->n_out != 1 || pn->out[0] != x || pn->n_in < 2)
 		return -1;
-	if (!strcmp(pn->op, "Conv") && npuc_tensor_is_const(g, pn->in[1]))
+	if (npuc_node_op(pn) == NPUC_OP_Conv && npuc_tensor_is_const(g, pn->in[1]))
 		return p;
-	if (!strcmp(pn->op, "Gemm") && npuc_tensor_is_const(g, pn->in[1]) &&
+	if (npuc_node_op(pn) == NPUC_OP_Gemm && npuc_tensor_is_const(g, pn->in[1]) &&
 	    npuc_attr_int(pn, "transA", 0) == 0)
 		return p;
 	return -1;
@@ -610,7 +606,7 @@ static int fold_one_bn(struct npuc_graph *g, int i, const int *uses, unsigned ch
 		return rc;
 	p = bn_absorber(g, n, uses);
 	rc = 0;
-	if (p >= 0 && !dead[p] && !strcmp(g->nodes[p].op, "Conv"))
+	if (p >= 0 && !dead[p] && npuc_node_op(&g->nodes[p]) == NPUC_OP_Conv)
 		rc = fold_bn_conv(g, p, i, &bn, dead, d);
 	else if (p >= 0 && !dead[p] && x->rank == 2)
 		rc = fold_bn_gemm(g, p, i, &bn, dead, d);
@@ -641,7 +637,7 @@ int npuc_pass_fold_batchnorm(struct npuc_graph *g, struct npuc_pass_stats *st,
 	}
 	npuc_tensor_uses(g, uses);
 	for (int i = 0; i < g->n_nodes && rc >= 0; i++) {
-		if (!default_domain(&g->nodes[i]) || strcmp(g->nodes[i].op, "BatchNormalization"))
+		if (npuc_node_op(&g->nodes[i]) != NPUC_OP_BatchNormalization)
 			continue;
 		rc = fold_one_bn(g, i, uses, dead, st, d);
 		any |= rc > 0;
@@ -663,9 +659,9 @@ static int passthrough(const struct npuc_graph *g, const struct npuc_node *n, co
 {
 	if (!default_domain(n) || n->n_in < 1 || n->in[0] < 0 || n->n_out < 1 || n->out[0] < 0)
 		return 0;
-	if (!strcmp(n->op, "Identity"))
+	if (npuc_node_op(n) == NPUC_OP_Identity)
 		return n->n_in == 1 && n->n_out == 1;
-	if (strcmp(n->op, "Dropout"))
+	if (npuc_node_op(n) != NPUC_OP_Dropout)
 		return 0;
 	for (int j = 1; j < n->n_out; j++)
 		if (n->out[j] >= 0 && uses[n->out[j]])

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "onnx_ops.h"
+
 static int default_domain(const struct npuc_node *n)
 {
 	return !n->domain || !n->domain[0] || !strcmp(n->domain, "ai.onnx");
@@ -18,14 +20,8 @@ static int default_domain(const struct npuc_node *n)
 
 static int fusable_producer(const struct npuc_node *p)
 {
-	static const char *const ops[] = { "Conv", "Gemm", "MatMul", "Add", "Sub", "Mul" };
-
-	if (!default_domain(p) || p->n_out != 1 || npuc_node_attr(p, NPUC_ATTR_ACT_OUT))
-		return 0;
-	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (!strcmp(p->op, ops[i]))
-			return 1;
-	return 0;
+	return p->n_out == 1 && !npuc_node_attr(p, NPUC_ATTR_ACT_OUT) &&
+	       npuc_node_has(p, OPF_FUSE_ACT);
 }
 
 /* A constant scalar float bound (input j of a Clip): 1 ok (or omitted), 0 not usable. */
@@ -51,11 +47,11 @@ static int act_range(const struct npuc_graph *g, const struct npuc_node *n, floa
 	*hi = INFINITY;
 	if (!default_domain(n) || n->n_in < 1 || n->n_out != 1 || n->in[0] < 0 || n->out[0] < 0)
 		return 0;
-	if (!strcmp(n->op, "Relu")) {
+	if (npuc_node_op(n) == NPUC_OP_Relu) {
 		*lo = 0.0f;
 		return n->n_in == 1;
 	}
-	if (strcmp(n->op, "Clip"))
+	if (npuc_node_op(n) != NPUC_OP_Clip)
 		return 0;
 	if (g->opset < 11) {
 		const struct npuc_attr *a = npuc_node_attr(n, "min"), *b = npuc_node_attr(n, "max");

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "onnx_ops.h"
 #include "passes.h"
 
 #define WHY_LEN		200
@@ -855,7 +856,7 @@ struct fc_plan {
 static int fc_plan(struct qz *z, int ni, struct fc_plan *p, char *why)
 {
 	const struct npuc_node *n = &z->g->nodes[ni];
-	int gemm = !strcmp(n->op, "Gemm");
+	int gemm = npuc_node_op(n) == NPUC_OP_Gemm;
 	struct lay A, Y;
 	const struct npuc_tensor *bt;
 	int64_t nbv, ncv;
@@ -1070,7 +1071,8 @@ static int elt_plan(struct qz *z, int ni, struct elt_plan *p, char *why)
 {
 	const struct npuc_node *n = &z->g->nodes[ni];
 	const char *op = n->op;
-	int x0, x1, c0, c1, div = !strcmp(op, "Div");
+	enum npuc_op id = npuc_node_op(n);
+	int x0, x1, c0, c1, div = id == NPUC_OP_Div;
 	struct lay LB, LY;
 
 	memset(p, 0, sizeof(*p));
@@ -1081,8 +1083,8 @@ static int elt_plan(struct qz *z, int ni, struct elt_plan *p, char *why)
 	x1 = n->in[1];
 	c0 = is_const(z, x0);
 	c1 = is_const(z, x1);
-	p->op = !strcmp(op, "Sub") ? NPU_ELT_SUB :
-		(!strcmp(op, "Mul") || div) ? NPU_ELT_MUL : NPU_ELT_ADD;
+	p->op = id == NPUC_OP_Sub ? NPU_ELT_SUB :
+		(id == NPUC_OP_Mul || div) ? NPU_ELT_MUL : NPU_ELT_ADD;
 	if (c0 && !c1 && p->op != NPU_ELT_SUB && !div) {
 		int t = x0;	/* commutative: constant second */
 
@@ -1349,23 +1351,6 @@ static int q_pool(struct qz *z, int ni, char *why)
 
 /* ---- LUT ---- */
 
-static int lut_op(const char *op)
-{
-	static const char *const ops[] = {
-		"Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish",
-		"Elu", "Selu", "Celu", "Softplus", "Softsign", "ThresholdedRelu", "Exp", "Log",
-		"Sqrt", "Abs", "Neg", "Reciprocal", "Floor", "Ceil", "Round", "Erf", "Sin",
-		"Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh",
-		"Sign", "Mish", "Shrink", "PRelu", "Pow", "Add", "Sub", "Mul", "Div", "Max",
-		"Min", "Sum", "Mean", "Mod",
-	};
-
-	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (!strcmp(op, ops[i]))
-			return 1;
-	return 0;
-}
-
 /* Index of the one activation input when all others are scalar constants, else -1. */
 static int lut_input(const struct qz *z, const struct npuc_node *n)
 {
@@ -1619,6 +1604,22 @@ done:
 	return rc;
 }
 
+/* ---- NPU mappings by op (onnx_ops.def's quant column) ---- */
+
+/* 0: mapped; 1: not (why says, the node runs on the CPU); -1: error. */
+typedef int (*q_fn)(struct qz *z, int ni, char *why);
+
+static int q_elt(struct qz *z, int ni, char *why);
+static int q_reshape(struct qz *z, int ni, char *why);
+static int q_none(struct qz *z, int ni, char *why);
+
+static const q_fn q_ops[NPUC_OP_COUNT] = {
+#define OP(name, dom, ref, shape, min_in, min_in_new, since, quant, ...) \
+	[NPUC_OP_##name] = q_##quant,
+#include "onnx_ops.def"
+#undef OP
+};
+
 /*
  * Concat inputs produced by a requantising node for the Concat alone get
  * the Concat's quantisation, so the Concat is a plain copy. Walked
@@ -1626,15 +1627,9 @@ done:
  */
 static int requantising(const struct npuc_node *p)
 {
-	static const char *const ops[] = {
-		"Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "AveragePool",
-		"GlobalAveragePool", "MaxPool", "GlobalMaxPool", "Concat",
-	};
+	q_fn fn = q_ops[npuc_node_op(p)];
 
-	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (!strcmp(p->op, ops[i]))
-			return 1;
-	return lut_op(p->op);
+	return fn && fn != q_none && fn != q_reshape;
 }
 
 static void plan_concat_params(struct qz *z)
@@ -1646,7 +1641,7 @@ static void plan_concat_params(struct qz *z)
 		int y = n->n_out > 0 ? n->out[0] : -1;
 		struct forced f = { .set = 1 };
 
-		if (!default_domain(n) || strcmp(n->op, "Concat") || y < 0 ||
+		if (npuc_node_op(n) != NPUC_OP_Concat || y < 0 ||
 		    concat_plan(z, ni, why))
 			continue;
 		if (z->forced[y].set) {
@@ -1746,7 +1741,7 @@ static int only_fc_consumers(struct qz *z, int t)
 		const struct npuc_node *c = &z->g->nodes[z->cons[e]];
 		struct fc_plan p;
 
-		if (!default_domain(c) || (strcmp(c->op, "Gemm") && strcmp(c->op, "MatMul")) ||
+		if ((npuc_node_op(c) != NPUC_OP_Gemm && npuc_node_op(c) != NPUC_OP_MatMul) ||
 		    c->n_in < 2 || c->in[0] != t || c->in[1] == t || !is_const(z, c->in[1]) ||
 		    fc_plan(z, z->cons[e], &p, why))
 			return 0;
@@ -1758,7 +1753,7 @@ static int reshape_plan(struct qz *z, int ni, int *hwc, char *why)
 {
 	const struct npuc_node *n = &z->g->nodes[ni];
 	struct lay X, Y;
-	int transpose = !strcmp(n->op, "Transpose");
+	int transpose = npuc_node_op(n) == NPUC_OP_Transpose;
 
 	*hwc = 0;
 	if (n->n_in < 1 || n->n_out < 1 || n->out[0] < 0 || !act_in(z, n->in[0], &X) ||
@@ -1850,49 +1845,32 @@ static int float_io(const struct qz *z, const struct npuc_node *n)
 	return 1;
 }
 
-static int is_op(const struct npuc_node *n, const char *const *ops, size_t cnt)
+/* Two-input arithmetic; a LUT when one input is a scalar constant. */
+static int q_elt(struct qz *z, int ni, char *why)
 {
-	for (size_t i = 0; i < cnt; i++)
-		if (!strcmp(n->op, ops[i]))
-			return 1;
-	return 0;
+	int rc = q_eltwise(z, ni, why);
+
+	if (rc == 1 && lut_input(z, &z->g->nodes[ni]) >= 0)
+		rc = q_lut(z, ni, why);
+	return rc;
+}
+
+static int q_none(struct qz *z, int ni, char *why)
+{
+	return why_set(why, "no NPU mapping for %s", z->g->nodes[ni].op);
 }
 
 static int q_dispatch(struct qz *z, int ni, char *why)
 {
-	static const char *const elt[] = { "Add", "Sub", "Mul", "Div", "Sum" };
-	static const char *const pools[] = { "MaxPool", "AveragePool", "GlobalAveragePool",
-					     "GlobalMaxPool" };
-	static const char *const shapes[] = { "Reshape", "Flatten", "Squeeze", "Unsqueeze",
-					      "Identity", "Dropout", "Transpose" };
 	const struct npuc_node *n = &z->g->nodes[ni];
-	int rc;
+	q_fn fn;
 
 	if (!default_domain(n))
 		return why_set(why, "op %s.%s is not in the default ONNX domain", n->domain, n->op);
 	if (!float_io(z, n))
 		return why_set(why, "%s on non-float tensors", n->op);
-	if (!strcmp(n->op, "Conv"))
-		return q_conv(z, ni, why);
-	if (!strcmp(n->op, "Gemm"))
-		return q_fc(z, ni, why);
-	if (!strcmp(n->op, "MatMul"))
-		return q_matmul(z, ni, why);
-	if (is_op(n, elt, sizeof(elt) / sizeof(elt[0]))) {
-		rc = q_eltwise(z, ni, why);
-		if (rc == 1 && lut_input(z, n) >= 0)
-			rc = q_lut(z, ni, why);
-		return rc;
-	}
-	if (is_op(n, pools, sizeof(pools) / sizeof(pools[0])))
-		return q_pool(z, ni, why);
-	if (!strcmp(n->op, "Concat"))
-		return q_concat(z, ni, why);
-	if (is_op(n, shapes, sizeof(shapes) / sizeof(shapes[0])))
-		return q_reshape(z, ni, why);
-	if (lut_op(n->op))
-		return q_lut(z, ni, why);
-	return why_set(why, "no NPU mapping for %s", n->op);
+	fn = q_ops[npuc_node_op(n)];
+	return fn ? fn(z, ni, why) : q_none(z, ni, why);
 }
 
 static int q_one(struct qz *z, int ni)

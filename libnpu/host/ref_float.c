@@ -12,27 +12,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "onnx_ops.h"
 #include "ref_float.h"
 #include "ref_ops_internal.h"
 
 /* ---- dispatch ---- */
 
-static const struct ref_op_entry *const op_tables[] = {
-	ref_ops_conv, ref_ops_pool, ref_ops_eltwise, ref_ops_shape, ref_ops_norm, ref_ops_quant,
-	ref_ops_resize,
+static const ref_op_fn ref_ops[NPUC_OP_COUNT] = {
+#define OP(name, dom, ref, ...) [NPUC_OP_##name] = ref_op_##ref,
+#include "onnx_ops.def"
+#undef OP
 };
+
+/* The rows whose ref column says "missing". */
+int ref_op_missing(struct ref_ctx *c)
+{
+	return ref_fail(c, "no float reference");
+}
 
 static ref_op_fn find_op(const char *op, const char *domain)
 {
-	if (!op)
-		return NULL;
-	if (domain && domain[0] && strcmp(domain, "ai.onnx") != 0)
-		return NULL;
-	for (size_t t = 0; t < sizeof(op_tables) / sizeof(op_tables[0]); t++)
-		for (const struct ref_op_entry *e = op_tables[t]; e->name; e++)
-			if (!strcmp(e->name, op))
-				return e->fn;
-	return NULL;
+	ref_op_fn fn = ref_ops[npuc_op_find(domain, op)];
+
+	return fn == ref_op_missing ? NULL : fn;
 }
 
 int npuc_ref_op_supported(const char *op, const char *domain)

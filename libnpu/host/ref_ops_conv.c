@@ -236,7 +236,7 @@ void ref_conv_i64(const struct ref_geom *g, int64_t n, int64_t cin, int64_t m, i
 
 /* ---- Conv ---- */
 
-static int op_conv(struct ref_ctx *c)
+int ref_op_conv(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_F32);
 	const struct npuc_value *w = ref_need(c, 1, NPUC_DT_F32);
@@ -399,7 +399,7 @@ static void convt_run(const struct ref_geom *g, const struct npuc_value *x,
 	}
 }
 
-static int op_conv_transpose(struct ref_ctx *c)
+int ref_op_conv_transpose(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_F32);
 	const struct npuc_value *w = ref_need(c, 1, NPUC_DT_F32);
@@ -429,7 +429,7 @@ static int op_conv_transpose(struct ref_ctx *c)
 
 /* ---- Gemm ---- */
 
-static int op_gemm(struct ref_ctx *c)
+int ref_op_gemm(struct ref_ctx *c)
 {
 	const struct npuc_value *a = ref_need(c, 0, NPUC_DT_F32);
 	const struct npuc_value *b = ref_need(c, 1, NPUC_DT_F32);
@@ -557,7 +557,7 @@ int64_t ref_mm_index(const struct ref_mm *mm, int which, int64_t bi)
 	return idx;
 }
 
-static int op_matmul(struct ref_ctx *c)
+int ref_op_matmul(struct ref_ctx *c)
 {
 	const struct npuc_value *a = ref_need(c, 0, NPUC_DT_F32);
 	const struct npuc_value *b = ref_need(c, 1, NPUC_DT_F32);
@@ -584,11 +584,3 @@ static int op_matmul(struct ref_ctx *c)
 	}
 	return 0;
 }
-
-const struct ref_op_entry ref_ops_conv[] = {
-	{ "Conv", op_conv },
-	{ "ConvTranspose", op_conv_transpose },
-	{ "Gemm", op_gemm },
-	{ "MatMul", op_matmul },
-	{ NULL, NULL },
-};

@@ -238,22 +238,22 @@ static int binary(struct ref_ctx *c, enum bin_op op)
 	return bin_apply(c, op, a, b, &c->out[0]);
 }
 
-static int op_add(struct ref_ctx *c) { return binary(c, B_ADD); }
-static int op_sub(struct ref_ctx *c) { return binary(c, B_SUB); }
-static int op_mul(struct ref_ctx *c) { return binary(c, B_MUL); }
-static int op_div(struct ref_ctx *c) { return binary(c, B_DIV); }
-static int op_pow(struct ref_ctx *c) { return binary(c, B_POW); }
-static int op_prelu(struct ref_ctx *c) { return binary(c, B_PRELU); }
-static int op_equal(struct ref_ctx *c) { return binary(c, B_EQ); }
-static int op_less(struct ref_ctx *c) { return binary(c, B_LT); }
-static int op_greater(struct ref_ctx *c) { return binary(c, B_GT); }
-static int op_less_eq(struct ref_ctx *c) { return binary(c, B_LE); }
-static int op_greater_eq(struct ref_ctx *c) { return binary(c, B_GE); }
-static int op_and(struct ref_ctx *c) { return binary(c, B_AND); }
-static int op_or(struct ref_ctx *c) { return binary(c, B_OR); }
-static int op_xor(struct ref_ctx *c) { return binary(c, B_XOR); }
+int ref_op_add(struct ref_ctx *c) { return binary(c, B_ADD); }
+int ref_op_sub(struct ref_ctx *c) { return binary(c, B_SUB); }
+int ref_op_mul(struct ref_ctx *c) { return binary(c, B_MUL); }
+int ref_op_div(struct ref_ctx *c) { return binary(c, B_DIV); }
+int ref_op_pow(struct ref_ctx *c) { return binary(c, B_POW); }
+int ref_op_prelu(struct ref_ctx *c) { return binary(c, B_PRELU); }
+int ref_op_equal(struct ref_ctx *c) { return binary(c, B_EQ); }
+int ref_op_less(struct ref_ctx *c) { return binary(c, B_LT); }
+int ref_op_greater(struct ref_ctx *c) { return binary(c, B_GT); }
+int ref_op_less_eq(struct ref_ctx *c) { return binary(c, B_LE); }
+int ref_op_greater_eq(struct ref_ctx *c) { return binary(c, B_GE); }
+int ref_op_and(struct ref_ctx *c) { return binary(c, B_AND); }
+int ref_op_or(struct ref_ctx *c) { return binary(c, B_OR); }
+int ref_op_xor(struct ref_ctx *c) { return binary(c, B_XOR); }
 
-static int op_mod(struct ref_ctx *c)
+int ref_op_mod(struct ref_ctx *c)
 {
 	const struct npuc_value *a = ref_in(c, 0);
 	int fm = (int)npuc_attr_int(c->n, "fmod", 0);
@@ -295,10 +295,10 @@ static int variadic(struct ref_ctx *c, enum bin_op op, int mean)
 	return 0;
 }
 
-static int op_max(struct ref_ctx *c) { return variadic(c, B_MAX, 0); }
-static int op_min(struct ref_ctx *c) { return variadic(c, B_MIN, 0); }
-static int op_sum(struct ref_ctx *c) { return variadic(c, B_ADD, 0); }
-static int op_mean(struct ref_ctx *c) { return variadic(c, B_ADD, 1); }
+int ref_op_max(struct ref_ctx *c) { return variadic(c, B_MAX, 0); }
+int ref_op_min(struct ref_ctx *c) { return variadic(c, B_MIN, 0); }
+int ref_op_sum(struct ref_ctx *c) { return variadic(c, B_ADD, 0); }
+int ref_op_mean(struct ref_ctx *c) { return variadic(c, B_ADD, 1); }
 
 /* ---- Where ---- */
 
@@ -321,7 +321,7 @@ static void where_row(void *ctx, const int64_t *off, const int64_t *st, int64_t 
 		       cd[ic] ? x + (size_t)ix * w->es : y + (size_t)iy * w->es, w->es);
 }
 
-static int op_where(struct ref_ctx *c)
+int ref_op_where(struct ref_ctx *c)
 {
 	const struct npuc_value *v[3] = { ref_need(c, 0, NPUC_DT_BOOL),
 					  ref_need(c, 1, NPUC_DT_UNDEF),
@@ -443,50 +443,50 @@ static int unary(struct ref_ctx *c, enum un_op op, float alpha, float beta, floa
 
 #define ATTR(name, def) npuc_attr_float(c->n, name, def)
 
-static int op_relu(struct ref_ctx *c) { return unary(c, U_RELU, 0, 0, 0); }
-static int op_leaky(struct ref_ctx *c) { return unary(c, U_LEAKY, ATTR("alpha", 0.01f), 0, 0); }
-static int op_sigmoid(struct ref_ctx *c) { return unary(c, U_SIGMOID, 0, 0, 0); }
-static int op_tanh(struct ref_ctx *c) { return unary(c, U_TANH, 0, 0, 0); }
-static int op_hsigmoid(struct ref_ctx *c)
+int ref_op_relu(struct ref_ctx *c) { return unary(c, U_RELU, 0, 0, 0); }
+int ref_op_leaky(struct ref_ctx *c) { return unary(c, U_LEAKY, ATTR("alpha", 0.01f), 0, 0); }
+int ref_op_sigmoid(struct ref_ctx *c) { return unary(c, U_SIGMOID, 0, 0, 0); }
+int ref_op_tanh(struct ref_ctx *c) { return unary(c, U_TANH, 0, 0, 0); }
+int ref_op_hsigmoid(struct ref_ctx *c)
 {
 	return unary(c, U_HSIGMOID, ATTR("alpha", 0.2f), ATTR("beta", 0.5f), 0);
 }
-static int op_hswish(struct ref_ctx *c) { return unary(c, U_HSWISH, 0, 0, 0); }
-static int op_elu(struct ref_ctx *c) { return unary(c, U_ELU, ATTR("alpha", 1.0f), 0, 0); }
-static int op_selu(struct ref_ctx *c)
+int ref_op_hswish(struct ref_ctx *c) { return unary(c, U_HSWISH, 0, 0, 0); }
+int ref_op_elu(struct ref_ctx *c) { return unary(c, U_ELU, ATTR("alpha", 1.0f), 0, 0); }
+int ref_op_selu(struct ref_ctx *c)
 {
 	return unary(c, U_SELU, ATTR("alpha", 1.67326319217681884765625f), 0,
 		     ATTR("gamma", 1.05070102214813232421875f));
 }
-static int op_celu(struct ref_ctx *c) { return unary(c, U_CELU, ATTR("alpha", 1.0f), 0, 0); }
-static int op_softplus(struct ref_ctx *c) { return unary(c, U_SOFTPLUS, 0, 0, 0); }
-static int op_softsign(struct ref_ctx *c) { return unary(c, U_SOFTSIGN, 0, 0, 0); }
-static int op_threlu(struct ref_ctx *c) { return unary(c, U_THRELU, ATTR("alpha", 1.0f), 0, 0); }
-static int op_exp(struct ref_ctx *c) { return unary(c, U_EXP, 0, 0, 0); }
-static int op_log(struct ref_ctx *c) { return unary(c, U_LOG, 0, 0, 0); }
-static int op_sqrt(struct ref_ctx *c) { return unary(c, U_SQRT, 0, 0, 0); }
-static int op_abs(struct ref_ctx *c) { return unary(c, U_ABS, 0, 0, 0); }
-static int op_neg(struct ref_ctx *c) { return unary(c, U_NEG, 0, 0, 0); }
-static int op_recip(struct ref_ctx *c) { return unary(c, U_RECIP, 0, 0, 0); }
-static int op_floor(struct ref_ctx *c) { return unary(c, U_FLOOR, 0, 0, 0); }
-static int op_ceil(struct ref_ctx *c) { return unary(c, U_CEIL, 0, 0, 0); }
-static int op_round(struct ref_ctx *c) { return unary(c, U_ROUND, 0, 0, 0); }
-static int op_erf(struct ref_ctx *c) { return unary(c, U_ERF, 0, 0, 0); }
-static int op_sin(struct ref_ctx *c) { return unary(c, U_SIN, 0, 0, 0); }
-static int op_cos(struct ref_ctx *c) { return unary(c, U_COS, 0, 0, 0); }
-static int op_sign(struct ref_ctx *c) { return unary(c, U_SIGN, 0, 0, 0); }
-static int op_not(struct ref_ctx *c) { return unary(c, U_NOT, 0, 0, 0); }
-static int op_tan(struct ref_ctx *c) { return unary(c, U_TAN, 0, 0, 0); }
-static int op_asin(struct ref_ctx *c) { return unary(c, U_ASIN, 0, 0, 0); }
-static int op_acos(struct ref_ctx *c) { return unary(c, U_ACOS, 0, 0, 0); }
-static int op_atan(struct ref_ctx *c) { return unary(c, U_ATAN, 0, 0, 0); }
-static int op_sinh(struct ref_ctx *c) { return unary(c, U_SINH, 0, 0, 0); }
-static int op_cosh(struct ref_ctx *c) { return unary(c, U_COSH, 0, 0, 0); }
-static int op_asinh(struct ref_ctx *c) { return unary(c, U_ASINH, 0, 0, 0); }
-static int op_acosh(struct ref_ctx *c) { return unary(c, U_ACOSH, 0, 0, 0); }
-static int op_atanh(struct ref_ctx *c) { return unary(c, U_ATANH, 0, 0, 0); }
-static int op_mish(struct ref_ctx *c) { return unary(c, U_MISH, 0, 0, 0); }
-static int op_shrink(struct ref_ctx *c)
+int ref_op_celu(struct ref_ctx *c) { return unary(c, U_CELU, ATTR("alpha", 1.0f), 0, 0); }
+int ref_op_softplus(struct ref_ctx *c) { return unary(c, U_SOFTPLUS, 0, 0, 0); }
+int ref_op_softsign(struct ref_ctx *c) { return unary(c, U_SOFTSIGN, 0, 0, 0); }
+int ref_op_threlu(struct ref_ctx *c) { return unary(c, U_THRELU, ATTR("alpha", 1.0f), 0, 0); }
+int ref_op_exp(struct ref_ctx *c) { return unary(c, U_EXP, 0, 0, 0); }
+int ref_op_log(struct ref_ctx *c) { return unary(c, U_LOG, 0, 0, 0); }
+int ref_op_sqrt(struct ref_ctx *c) { return unary(c, U_SQRT, 0, 0, 0); }
+int ref_op_abs(struct ref_ctx *c) { return unary(c, U_ABS, 0, 0, 0); }
+int ref_op_neg(struct ref_ctx *c) { return unary(c, U_NEG, 0, 0, 0); }
+int ref_op_recip(struct ref_ctx *c) { return unary(c, U_RECIP, 0, 0, 0); }
+int ref_op_floor(struct ref_ctx *c) { return unary(c, U_FLOOR, 0, 0, 0); }
+int ref_op_ceil(struct ref_ctx *c) { return unary(c, U_CEIL, 0, 0, 0); }
+int ref_op_round(struct ref_ctx *c) { return unary(c, U_ROUND, 0, 0, 0); }
+int ref_op_erf(struct ref_ctx *c) { return unary(c, U_ERF, 0, 0, 0); }
+int ref_op_sin(struct ref_ctx *c) { return unary(c, U_SIN, 0, 0, 0); }
+int ref_op_cos(struct ref_ctx *c) { return unary(c, U_COS, 0, 0, 0); }
+int ref_op_sign(struct ref_ctx *c) { return unary(c, U_SIGN, 0, 0, 0); }
+int ref_op_not(struct ref_ctx *c) { return unary(c, U_NOT, 0, 0, 0); }
+int ref_op_tan(struct ref_ctx *c) { return unary(c, U_TAN, 0, 0, 0); }
+int ref_op_asin(struct ref_ctx *c) { return unary(c, U_ASIN, 0, 0, 0); }
+int ref_op_acos(struct ref_ctx *c) { return unary(c, U_ACOS, 0, 0, 0); }
+int ref_op_atan(struct ref_ctx *c) { return unary(c, U_ATAN, 0, 0, 0); }
+int ref_op_sinh(struct ref_ctx *c) { return unary(c, U_SINH, 0, 0, 0); }
+int ref_op_cosh(struct ref_ctx *c) { return unary(c, U_COSH, 0, 0, 0); }
+int ref_op_asinh(struct ref_ctx *c) { return unary(c, U_ASINH, 0, 0, 0); }
+int ref_op_acosh(struct ref_ctx *c) { return unary(c, U_ACOSH, 0, 0, 0); }
+int ref_op_atanh(struct ref_ctx *c) { return unary(c, U_ATANH, 0, 0, 0); }
+int ref_op_mish(struct ref_ctx *c) { return unary(c, U_MISH, 0, 0, 0); }
+int ref_op_shrink(struct ref_ctx *c)
 {
 	return unary(c, U_SHRINK, ATTR("lambd", 0.5f), ATTR("bias", 0.0f), 0);
 }
@@ -512,8 +512,8 @@ static int float_class(struct ref_ctx *c, int inf)
 	return 0;
 }
 
-static int op_isnan(struct ref_ctx *c) { return float_class(c, 0); }
-static int op_isinf(struct ref_ctx *c) { return float_class(c, 1); }
+int ref_op_isnan(struct ref_ctx *c) { return float_class(c, 0); }
+int ref_op_isinf(struct ref_ctx *c) { return float_class(c, 1); }
 
 /* ---- Clip ---- */
 
@@ -535,7 +535,7 @@ static int clip_bound(struct ref_ctx *c, int i, const char *attr, double def, do
 	return 0;
 }
 
-static int op_clip(struct ref_ctx *c)
+int ref_op_clip(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	struct npuc_value *y;
@@ -573,25 +573,3 @@ static int op_clip(struct ref_ctx *c)
 	}
 	return 0;
 }
-
-const struct ref_op_entry ref_ops_eltwise[] = {
-	{ "Add", op_add }, { "Sub", op_sub }, { "Mul", op_mul }, { "Div", op_div },
-	{ "Pow", op_pow }, { "PRelu", op_prelu }, { "Mod", op_mod },
-	{ "Equal", op_equal }, { "Less", op_less }, { "Greater", op_greater },
-	{ "LessOrEqual", op_less_eq }, { "GreaterOrEqual", op_greater_eq },
-	{ "And", op_and }, { "Or", op_or }, { "Xor", op_xor }, { "Not", op_not },
-	{ "Max", op_max }, { "Min", op_min }, { "Sum", op_sum }, { "Mean", op_mean },
-	{ "Where", op_where }, { "Clip", op_clip },
-	{ "Relu", op_relu }, { "LeakyRelu", op_leaky }, { "Sigmoid", op_sigmoid },
-	{ "Tanh", op_tanh }, { "HardSigmoid", op_hsigmoid }, { "HardSwish", op_hswish },
-	{ "Elu", op_elu }, { "Selu", op_selu }, { "Celu", op_celu }, { "Softplus", op_softplus },
-	{ "Softsign", op_softsign }, { "ThresholdedRelu", op_threlu },
-	{ "Exp", op_exp }, { "Log", op_log }, { "Sqrt", op_sqrt }, { "Abs", op_abs },
-	{ "Neg", op_neg }, { "Reciprocal", op_recip }, { "Floor", op_floor },
-	{ "Ceil", op_ceil }, { "Round", op_round }, { "Erf", op_erf }, { "Sin", op_sin },
-	{ "Cos", op_cos }, { "Sign", op_sign }, { "Tan", op_tan }, { "Asin", op_asin },
-	{ "Acos", op_acos }, { "Atan", op_atan }, { "Sinh", op_sinh }, { "Cosh", op_cosh },
-	{ "Asinh", op_asinh }, { "Acosh", op_acosh }, { "Atanh", op_atanh }, { "Mish", op_mish },
-	{ "Shrink", op_shrink }, { "IsNaN", op_isnan }, { "IsInf", op_isinf },
-	{ NULL, NULL },
-};

@@ -31,19 +31,14 @@ struct ref_ctx {
 
 typedef int (*ref_op_fn)(struct ref_ctx *c);
 
-struct ref_op_entry {
-	const char *name;
-	ref_op_fn fn;
-};
-
-/* Per-family op tables, terminated by a {NULL, NULL} entry. */
-extern const struct ref_op_entry ref_ops_conv[];
-extern const struct ref_op_entry ref_ops_pool[];
-extern const struct ref_op_entry ref_ops_eltwise[];
-extern const struct ref_op_entry ref_ops_shape[];
-extern const struct ref_op_entry ref_ops_norm[];
-extern const struct ref_op_entry ref_ops_quant[];
-extern const struct ref_op_entry ref_ops_resize[];
+/*
+ * One kernel per ONNX op, ref_op_<ref> as onnx_ops.def's ref column names
+ * it, defined in the family's ref_ops_<family>.c. ref_op_missing stands
+ * for "no float reference" (ref_float.c).
+ */
+#define OP(name, dom, ref, ...) int ref_op_##ref(struct ref_ctx *c);
+#include "onnx_ops.def"
+#undef OP
 
 /* Sets the diag prefixed with the node's op and name; returns -1. */
 int ref_fail(struct ref_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -29,7 +29,7 @@ static void split3(const struct npuc_value *x, int a0, int a1, int64_t *outer, i
 
 /* ---- BatchNormalization ---- */
 
-static int op_batchnorm(struct ref_ctx *c)
+int ref_op_batchnorm(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_F32), *p[4];
 	float eps = npuc_attr_float(c->n, "epsilon", 1e-5f);
@@ -72,7 +72,7 @@ static int op_batchnorm(struct ref_ctx *c)
 
 /* ---- InstanceNormalization ---- */
 
-static int op_instnorm(struct ref_ctx *c)
+int ref_op_instnorm(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_F32);
 	const struct npuc_value *sc = ref_need(c, 1, NPUC_DT_F32), *b = ref_need(c, 2, NPUC_DT_F32);
@@ -112,7 +112,7 @@ static int op_instnorm(struct ref_ctx *c)
 
 /* ---- LayerNormalization (opset 17) ---- */
 
-static int op_layernorm(struct ref_ctx *c)
+int ref_op_layernorm(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_F32), *sc = ref_need(c, 1, NPUC_DT_F32);
 	const struct npuc_value *b = ref_in(c, 2);
@@ -182,7 +182,7 @@ static int op_layernorm(struct ref_ctx *c)
 
 /* ---- LRN ---- */
 
-static int op_lrn(struct ref_ctx *c)
+int ref_op_lrn(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_F32);
 	int64_t size = npuc_attr_int(c->n, "size", 0), outer, ch, inner, lo, hi;
@@ -278,9 +278,9 @@ static int softmax(struct ref_ctx *c, enum smax_kind kind)
 	return 0;
 }
 
-static int op_softmax(struct ref_ctx *c) { return softmax(c, SM_SOFT); }
-static int op_logsoftmax(struct ref_ctx *c) { return softmax(c, SM_LOG); }
-static int op_hardmax(struct ref_ctx *c) { return softmax(c, SM_HARD); }
+int ref_op_softmax(struct ref_ctx *c) { return softmax(c, SM_SOFT); }
+int ref_op_logsoftmax(struct ref_ctx *c) { return softmax(c, SM_LOG); }
+int ref_op_hardmax(struct ref_ctx *c) { return softmax(c, SM_HARD); }
 
 /* ---- Reduce* ---- */
 
@@ -396,16 +396,16 @@ static int reduce(struct ref_ctx *c, enum red_kind kind)
 	return 0;
 }
 
-static int op_rsum(struct ref_ctx *c) { return reduce(c, R_SUM); }
-static int op_rmean(struct ref_ctx *c) { return reduce(c, R_MEAN); }
-static int op_rmax(struct ref_ctx *c) { return reduce(c, R_MAX); }
-static int op_rmin(struct ref_ctx *c) { return reduce(c, R_MIN); }
-static int op_rprod(struct ref_ctx *c) { return reduce(c, R_PROD); }
-static int op_rl1(struct ref_ctx *c) { return reduce(c, R_L1); }
-static int op_rl2(struct ref_ctx *c) { return reduce(c, R_L2); }
-static int op_rlse(struct ref_ctx *c) { return reduce(c, R_LSE); }
-static int op_rsumsq(struct ref_ctx *c) { return reduce(c, R_SUMSQ); }
-static int op_rlogsum(struct ref_ctx *c) { return reduce(c, R_LOGSUM); }
+int ref_op_rsum(struct ref_ctx *c) { return reduce(c, R_SUM); }
+int ref_op_rmean(struct ref_ctx *c) { return reduce(c, R_MEAN); }
+int ref_op_rmax(struct ref_ctx *c) { return reduce(c, R_MAX); }
+int ref_op_rmin(struct ref_ctx *c) { return reduce(c, R_MIN); }
+int ref_op_rprod(struct ref_ctx *c) { return reduce(c, R_PROD); }
+int ref_op_rl1(struct ref_ctx *c) { return reduce(c, R_L1); }
+int ref_op_rl2(struct ref_ctx *c) { return reduce(c, R_L2); }
+int ref_op_rlse(struct ref_ctx *c) { return reduce(c, R_LSE); }
+int ref_op_rsumsq(struct ref_ctx *c) { return reduce(c, R_SUMSQ); }
+int ref_op_rlogsum(struct ref_ctx *c) { return reduce(c, R_LOGSUM); }
 
 /* ---- ArgMax / ArgMin ---- */
 
@@ -447,17 +447,5 @@ static int arg_reduce(struct ref_ctx *c, int is_max)
 	return 0;
 }
 
-static int op_argmax(struct ref_ctx *c) { return arg_reduce(c, 1); }
-static int op_argmin(struct ref_ctx *c) { return arg_reduce(c, 0); }
-
-const struct ref_op_entry ref_ops_norm[] = {
-	{ "BatchNormalization", op_batchnorm }, { "InstanceNormalization", op_instnorm },
-	{ "LayerNormalization", op_layernorm }, { "LRN", op_lrn },
-	{ "Softmax", op_softmax }, { "LogSoftmax", op_logsoftmax }, { "Hardmax", op_hardmax },
-	{ "ReduceSum", op_rsum }, { "ReduceMean", op_rmean }, { "ReduceMax", op_rmax },
-	{ "ReduceMin", op_rmin }, { "ReduceProd", op_rprod }, { "ReduceL1", op_rl1 },
-	{ "ReduceL2", op_rl2 }, { "ReduceLogSumExp", op_rlse },
-	{ "ReduceSumSquare", op_rsumsq }, { "ReduceLogSum", op_rlogsum },
-	{ "ArgMax", op_argmax }, { "ArgMin", op_argmin },
-	{ NULL, NULL },
-};
+int ref_op_argmax(struct ref_ctx *c) { return arg_reduce(c, 1); }
+int ref_op_argmin(struct ref_ctx *c) { return arg_reduce(c, 0); }

@@ -139,8 +139,8 @@ static int pool(struct ref_ctx *c, enum pool_kind kind)
 	return 0;
 }
 
-static int op_maxpool(struct ref_ctx *c) { return pool(c, P_MAX); }
-static int op_avgpool(struct ref_ctx *c) { return pool(c, P_AVG); }
+int ref_op_maxpool(struct ref_ctx *c) { return pool(c, P_MAX); }
+int ref_op_avgpool(struct ref_ctx *c) { return pool(c, P_AVG); }
 
 static int global_pool(struct ref_ctx *c, enum pool_kind kind)
 {
@@ -181,13 +181,5 @@ static int global_pool(struct ref_ctx *c, enum pool_kind kind)
 	return 0;
 }
 
-static int op_global_max(struct ref_ctx *c) { return global_pool(c, P_MAX); }
-static int op_global_avg(struct ref_ctx *c) { return global_pool(c, P_AVG); }
-
-const struct ref_op_entry ref_ops_pool[] = {
-	{ "MaxPool", op_maxpool },
-	{ "AveragePool", op_avgpool },
-	{ "GlobalMaxPool", op_global_max },
-	{ "GlobalAveragePool", op_global_avg },
-	{ NULL, NULL },
-};
+int ref_op_global_max(struct ref_ctx *c) { return global_pool(c, P_MAX); }
+int ref_op_global_avg(struct ref_ctx *c) { return global_pool(c, P_AVG); }

@@ -90,7 +90,7 @@ static int q_axis(struct ref_ctx *c, const struct npuc_value *x, const struct np
 	return ref_axis(c, npuc_attr_int(c->n, "axis", 1), x->rank, axis);
 }
 
-static int op_quantize(struct ref_ctx *c)
+int ref_op_quantize(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	const struct npuc_value *s = ref_need(c, 1, NPUC_DT_F32), *zp = ref_in(c, 2);
@@ -121,7 +121,7 @@ static int op_quantize(struct ref_ctx *c)
 	return 0;
 }
 
-static int op_dequantize(struct ref_ctx *c)
+int ref_op_dequantize(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	const struct npuc_value *s = ref_need(c, 1, NPUC_DT_F32), *zp = ref_in(c, 2);
@@ -148,7 +148,7 @@ static int op_dequantize(struct ref_ctx *c)
 	return 0;
 }
 
-static int op_dyn_quantize(struct ref_ctx *c)
+int ref_op_dyn_quantize(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_F32);
 	struct npuc_value *y, *ys, *yz;
@@ -259,7 +259,7 @@ out:
 	return rc;
 }
 
-static int op_conv_integer(struct ref_ctx *c)
+int ref_op_conv_integer(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	const struct npuc_value *w = ref_need(c, 1, NPUC_DT_UNDEF);
@@ -275,7 +275,7 @@ static int op_conv_integer(struct ref_ctx *c)
 	return y ? 0 : -1;
 }
 
-static int op_qlinear_conv(struct ref_ctx *c)
+int ref_op_qlinear_conv(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	const struct npuc_value *xs = ref_need(c, 1, NPUC_DT_F32), *xz = ref_in(c, 2);
@@ -343,7 +343,7 @@ static int64_t *imm_run(struct ref_ctx *c, const struct npuc_value *a, const str
 	return acc;
 }
 
-static int op_matmul_integer(struct ref_ctx *c)
+int ref_op_matmul_integer(struct ref_ctx *c)
 {
 	const struct npuc_value *a = ref_need(c, 0, NPUC_DT_UNDEF);
 	const struct npuc_value *b = ref_need(c, 1, NPUC_DT_UNDEF);
@@ -363,7 +363,7 @@ static int op_matmul_integer(struct ref_ctx *c)
 	return y ? 0 : -1;
 }
 
-static int op_qlinear_matmul(struct ref_ctx *c)
+int ref_op_qlinear_matmul(struct ref_ctx *c)
 {
 	const struct npuc_value *a = ref_need(c, 0, NPUC_DT_UNDEF);
 	const struct npuc_value *as = ref_need(c, 1, NPUC_DT_F32), *az = ref_in(c, 2);
@@ -397,14 +397,3 @@ static int op_qlinear_matmul(struct ref_ctx *c)
 	free(acc);
 	return y ? 0 : -1;
 }
-
-const struct ref_op_entry ref_ops_quant[] = {
-	{ "QuantizeLinear", op_quantize },
-	{ "DequantizeLinear", op_dequantize },
-	{ "DynamicQuantizeLinear", op_dyn_quantize },
-	{ "ConvInteger", op_conv_integer },
-	{ "QLinearConv", op_qlinear_conv },
-	{ "MatMulInteger", op_matmul_integer },
-	{ "QLinearMatMul", op_qlinear_matmul },
-	{ NULL, NULL },
-};

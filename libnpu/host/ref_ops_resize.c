@@ -368,11 +368,5 @@ out:
 	return rc;
 }
 
-static int op_resize(struct ref_ctx *c) { return resize(c, 0); }
-static int op_upsample(struct ref_ctx *c) { return resize(c, 1); }
-
-const struct ref_op_entry ref_ops_resize[] = {
-	{ "Resize", op_resize },
-	{ "Upsample", op_upsample },
-	{ NULL, NULL },
-};
+int ref_op_resize(struct ref_ctx *c) { return resize(c, 0); }
+int ref_op_upsample(struct ref_ctx *c) { return resize(c, 1); }

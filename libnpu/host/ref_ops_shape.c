@@ -69,14 +69,14 @@ static int reshaped(struct ref_ctx *c, const struct npuc_value *x, int rank, con
 	return 0;
 }
 
-static int op_identity(struct ref_ctx *c)
+int ref_op_identity(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 
 	return x ? reshaped(c, x, x->rank, x->dims) : -1;
 }
 
-static int op_dropout(struct ref_ctx *c)
+int ref_op_dropout(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	const struct npuc_value *ratio = ref_in(c, 1), *train = ref_in(c, 2);
@@ -101,7 +101,7 @@ static int op_dropout(struct ref_ctx *c)
 	return 0;
 }
 
-static int op_reshape(struct ref_ctx *c)
+int ref_op_reshape(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF), *s = ref_in(c, 1);
 	int64_t dims[NPUC_MAX_RANK], known = 1;
@@ -140,7 +140,7 @@ static int op_reshape(struct ref_ctx *c)
 	return reshaped(c, x, n, dims);
 }
 
-static int op_flatten(struct ref_ctx *c)
+int ref_op_flatten(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	int64_t axis = npuc_attr_int(c->n, "axis", 1), dims[2] = { 1, 1 };
@@ -156,7 +156,7 @@ static int op_flatten(struct ref_ctx *c)
 	return reshaped(c, x, 2, dims);
 }
 
-static int op_squeeze(struct ref_ctx *c)
+int ref_op_squeeze(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF), *ax = ref_in(c, 1);
 	int64_t axes[NPUC_MAX_RANK], dims[NPUC_MAX_RANK];
@@ -184,7 +184,7 @@ static int op_squeeze(struct ref_ctx *c)
 	return reshaped(c, x, r, dims);
 }
 
-static int op_unsqueeze(struct ref_ctx *c)
+int ref_op_unsqueeze(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF), *ax = ref_in(c, 1);
 	int64_t axes[NPUC_MAX_RANK], dims[NPUC_MAX_RANK];
@@ -213,7 +213,7 @@ static int op_unsqueeze(struct ref_ctx *c)
 	return reshaped(c, x, r, dims);
 }
 
-static int op_transpose(struct ref_ctx *c)
+int ref_op_transpose(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	int64_t perm[NPUC_MAX_RANK], dims[NPUC_MAX_RANK], xs[NPUC_MAX_RANK], st[NPUC_MAX_RANK];
@@ -246,7 +246,7 @@ static int op_transpose(struct ref_ctx *c)
 	return 0;
 }
 
-static int op_concat(struct ref_ctx *c)
+int ref_op_concat(struct ref_ctx *c)
 {
 	const struct npuc_value *x0 = ref_need(c, 0, NPUC_DT_UNDEF);
 	int64_t axis, dims[NPUC_MAX_RANK], outer = 1, inner = 1, pos = 0;
@@ -348,7 +348,7 @@ static int pad_params(struct ref_ctx *c, const struct npuc_value *x, int64_t *pa
 	return 0;
 }
 
-static int op_pad(struct ref_ctx *c)
+int ref_op_pad(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF), *cv;
 	const char *ms = npuc_attr_string(c->n, "mode", "constant");
@@ -405,7 +405,7 @@ static int op_pad(struct ref_ctx *c)
 	return 0;
 }
 
-static int op_shape(struct ref_ctx *c)
+int ref_op_shape(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	int64_t start, end, n;
@@ -430,7 +430,7 @@ static int op_shape(struct ref_ctx *c)
 	return 0;
 }
 
-static int op_size(struct ref_ctx *c)
+int ref_op_size(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	struct npuc_value *y;
@@ -444,7 +444,7 @@ static int op_size(struct ref_ctx *c)
 	return 0;
 }
 
-static int op_gather(struct ref_ctx *c)
+int ref_op_gather(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	const struct npuc_value *ind = ref_need(c, 1, NPUC_DT_UNDEF);
@@ -502,7 +502,7 @@ static enum npuc_dtype onnx_type(int64_t t)
 	}
 }
 
-static int op_cast(struct ref_ctx *c)
+int ref_op_cast(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	enum npuc_dtype to = onnx_type(npuc_attr_int(c->n, "to", 0));
@@ -579,7 +579,7 @@ static int slice_args(struct ref_ctx *c, int64_t *st, int64_t *en, int64_t *ax, 
 	return 0;
 }
 
-static int op_slice(struct ref_ctx *c)
+int ref_op_slice(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	int64_t st[NPUC_MAX_RANK], en[NPUC_MAX_RANK], ax[NPUC_MAX_RANK], sp[NPUC_MAX_RANK];
@@ -618,7 +618,7 @@ static int op_slice(struct ref_ctx *c)
 	return 0;
 }
 
-static int op_constant(struct ref_ctx *c)
+int ref_op_constant(struct ref_ctx *c)
 {
 	const struct npuc_attr *a = npuc_node_attr(c->n, "value");
 	struct npuc_value *y;
@@ -670,7 +670,7 @@ static int op_constant(struct ref_ctx *c)
 	return ref_unsupported(c, "value attribute type");
 }
 
-static int op_constant_of_shape(struct ref_ctx *c)
+int ref_op_constant_of_shape(struct ref_ctx *c)
 {
 	const struct npuc_value *s = ref_need(c, 0, NPUC_DT_I64);
 	const struct npuc_attr *a = npuc_node_attr(c->n, "value");
@@ -701,7 +701,7 @@ static int op_constant_of_shape(struct ref_ctx *c)
 	return 0;
 }
 
-static int op_expand(struct ref_ctx *c)
+int ref_op_expand(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	const struct npuc_value *s = ref_need(c, 1, NPUC_DT_UNDEF);
@@ -765,7 +765,7 @@ static int split_sizes(struct ref_ctx *c, int64_t dim, int64_t *sz, int nout)
 	return 0;
 }
 
-static int op_split(struct ref_ctx *c)
+int ref_op_split(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	int64_t axis, sz[64], dims[NPUC_MAX_RANK], xs[NPUC_MAX_RANK], off = 0;
@@ -793,7 +793,7 @@ static int op_split(struct ref_ctx *c)
 	return 0;
 }
 
-static int op_tile(struct ref_ctx *c)
+int ref_op_tile(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	const struct npuc_value *rv = ref_need(c, 1, NPUC_DT_UNDEF);
@@ -849,7 +849,7 @@ static void permute_copy(const struct npuc_value *x, int r, const int64_t *in, c
 	copy_view(x, 0, st, &view);
 }
 
-static int op_depth_to_space(struct ref_ctx *c)
+int ref_op_depth_to_space(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	int64_t b = npuc_attr_int(c->n, "blocksize", 0), n, ch, h, w, cb, dims[4], in[6];
@@ -884,7 +884,7 @@ static int op_depth_to_space(struct ref_ctx *c)
 	return 0;
 }
 
-static int op_space_to_depth(struct ref_ctx *c)
+int ref_op_space_to_depth(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	int64_t b = npuc_attr_int(c->n, "blocksize", 0), dims[4], in[6];
@@ -912,7 +912,7 @@ static int op_space_to_depth(struct ref_ctx *c)
 	return 0;
 }
 
-static int op_range(struct ref_ctx *c)
+int ref_op_range(struct ref_ctx *c)
 {
 	const struct npuc_value *v[3];
 	struct npuc_value *y;
@@ -953,7 +953,7 @@ static int op_range(struct ref_ctx *c)
 	return 0;
 }
 
-static int op_gather_elements(struct ref_ctx *c)
+int ref_op_gather_elements(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	const struct npuc_value *ind = ref_need(c, 1, NPUC_DT_UNDEF);
@@ -990,7 +990,7 @@ static int op_gather_elements(struct ref_ctx *c)
 	return 0;
 }
 
-static int op_trilu(struct ref_ctx *c)
+int ref_op_trilu(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF), *kv = ref_in(c, 1);
 	int upper = npuc_attr_int(c->n, "upper", 1) != 0;
@@ -1022,7 +1022,7 @@ static int op_trilu(struct ref_ctx *c)
 	return 0;
 }
 
-static int op_onehot(struct ref_ctx *c)
+int ref_op_onehot(struct ref_ctx *c)
 {
 	const struct npuc_value *ind = ref_need(c, 0, NPUC_DT_UNDEF);
 	const struct npuc_value *dv = ref_need(c, 1, NPUC_DT_UNDEF);
@@ -1089,7 +1089,7 @@ static int topk_asc(const void *a, const void *b)
 	return x->i < y->i ? -1 : (x->i > y->i);
 }
 
-static int op_topk(struct ref_ctx *c)
+int ref_op_topk(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	const struct npuc_value *kv = ref_need(c, 1, NPUC_DT_I64);
@@ -1139,17 +1139,3 @@ static int op_topk(struct ref_ctx *c)
 	free(it);
 	return 0;
 }
-
-const struct ref_op_entry ref_ops_shape[] = {
-	{ "Identity", op_identity }, { "Dropout", op_dropout }, { "Reshape", op_reshape },
-	{ "Flatten", op_flatten }, { "Squeeze", op_squeeze }, { "Unsqueeze", op_unsqueeze },
-	{ "Transpose", op_transpose }, { "Concat", op_concat }, { "Pad", op_pad },
-	{ "Shape", op_shape }, { "Size", op_size }, { "Gather", op_gather }, { "Cast", op_cast },
-	{ "Slice", op_slice }, { "Constant", op_constant },
-	{ "ConstantOfShape", op_constant_of_shape }, { "Expand", op_expand },
-	{ "Split", op_split }, { "Tile", op_tile }, { "DepthToSpace", op_depth_to_space },
-	{ "SpaceToDepth", op_space_to_depth }, { "Range", op_range },
-	{ "GatherElements", op_gather_elements }, { "Trilu", op_trilu }, { "OneHot", op_onehot },
-	{ "TopK", op_topk },
-	{ NULL, NULL },
-};
