@@ -1,11 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * npuc int8 reference executor (qref.h): the NPU ops in plain loops
- * through npu_arith.h, float boundary ops, CPU nodes through ref_float.
- *
- * Speed: CONV and MATMUL first subtract the zero points into int16 copies
- * (the input zero-padded), so the inner loops are plain int16 dot
- * products the compiler vectorises; everything else is element by element.
+ * npuc int8 reference executor (qref.h): walks a qgraph, checks each NPU
+ * node and runs it through its int8 kernel (qref_kernels.h, computing
+ * through npu_arith.h), float boundary ops, CPU nodes through ref_float.
  */
 #include <limits.h>
 #include <math.h>
@@ -16,12 +13,11 @@
 
 #include "npu_arith.h"
 #include "qref.h"
+#include "qref_kernels.h"
 #include "qvalue.h"
 
 /* Refuse int16 working copies above this many elements (hostile pads). */
 #define QREF_MAX_WORK_ELEMS	(INT64_C(1) << 28)
-/* int16 products are < 2^16 in magnitude: 2^15 of them fit an int32 sum. */
-#define QREF_DOT_CHUNK		32768u
 
 struct qrun {
 	const struct npuq_graph *g;
@@ -110,27 +106,16 @@ static int64_t win_out(int64_t in, int64_t pad0, int64_t pad1, int64_t k, int64_
 	return (span - eff) / stride + 1;
 }
 
-static uint32_t dot16(const int16_t *a, const int16_t *b, size_t n)
-{
-	uint32_t acc = 0;
-
-	while (n) {
-		size_t m = n < QREF_DOT_CHUNK ? n : QREF_DOT_CHUNK;
-		int32_t s = 0;
-
-		for (size_t i = 0; i < m; i++)
-			s += a[i] * b[i];
-		acc += (uint32_t)s;
-		a += m;
-		b += m;
-		n -= m;
-	}
-	return acc;
-}
-
 static int16_t *alloc16(int64_t n)
 {
 	return malloc((size_t)(n ? n : 1) * sizeof(int16_t));
+}
+
+static struct npuq_shape shape_of(const struct npuq_tensor *t)
+{
+	struct npuq_shape s = { t->h, t->w, t->c, t->zp };
+
+	return s;
 }
 
 /* ---- CONV ---- */
@@ -169,91 +154,20 @@ static int conv_check(struct qrun *r, const struct npuq_node *n)
 	return 0;
 }
 
-/* x - zp into a zero-padded (ph, pw, c) int16 image. */
-static int16_t *pad_centered(const int8_t *x, const struct npuq_tensor *t, int pt, int pl,
-			     int ph, int pw, int32_t zp)
-{
-	int16_t *xp = alloc16((int64_t)ph * pw * t->c);
-
-	if (!xp)
-		return NULL;
-	memset(xp, 0, (size_t)ph * pw * t->c * sizeof(*xp));
-	for (int y = 0; y < t->h; y++) {
-		const int8_t *src = x + (size_t)y * t->w * t->c;
-		int16_t *dst = xp + ((size_t)(y + pt) * pw + pl) * t->c;
-
-		for (size_t i = 0; i < (size_t)t->w * t->c; i++)
-			dst[i] = (int16_t)(src[i] - zp);
-	}
-	return xp;
-}
-
-struct conv_geo {
-	int ph, pw, icg, ocg;
-	int contiguous;		/* one dot per kernel row (groups 1, dil_w 1) */
-};
-
-/* Accumulator (bias included, modulo 2^32) of one output pixel and channel. */
-static int32_t conv_acc(const struct npuq_conv *p, const struct conv_geo *cg, const int16_t *xp,
-			const int16_t *wp, int c, int oy, int ox, int oc)
-{
-	int grp = oc / cg->ocg;
-	uint32_t acc = (uint32_t)p->q[oc].bias;
-	const int16_t *wo = wp + (size_t)oc * p->k_h * p->k_w * cg->icg;
-
-	for (int ky = 0; ky < p->k_h; ky++) {
-		size_t row = (size_t)oy * p->stride_h + (size_t)ky * p->dil_h;
-		const int16_t *xr = xp + (row * cg->pw + (size_t)ox * p->stride_w) * c;
-		const int16_t *wr = wo + (size_t)ky * p->k_w * cg->icg;
-
-		if (cg->contiguous) {
-			acc += dot16(xr, wr, (size_t)p->k_w * c);
-			continue;
-		}
-		for (int kx = 0; kx < p->k_w; kx++)
-			acc += dot16(xr + (size_t)kx * p->dil_w * c + (size_t)grp * cg->icg,
-				     wr + (size_t)kx * cg->icg, (size_t)cg->icg);
-	}
-	return (int32_t)acc;
-}
-
 static int run_conv(struct qrun *r, const struct npuq_node *n)
 {
-	const struct npuq_conv *p = &n->u.conv;
-	const struct npuq_tensor *x, *y;
-	struct conv_geo cg;
-	int16_t *xp = NULL, *wp = NULL;
-	int8_t *out;
-	int64_t nw;
+	struct npuq_shape x, y;
+	int16_t *scratch;
 
 	if (io_i8(r, n, 1, 1) || conv_check(r, n))
 		return -1;
-	x = tin(r, n, 0);
-	y = tout(r, n, 0);
-	cg.ph = x->h + p->pad_top + p->pad_bottom;
-	cg.pw = x->w + p->pad_left + p->pad_right;
-	cg.icg = x->c / p->groups;
-	cg.ocg = y->c / p->groups;
-	cg.contiguous = p->groups == 1 && p->dil_w == 1;
-	nw = (int64_t)y->c * p->k_h * p->k_w * cg.icg;
-	xp = pad_centered(r->buf[n->in[0]], x, p->pad_top, p->pad_left, cg.ph, cg.pw, x->zp);
-	wp = alloc16(nw);
-	if (!xp || !wp) {
-		free(xp);
-		free(wp);
+	x = shape_of(tin(r, n, 0));
+	y = shape_of(tout(r, n, 0));
+	scratch = alloc16(npuq_conv_scratch(&n->u.conv, &x, &y));
+	if (!scratch)
 		return node_fail(r, n, "out of memory");
-	}
-	for (int64_t i = 0; i < nw; i++)
-		wp[i] = (int16_t)(p->w[i] - p->w_zp);
-	out = r->buf[n->out[0]];
-	for (int oy = 0; oy < y->h; oy++)
-		for (int ox = 0; ox < y->w; ox++)
-			for (int oc = 0; oc < y->c; oc++)
-				*out++ = npu_requant(conv_acc(p, &cg, xp, wp, x->c, oy, ox, oc),
-						     &p->q[oc], (int8_t)y->zp, p->act_min,
-						     p->act_max);
-	free(xp);
-	free(wp);
+	npuq_conv_i8(&n->u.conv, &x, &y, r->buf[n->in[0]], r->buf[n->out[0]], scratch);
+	free(scratch);
 	return 0;
 }
 
@@ -263,9 +177,8 @@ static int run_matmul(struct qrun *r, const struct npuq_node *n)
 {
 	const struct npuq_matmul *p = &n->u.matmul;
 	const struct npuq_tensor *a, *b, *y;
-	int16_t *ac, *bt;
-	const int8_t *ad, *bd;
-	int8_t *out;
+	struct npuq_shape as, bs, ys;
+	int16_t *scratch;
 	int m, k, nn;
 
 	if (io_i8(r, n, 2, 1))
@@ -281,35 +194,15 @@ static int run_matmul(struct qrun *r, const struct npuq_node *n)
 				 a->h, a->w, a->c, b->h, b->w, b->c, y->h, y->w, y->c);
 	if (p->act_min > p->act_max)
 		return node_fail(r, n, "act_min %d > act_max %d", p->act_min, p->act_max);
-	ac = alloc16((int64_t)m * k);
-	bt = alloc16((int64_t)k * nn);
-	if (!ac || !bt) {
-		free(ac);
-		free(bt);
+	as = shape_of(a);
+	bs = shape_of(b);
+	ys = shape_of(y);
+	scratch = alloc16(npuq_matmul_scratch(&as, &bs));
+	if (!scratch)
 		return node_fail(r, n, "out of memory");
-	}
-	out = r->buf[n->out[0]];
-	for (int bi = 0; bi < a->h; bi++) {
-		ad = (const int8_t *)r->buf[n->in[0]] + (size_t)bi * m * k;
-		bd = (const int8_t *)r->buf[n->in[1]] + (size_t)bi * k * nn;
-		for (size_t i = 0; i < (size_t)m * k; i++)
-			ac[i] = (int16_t)(ad[i] - a->zp);
-		/* B transposed to [n][k]: each output is one contiguous dot. */
-		for (int kk = 0; kk < k; kk++)
-			for (int j = 0; j < nn; j++)
-				bt[(size_t)j * k + kk] = (int16_t)(bd[(size_t)kk * nn + j] - b->zp);
-		for (int i = 0; i < m; i++)
-			for (int j = 0; j < nn; j++) {
-				uint32_t acc = (uint32_t)p->q.bias +
-					       dot16(ac + (size_t)i * k, bt + (size_t)j * k,
-						     (size_t)k);
-
-				*out++ = npu_requant((int32_t)acc, &p->q, (int8_t)y->zp,
-						     p->act_min, p->act_max);
-			}
-	}
-	free(ac);
-	free(bt);
+	npuq_matmul_i8(p, &as, &bs, &ys, r->buf[n->in[0]], r->buf[n->in[1]], r->buf[n->out[0]],
+		       scratch);
+	free(scratch);
 	return 0;
 }
 
@@ -377,9 +270,7 @@ static int run_eltwise(struct qrun *r, const struct npuq_node *n)
 {
 	const struct npuq_eltwise *p = &n->u.eltwise;
 	struct npu_cmd_eltwise c;
-	const int8_t *a, *b;
-	int8_t *out;
-	int64_t blen, cnt, ch;
+	int64_t blen;
 
 	if (io_i8(r, n, p->b_const ? 1 : 2, 1) || elt_cmd(r, n, &c))
 		return -1;
@@ -389,17 +280,8 @@ static int run_eltwise(struct qrun *r, const struct npuq_node *n)
 	if (!p->b_const && numel(tin(r, n, 1)) != blen)
 		return node_fail(r, n, "input 1 has %lld elements, broadcast mode %d needs %lld",
 				 (long long)numel(tin(r, n, 1)), (int)p->bcast, (long long)blen);
-	a = r->buf[n->in[0]];
-	b = p->b_const ? p->b_const : r->buf[n->in[1]];
-	out = r->buf[n->out[0]];
-	cnt = c.count;
-	ch = tin(r, n, 0)->c;
-	for (int64_t i = 0; i < cnt; i++) {
-		int64_t j = p->bcast == NPU_BCAST_NONE ? i :
-			    p->bcast == NPU_BCAST_SCALAR ? 0 : i % ch;
-
-		out[i] = npu_eltwise(&c, a[i], b[j]);
-	}
+	npuq_eltwise_i8(&c, tin(r, n, 0)->c, r->buf[n->in[0]],
+			p->b_const ? p->b_const : r->buf[n->in[1]], r->buf[n->out[0]]);
 	return 0;
 }
 
@@ -430,63 +312,15 @@ static int pool_check(struct qrun *r, const struct npuq_node *n)
 	return 0;
 }
 
-/* Valid input range [*lo, *hi) of a window starting at `start`. */
-static void pool_range(int64_t start, int k, int in, int *lo, int *hi)
-{
-	int64_t a = start < 0 ? 0 : start, b = start + k > in ? in : start + k;
-
-	*lo = (int)a;
-	*hi = (int)(b > a ? b : a);
-}
-
 static int run_pool(struct qrun *r, const struct npuq_node *n)
 {
-	const struct npuq_pool *p = &n->u.pool;
-	const struct npuq_tensor *x, *y;
-	struct npu_cmd_pool c;
-	const int8_t *in;
-	int8_t *out;
+	struct npuq_shape x, y;
 
 	if (io_i8(r, n, 1, 1) || pool_check(r, n))
 		return -1;
-	x = tin(r, n, 0);
-	y = tout(r, n, 0);
-	memset(&c, 0, sizeof(c));
-	c.in_zp = (int8_t)x->zp;
-	c.out_zp = (int8_t)y->zp;
-	c.act_min = p->act_min;
-	c.act_max = p->act_max;
-	c.mult = p->mult;
-	c.shift = p->shift;
-	in = r->buf[n->in[0]];
-	out = r->buf[n->out[0]];
-	for (int oy = 0; oy < y->h; oy++)
-		for (int ox = 0; ox < y->w; ox++) {
-			int y0, y1, x0, x1;
-			int64_t nvalid;
-
-			pool_range((int64_t)oy * p->stride_h - p->pad_top, p->k_h, x->h, &y0, &y1);
-			pool_range((int64_t)ox * p->stride_w - p->pad_left, p->k_w, x->w, &x0, &x1);
-			nvalid = (int64_t)(y1 - y0) * (x1 - x0);
-			for (int ch = 0; ch < x->c; ch++) {
-				int64_t acc = 0, mx = INT8_MIN, count;
-
-				for (int iy = y0; iy < y1; iy++)
-					for (int ix = x0; ix < x1; ix++) {
-						int8_t v = in[((size_t)iy * x->w + ix) * x->c + ch];
-
-						acc += v - x->zp;
-						mx = v > mx ? v : mx;
-					}
-				if (p->mode == NPU_POOL_MAX) {
-					acc = nvalid ? mx - x->zp : 0;
-					count = nvalid ? 1 : 0;
-				} else {
-					count = p->count_pad ? (int64_t)p->k_h * p->k_w : nvalid;
-				}
-				*out++ = npu_pool_out(&c, acc, count);
-			}
-		}
+	x = shape_of(tin(r, n, 0));
+	y = shape_of(tout(r, n, 0));
+	npuq_pool_i8(&n->u.pool, &x, &y, r->buf[n->in[0]], r->buf[n->out[0]]);
 	return 0;
 }
 
@@ -494,8 +328,6 @@ static int run_pool(struct qrun *r, const struct npuq_node *n)
 
 static int run_lut(struct qrun *r, const struct npuq_node *n)
 {
-	const int8_t *in;
-	int8_t *out;
 	int64_t cnt;
 
 	if (io_i8(r, n, 1, 1))
@@ -503,23 +335,18 @@ static int run_lut(struct qrun *r, const struct npuq_node *n)
 	cnt = numel(tin(r, n, 0));
 	if (cnt != numel(tout(r, n, 0)))
 		return node_fail(r, n, "input and output sizes differ");
-	in = r->buf[n->in[0]];
-	out = r->buf[n->out[0]];
-	for (int64_t i = 0; i < cnt; i++)
-		out[i] = n->u.lut.table[npu_lut_index(in[i])];
+	npuq_lut_i8(n->u.lut.table, r->buf[n->in[0]], r->buf[n->out[0]], cnt);
 	return 0;
 }
 
 static int run_concat(struct qrun *r, const struct npuq_node *n)
 {
 	const struct npuq_tensor *y;
-	int64_t pix;
 	int off = 0;
 
 	if (n->n_in < 1 || io_i8(r, n, n->n_in, 1))
 		return n->n_in < 1 ? node_fail(r, n, "no inputs") : -1;
 	y = tout(r, n, 0);
-	pix = (int64_t)y->h * y->w;
 	for (int k = 0; k < n->n_in; k++) {
 		const struct npuq_tensor *x = tin(r, n, k);
 
@@ -532,22 +359,15 @@ static int run_concat(struct qrun *r, const struct npuq_node *n)
 	off = 0;
 	for (int k = 0; k < n->n_in; k++) {
 		const struct npuq_tensor *x = tin(r, n, k);
-		const int8_t *in = r->buf[n->in[k]];
-		int8_t *out = (int8_t *)r->buf[n->out[0]] + off;
+		struct npuq_shape xs = shape_of(x), ys = shape_of(y);
 		struct npu_qparam q;
 		int copy = npuq_concat_qparam(x, y, &q);
 
 		if (copy < 0)
 			return node_fail(r, n, "cannot requantise '%s' (scale %g) to scale %g",
 					 x->name, x->scale, y->scale);
-		for (int64_t p = 0; p < pix; p++)
-			for (int ch = 0; ch < x->c; ch++) {
-				int8_t v = in[p * x->c + ch];
-
-				out[p * y->c + ch] = copy ? v : npu_requant(v - x->zp, &q,
-									   (int8_t)y->zp,
-									   INT8_MIN, INT8_MAX);
-			}
+		npuq_concat_part_i8(copy ? NULL : &q, &xs, &ys, off, r->buf[n->in[k]],
+				    r->buf[n->out[0]]);
 		off += x->c;
 	}
 	return 0;

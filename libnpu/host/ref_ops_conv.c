@@ -372,28 +372,25 @@ static void convt_plane(const struct ref_geom *g, const float *xp, const float *
 	}
 }
 
-/* y = bias + scatter of every input plane through its kernel planes. */
-static void convt_run(const struct ref_geom *g, const struct npuc_value *x,
-		      const struct npuc_value *w, const struct npuc_value *b, int64_t icg,
-		      int64_t ocg, struct npuc_value *y)
+void ref_conv_transpose_f32(const struct ref_geom *g, int64_t n, int64_t cin, int64_t group,
+			    int64_t ocg, const float *x, const float *w, const float *bias,
+			    float *y)
 {
 	int64_t isz = ref_geom_isz(g), osz = ref_geom_osz(g), ksz = ref_geom_ksz(g);
-	int64_t m_all = y->dims[1];
-	const float *xd = x->data, *wd = w->data;
-	float *yd = y->data;
+	int64_t icg = cin / group, m_all = ocg * group;
 
-	for (int64_t n = 0; n < x->dims[0]; n++) {
+	for (int64_t bi = 0; bi < n; bi++) {
 		for (int64_t m = 0; m < m_all; m++) {
-			float *yp = yd + (n * m_all + m) * osz;
+			float *yp = y + (bi * m_all + m) * osz;
 			int64_t gi = m / ocg, oc = m % ocg;
 
-			for (int64_t i = 0; b && i < osz; i++)
-				yp[i] = ((const float *)b->data)[m];
+			for (int64_t i = 0; i < osz; i++)
+				yp[i] = bias ? bias[m] : 0.0f;
 			for (int64_t ic = 0; ic < icg; ic++) {
 				int64_t ci = gi * icg + ic;
 
-				convt_plane(g, xd + (n * x->dims[1] + ci) * isz,
-					    wd + (ci * ocg + oc) * ksz, yp);
+				convt_plane(g, x + (bi * cin + ci) * isz, w + (ci * ocg + oc) * ksz,
+					    yp);
 			}
 		}
 	}
@@ -404,7 +401,7 @@ int ref_op_conv_transpose(struct ref_ctx *c)
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_F32);
 	const struct npuc_value *w = ref_need(c, 1, NPUC_DT_F32);
 	const struct npuc_value *b = ref_in(c, 2);
-	int64_t group = npuc_attr_int(c->n, "group", 1), dims[NPUC_MAX_RANK], icg, ocg;
+	int64_t group = npuc_attr_int(c->n, "group", 1), dims[NPUC_MAX_RANK], ocg;
 	struct npuc_value *y;
 	struct ref_geom g;
 
@@ -412,7 +409,6 @@ int ref_op_conv_transpose(struct ref_ctx *c)
 		return -1;
 	if (group < 1 || x->dims[1] % group || w->dims[0] != x->dims[1])
 		return ref_fail(c, "channels and group %lld disagree", (long long)group);
-	icg = x->dims[1] / group;
 	ocg = w->dims[1];
 	if (ocg > REF_MAX_NUMEL / group)
 		return ref_fail(c, "too many output channels");
@@ -423,7 +419,8 @@ int ref_op_conv_transpose(struct ref_ctx *c)
 	y = ref_out(c, 0, NPUC_DT_F32, ref_geom_dims(&g, x->dims[0], ocg * group, dims), dims);
 	if (!y)
 		return -1;
-	convt_run(&g, x, w, b, icg, ocg, y);
+	ref_conv_transpose_f32(&g, x->dims[0], x->dims[1], group, ocg, x->data, w->data,
+			       b ? b->data : NULL, y->data);
 	return 0;
 }
 
@@ -438,9 +435,8 @@ int ref_op_gemm(struct ref_ctx *c)
 	float alpha = npuc_attr_float(c->n, "alpha", 1.0f);
 	float beta = npuc_attr_float(c->n, "beta", 1.0f);
 	int64_t m, k, n, dims[2], cst[2] = { 0, 0 };
-	const float *A, *B;
 	struct npuc_value *y;
-	float *Y;
+	struct ref_gemm p;
 
 	if (!a || !b)
 		return -1;
@@ -472,16 +468,32 @@ int ref_op_gemm(struct ref_ctx *c)
 	y = ref_out(c, 0, NPUC_DT_F32, 2, dims);
 	if (!y)
 		return -1;
-	A = a->data;
-	B = b->data;
-	Y = y->data;
+	p.m = m;
+	p.k = k;
+	p.n = n;
+	p.trans_a = ta;
+	p.trans_b = tb;
+	p.alpha = alpha;
+	p.beta = beta;
+	p.c_stride[0] = cst[0];
+	p.c_stride[1] = cst[1];
+	ref_gemm_f32(&p, a->data, b->data, cc ? cc->data : NULL, y->data);
+	return 0;
+}
+
+void ref_gemm_f32(const struct ref_gemm *p, const float *A, const float *B, const float *C,
+		  float *Y)
+{
+	int64_t m = p->m, k = p->k, n = p->n;
+
+	memset(Y, 0, (size_t)(m * n) * sizeof(*Y));
 	for (int64_t i = 0; i < m; i++) {
 		float *yr = Y + i * n;
 
 		for (int64_t kk = 0; kk < k; kk++) {
-			float av = ta ? A[kk * m + i] : A[i * k + kk];
+			float av = p->trans_a ? A[kk * m + i] : A[i * k + kk];
 
-			if (tb)
+			if (p->trans_b)
 				for (int64_t j = 0; j < n; j++)
 					yr[j] += av * B[j * k + kk];
 			else
@@ -489,12 +501,11 @@ int ref_op_gemm(struct ref_ctx *c)
 					yr[j] += av * B[kk * n + j];
 		}
 		for (int64_t j = 0; j < n; j++) {
-			yr[j] *= alpha;
-			if (cc)
-				yr[j] += beta * ((const float *)cc->data)[i * cst[0] + j * cst[1]];
+			yr[j] *= p->alpha;
+			if (C)
+				yr[j] += p->beta * C[i * p->c_stride[0] + j * p->c_stride[1]];
 		}
 	}
-	return 0;
 }
 
 /* ---- MatMul ---- */
@@ -569,18 +580,24 @@ int ref_op_matmul(struct ref_ctx *c)
 	y = ref_out(c, 0, NPUC_DT_F32, mm.rank, mm.dims);
 	if (!y)
 		return -1;
-	for (int64_t bi = 0; bi < mm.batch; bi++) {
-		const float *A = (const float *)a->data + ref_mm_index(&mm, 0, bi) * mm.m * mm.k;
-		const float *B = (const float *)b->data + ref_mm_index(&mm, 1, bi) * mm.k * mm.n;
-		float *Y = (float *)y->data + bi * mm.m * mm.n;
+	ref_matmul_f32(&mm, a->data, b->data, y->data);
+	return 0;
+}
 
-		for (int64_t i = 0; i < mm.m; i++)
-			for (int64_t kk = 0; kk < mm.k; kk++) {
-				float av = A[i * mm.k + kk];
+void ref_matmul_f32(const struct ref_mm *mm, const float *a, const float *b, float *y)
+{
+	memset(y, 0, (size_t)(mm->batch * mm->m * mm->n) * sizeof(*y));
+	for (int64_t bi = 0; bi < mm->batch; bi++) {
+		const float *A = a + ref_mm_index(mm, 0, bi) * mm->m * mm->k;
+		const float *B = b + ref_mm_index(mm, 1, bi) * mm->k * mm->n;
+		float *Y = y + bi * mm->m * mm->n;
 
-				for (int64_t j = 0; j < mm.n; j++)
-					Y[i * mm.n + j] += av * B[kk * mm.n + j];
+		for (int64_t i = 0; i < mm->m; i++)
+			for (int64_t kk = 0; kk < mm->k; kk++) {
+				float av = A[i * mm->k + kk];
+
+				for (int64_t j = 0; j < mm->n; j++)
+					Y[i * mm->n + j] += av * B[kk * mm->n + j];
 			}
 	}
-	return 0;
 }

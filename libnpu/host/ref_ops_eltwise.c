@@ -54,29 +54,24 @@ static void bcast_rows(int n, const struct npuc_value *const *in, const struct n
 
 /* ---- binary ops ---- */
 
-enum bin_op {
-	B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_PRELU, B_MOD, B_FMOD,
-	B_EQ, B_LT, B_GT, B_LE, B_GE, B_AND, B_OR, B_XOR,
-};
-
 struct bin_ctx {
-	enum bin_op op;
+	enum ref_bin_op op;
 	const struct npuc_value *a, *b;
 	struct npuc_value *y;
 };
 
-static float bin_f(enum bin_op op, float a, float b)
+static float bin_f(enum ref_bin_op op, float a, float b)
 {
 	switch (op) {
-	case B_ADD: return a + b;
-	case B_SUB: return a - b;
-	case B_MUL: return a * b;
-	case B_DIV: return a / b;
-	case B_POW: return (float)pow(a, b);
-	case B_MAX: return isnan(a) || isnan(b) ? NAN : (a > b ? a : b);
-	case B_MIN: return isnan(a) || isnan(b) ? NAN : (a < b ? a : b);
-	case B_PRELU: return a < 0 ? a * b : a;
-	case B_FMOD: return fmodf(a, b);
+	case REF_B_ADD: return a + b;
+	case REF_B_SUB: return a - b;
+	case REF_B_MUL: return a * b;
+	case REF_B_DIV: return a / b;
+	case REF_B_POW: return (float)pow(a, b);
+	case REF_B_MAX: return isnan(a) || isnan(b) ? NAN : (a > b ? a : b);
+	case REF_B_MIN: return isnan(a) || isnan(b) ? NAN : (a < b ? a : b);
+	case REF_B_PRELU: return a < 0 ? a * b : a;
+	case REF_B_FMOD: return fmodf(a, b);
 	default: return 0;
 	}
 }
@@ -101,23 +96,23 @@ static int64_t int_pow(int64_t a, int64_t b)
 }
 
 /* Integer binary op; division/modulo by zero gives 0 (undefined in ONNX). */
-static int64_t bin_i(enum bin_op op, int64_t a, int64_t b)
+static int64_t bin_i(enum ref_bin_op op, int64_t a, int64_t b)
 {
 	switch (op) {
-	case B_ADD: return wrap_add(a, b);
-	case B_SUB: return wrap_sub(a, b);
-	case B_MUL: return wrap_mul(a, b);
-	case B_DIV:
+	case REF_B_ADD: return wrap_add(a, b);
+	case REF_B_SUB: return wrap_sub(a, b);
+	case REF_B_MUL: return wrap_mul(a, b);
+	case REF_B_DIV:
 		if (b == 0)
 			return 0;
 		if (b == -1)
 			return wrap_sub(0, a);
 		return a / b;
-	case B_POW: return int_pow(a, b);
-	case B_MAX: return a > b ? a : b;
-	case B_MIN: return a < b ? a : b;
-	case B_PRELU: return a < 0 ? wrap_mul(a, b) : a;
-	case B_MOD: {	/* fmod=0: sign of the divisor, like Python's % */
+	case REF_B_POW: return int_pow(a, b);
+	case REF_B_MAX: return a > b ? a : b;
+	case REF_B_MIN: return a < b ? a : b;
+	case REF_B_PRELU: return a < 0 ? wrap_mul(a, b) : a;
+	case REF_B_MOD: {	/* fmod=0: sign of the divisor, like Python's % */
 		int64_t m;
 
 		if (b == 0 || b == -1)
@@ -125,7 +120,7 @@ static int64_t bin_i(enum bin_op op, int64_t a, int64_t b)
 		m = a % b;
 		return (m != 0 && ((m < 0) != (b < 0))) ? m + b : m;
 	}
-	case B_FMOD:
+	case REF_B_FMOD:
 		if (b == 0 || b == -1)
 			return 0;
 		return a % b;
@@ -133,29 +128,29 @@ static int64_t bin_i(enum bin_op op, int64_t a, int64_t b)
 	}
 }
 
-static int cmp_f(enum bin_op op, double a, double b)
+static int cmp_f(enum ref_bin_op op, double a, double b)
 {
 	switch (op) {
-	case B_EQ: return a == b;
-	case B_LT: return a < b;
-	case B_GT: return a > b;
-	case B_LE: return a <= b;
-	case B_GE: return a >= b;
-	case B_AND: return a != 0 && b != 0;
-	case B_OR: return a != 0 || b != 0;
-	case B_XOR: return (a != 0) != (b != 0);
+	case REF_B_EQ: return a == b;
+	case REF_B_LT: return a < b;
+	case REF_B_GT: return a > b;
+	case REF_B_LE: return a <= b;
+	case REF_B_GE: return a >= b;
+	case REF_B_AND: return a != 0 && b != 0;
+	case REF_B_OR: return a != 0 || b != 0;
+	case REF_B_XOR: return (a != 0) != (b != 0);
 	default: return 0;
 	}
 }
 
-static int cmp_i(enum bin_op op, int64_t a, int64_t b)
+static int cmp_i(enum ref_bin_op op, int64_t a, int64_t b)
 {
 	switch (op) {
-	case B_EQ: return a == b;
-	case B_LT: return a < b;
-	case B_GT: return a > b;
-	case B_LE: return a <= b;
-	case B_GE: return a >= b;
+	case REF_B_EQ: return a == b;
+	case REF_B_LT: return a < b;
+	case REF_B_GT: return a > b;
+	case REF_B_LE: return a <= b;
+	case REF_B_GE: return a >= b;
 	default: return cmp_f(op, (double)a, (double)b);
 	}
 }
@@ -166,7 +161,7 @@ static void bin_row(void *ctx, const int64_t *off, const int64_t *st, int64_t o,
 	const struct npuc_value *a = bc->a, *b = bc->b;
 	int64_t ia = off[0], ib = off[1];
 
-	if (bc->op >= B_EQ) {
+	if (bc->op >= REF_B_EQ) {
 		uint8_t *y = (uint8_t *)bc->y->data + o;
 		int fl = a->dtype == NPUC_DT_F32;
 
@@ -205,30 +200,38 @@ static void bin_row(void *ctx, const int64_t *off, const int64_t *st, int64_t o,
 	}
 }
 
+void ref_binary(enum ref_bin_op op, const struct npuc_value *a, const struct npuc_value *b,
+		struct npuc_value *y)
+{
+	const struct npuc_value *ab[2] = { a, b };
+	struct bin_ctx bc = { .op = op, .a = a, .b = b, .y = y };
+
+	bcast_rows(2, ab, y, bin_row, &bc);
+}
+
 /* y = a op b broadcast; y is allocated here (type from a, or BOOL for comparisons). */
-static int bin_apply(struct ref_ctx *c, enum bin_op op, const struct npuc_value *a,
+static int bin_apply(struct ref_ctx *c, enum ref_bin_op op, const struct npuc_value *a,
 		     const struct npuc_value *b, struct npuc_value *y)
 {
 	const struct npuc_value *ab[2] = { a, b };
 	int64_t dims[NPUC_MAX_RANK];
-	struct bin_ctx bc = { .op = op, .a = a, .b = b, .y = y };
-	enum npuc_dtype dt = op >= B_EQ ? NPUC_DT_BOOL : a->dtype;
+	enum npuc_dtype dt = op >= REF_B_EQ ? NPUC_DT_BOOL : a->dtype;
 	int rank;
 
-	if (a->dtype != b->dtype && op != B_POW)
+	if (a->dtype != b->dtype && op != REF_B_POW)
 		return ref_fail(c, "operand types differ (%s vs %s)", npuc_dtype_name(a->dtype),
 				npuc_dtype_name(b->dtype));
-	if ((op == B_AND || op == B_OR || op == B_XOR) && a->dtype != NPUC_DT_BOOL)
+	if ((op == REF_B_AND || op == REF_B_OR || op == REF_B_XOR) && a->dtype != NPUC_DT_BOOL)
 		return ref_fail(c, "logical op on non-bool %s", npuc_dtype_name(a->dtype));
 	if (ref_broadcast(c, ab, 2, &rank, dims))
 		return -1;
 	if (npuc_value_alloc(y, dt, rank, dims, c->d))
 		return -1;
-	bcast_rows(2, ab, y, bin_row, &bc);
+	ref_binary(op, a, b, y);
 	return 0;
 }
 
-static int binary(struct ref_ctx *c, enum bin_op op)
+static int binary(struct ref_ctx *c, enum ref_bin_op op)
 {
 	const struct npuc_value *a = ref_need(c, 0, NPUC_DT_UNDEF);
 	const struct npuc_value *b = ref_need(c, 1, NPUC_DT_UNDEF);
@@ -238,20 +241,20 @@ static int binary(struct ref_ctx *c, enum bin_op op)
 	return bin_apply(c, op, a, b, &c->out[0]);
 }
 
-int ref_op_add(struct ref_ctx *c) { return binary(c, B_ADD); }
-int ref_op_sub(struct ref_ctx *c) { return binary(c, B_SUB); }
-int ref_op_mul(struct ref_ctx *c) { return binary(c, B_MUL); }
-int ref_op_div(struct ref_ctx *c) { return binary(c, B_DIV); }
-int ref_op_pow(struct ref_ctx *c) { return binary(c, B_POW); }
-int ref_op_prelu(struct ref_ctx *c) { return binary(c, B_PRELU); }
-int ref_op_equal(struct ref_ctx *c) { return binary(c, B_EQ); }
-int ref_op_less(struct ref_ctx *c) { return binary(c, B_LT); }
-int ref_op_greater(struct ref_ctx *c) { return binary(c, B_GT); }
-int ref_op_less_eq(struct ref_ctx *c) { return binary(c, B_LE); }
-int ref_op_greater_eq(struct ref_ctx *c) { return binary(c, B_GE); }
-int ref_op_and(struct ref_ctx *c) { return binary(c, B_AND); }
-int ref_op_or(struct ref_ctx *c) { return binary(c, B_OR); }
-int ref_op_xor(struct ref_ctx *c) { return binary(c, B_XOR); }
+int ref_op_add(struct ref_ctx *c) { return binary(c, REF_B_ADD); }
+int ref_op_sub(struct ref_ctx *c) { return binary(c, REF_B_SUB); }
+int ref_op_mul(struct ref_ctx *c) { return binary(c, REF_B_MUL); }
+int ref_op_div(struct ref_ctx *c) { return binary(c, REF_B_DIV); }
+int ref_op_pow(struct ref_ctx *c) { return binary(c, REF_B_POW); }
+int ref_op_prelu(struct ref_ctx *c) { return binary(c, REF_B_PRELU); }
+int ref_op_equal(struct ref_ctx *c) { return binary(c, REF_B_EQ); }
+int ref_op_less(struct ref_ctx *c) { return binary(c, REF_B_LT); }
+int ref_op_greater(struct ref_ctx *c) { return binary(c, REF_B_GT); }
+int ref_op_less_eq(struct ref_ctx *c) { return binary(c, REF_B_LE); }
+int ref_op_greater_eq(struct ref_ctx *c) { return binary(c, REF_B_GE); }
+int ref_op_and(struct ref_ctx *c) { return binary(c, REF_B_AND); }
+int ref_op_or(struct ref_ctx *c) { return binary(c, REF_B_OR); }
+int ref_op_xor(struct ref_ctx *c) { return binary(c, REF_B_XOR); }
 
 int ref_op_mod(struct ref_ctx *c)
 {
@@ -260,11 +263,11 @@ int ref_op_mod(struct ref_ctx *c)
 
 	if (a && a->dtype == NPUC_DT_F32 && !fm)
 		return ref_fail(c, "float Mod requires fmod=1");
-	return binary(c, fm ? B_FMOD : B_MOD);
+	return binary(c, fm ? REF_B_FMOD : REF_B_MOD);
 }
 
 /* Max/Min/Sum/Mean over any number of broadcast inputs, folded pairwise. */
-static int variadic(struct ref_ctx *c, enum bin_op op, int mean)
+static int variadic(struct ref_ctx *c, enum ref_bin_op op, int mean)
 {
 	struct npuc_value acc = { 0 }, nxt;
 	const struct npuc_value *first = ref_need(c, 0, NPUC_DT_UNDEF);
@@ -295,10 +298,10 @@ static int variadic(struct ref_ctx *c, enum bin_op op, int mean)
 	return 0;
 }
 
-int ref_op_max(struct ref_ctx *c) { return variadic(c, B_MAX, 0); }
-int ref_op_min(struct ref_ctx *c) { return variadic(c, B_MIN, 0); }
-int ref_op_sum(struct ref_ctx *c) { return variadic(c, B_ADD, 0); }
-int ref_op_mean(struct ref_ctx *c) { return variadic(c, B_ADD, 1); }
+int ref_op_max(struct ref_ctx *c) { return variadic(c, REF_B_MAX, 0); }
+int ref_op_min(struct ref_ctx *c) { return variadic(c, REF_B_MIN, 0); }
+int ref_op_sum(struct ref_ctx *c) { return variadic(c, REF_B_ADD, 0); }
+int ref_op_mean(struct ref_ctx *c) { return variadic(c, REF_B_ADD, 1); }
 
 /* ---- Where ---- */
 
@@ -321,12 +324,21 @@ static void where_row(void *ctx, const int64_t *off, const int64_t *st, int64_t 
 		       cd[ic] ? x + (size_t)ix * w->es : y + (size_t)iy * w->es, w->es);
 }
 
+void ref_where(const struct npuc_value *cond, const struct npuc_value *x,
+	       const struct npuc_value *y, struct npuc_value *out)
+{
+	const struct npuc_value *v[3] = { cond, x, y };
+	struct where_ctx w = { cond, x, y, out, npuc_dtype_size(x->dtype) };
+
+	bcast_rows(3, v, out, where_row, &w);
+}
+
 int ref_op_where(struct ref_ctx *c)
 {
 	const struct npuc_value *v[3] = { ref_need(c, 0, NPUC_DT_BOOL),
 					  ref_need(c, 1, NPUC_DT_UNDEF),
 					  ref_need(c, 2, NPUC_DT_UNDEF) };
-	struct where_ctx w;
+	struct npuc_value *out;
 	int64_t dims[NPUC_MAX_RANK];
 	int rank;
 
@@ -336,98 +348,75 @@ int ref_op_where(struct ref_ctx *c)
 		return ref_fail(c, "X and Y types differ");
 	if (ref_broadcast(c, v, 3, &rank, dims))
 		return -1;
-	w.cond = v[0];
-	w.x = v[1];
-	w.y = v[2];
-	w.out = ref_out(c, 0, v[1]->dtype, rank, dims);
-	if (!w.out)
-		return -1;
-	w.es = npuc_dtype_size(v[1]->dtype);
-	if (w.es == 0 || w.es > 8)
+	if (npuc_dtype_size(v[1]->dtype) == 0 || npuc_dtype_size(v[1]->dtype) > 8)
 		return ref_fail(c, "bad element type");
-	bcast_rows(3, v, w.out, where_row, &w);
+	out = ref_out(c, 0, v[1]->dtype, rank, dims);
+	if (!out)
+		return -1;
+	ref_where(v[0], v[1], v[2], out);
 	return 0;
 }
 
 /* ---- unary ops ---- */
 
-enum un_op {
-	U_RELU, U_LEAKY, U_SIGMOID, U_TANH, U_HSIGMOID, U_HSWISH, U_ELU, U_SELU, U_SOFTPLUS,
-	U_SOFTSIGN, U_THRELU, U_EXP, U_LOG, U_SQRT, U_ABS, U_NEG, U_RECIP, U_FLOOR, U_CEIL,
-	U_ROUND, U_ERF, U_SIN, U_COS, U_SIGN, U_NOT, U_CELU, U_TAN, U_ASIN, U_ACOS, U_ATAN,
-	U_SINH, U_COSH, U_ASINH, U_ACOSH, U_ATANH, U_SHRINK, U_MISH,
-};
-
-static float un_f(enum un_op op, float x, float alpha, float beta, float gamma)
+static float un_f(enum ref_un_op op, float x, float alpha, float beta, float gamma)
 {
 	switch (op) {
-	case U_RELU: return x > 0 ? x : 0;
-	case U_LEAKY: return x >= 0 ? x : alpha * x;
-	case U_SIGMOID: return 1.0f / (1.0f + expf(-x));
-	case U_TANH: return tanhf(x);
-	case U_HSIGMOID: return fmaxf(0.0f, fminf(1.0f, alpha * x + beta));
-	case U_HSWISH: return x * fmaxf(0.0f, fminf(1.0f, x / 6.0f + 0.5f));
-	case U_ELU: return x >= 0 ? x : alpha * (expf(x) - 1.0f);
-	case U_SELU: return x > 0 ? gamma * x : gamma * (alpha * expf(x) - alpha);
-	case U_SOFTPLUS: return x > 20.0f ? x : log1pf(expf(x));
-	case U_SOFTSIGN: return x / (1.0f + fabsf(x));
-	case U_THRELU: return x > alpha ? x : 0;
-	case U_EXP: return expf(x);
-	case U_LOG: return logf(x);
-	case U_SQRT: return sqrtf(x);
-	case U_ABS: return fabsf(x);
-	case U_NEG: return -x;
-	case U_RECIP: return 1.0f / x;
-	case U_FLOOR: return floorf(x);
-	case U_CEIL: return ceilf(x);
-	case U_ROUND: return ref_rint(x);
-	case U_ERF: return erff(x);
-	case U_SIN: return sinf(x);
-	case U_COS: return cosf(x);
-	case U_SIGN: return x > 0 ? 1.0f : (x < 0 ? -1.0f : x);
-	case U_CELU: return fmaxf(0.0f, x) + fminf(0.0f, alpha * (expf(x / alpha) - 1.0f));
-	case U_TAN: return tanf(x);
-	case U_ASIN: return asinf(x);
-	case U_ACOS: return acosf(x);
-	case U_ATAN: return atanf(x);
-	case U_SINH: return sinhf(x);
-	case U_COSH: return coshf(x);
-	case U_ASINH: return asinhf(x);
-	case U_ACOSH: return acoshf(x);
-	case U_ATANH: return atanhf(x);
-	case U_SHRINK: return x < -alpha ? x + beta : (x > alpha ? x - beta : 0.0f);
-	case U_MISH: return x * tanhf(x > 20.0f ? x : log1pf(expf(x)));
+	case REF_U_RELU: return x > 0 ? x : 0;
+	case REF_U_LEAKY: return x >= 0 ? x : alpha * x;
+	case REF_U_SIGMOID: return 1.0f / (1.0f + expf(-x));
+	case REF_U_TANH: return tanhf(x);
+	case REF_U_HSIGMOID: return fmaxf(0.0f, fminf(1.0f, alpha * x + beta));
+	case REF_U_HSWISH: return x * fmaxf(0.0f, fminf(1.0f, x / 6.0f + 0.5f));
+	case REF_U_ELU: return x >= 0 ? x : alpha * (expf(x) - 1.0f);
+	case REF_U_SELU: return x > 0 ? gamma * x : gamma * (alpha * expf(x) - alpha);
+	case REF_U_SOFTPLUS: return x > 20.0f ? x : log1pf(expf(x));
+	case REF_U_SOFTSIGN: return x / (1.0f + fabsf(x));
+	case REF_U_THRELU: return x > alpha ? x : 0;
+	case REF_U_EXP: return expf(x);
+	case REF_U_LOG: return logf(x);
+	case REF_U_SQRT: return sqrtf(x);
+	case REF_U_ABS: return fabsf(x);
+	case REF_U_NEG: return -x;
+	case REF_U_RECIP: return 1.0f / x;
+	case REF_U_FLOOR: return floorf(x);
+	case REF_U_CEIL: return ceilf(x);
+	case REF_U_ROUND: return ref_rint(x);
+	case REF_U_ERF: return erff(x);
+	case REF_U_SIN: return sinf(x);
+	case REF_U_COS: return cosf(x);
+	case REF_U_SIGN: return x > 0 ? 1.0f : (x < 0 ? -1.0f : x);
+	case REF_U_CELU: return fmaxf(0.0f, x) + fminf(0.0f, alpha * (expf(x / alpha) - 1.0f));
+	case REF_U_TAN: return tanf(x);
+	case REF_U_ASIN: return asinf(x);
+	case REF_U_ACOS: return acosf(x);
+	case REF_U_ATAN: return atanf(x);
+	case REF_U_SINH: return sinhf(x);
+	case REF_U_COSH: return coshf(x);
+	case REF_U_ASINH: return asinhf(x);
+	case REF_U_ACOSH: return acoshf(x);
+	case REF_U_ATANH: return atanhf(x);
+	case REF_U_SHRINK: return x < -alpha ? x + beta : (x > alpha ? x - beta : 0.0f);
+	case REF_U_MISH: return x * tanhf(x > 20.0f ? x : log1pf(expf(x)));
 	default: return 0;
 	}
 }
 
-static int64_t un_i(enum un_op op, int64_t x)
+static int64_t un_i(enum ref_un_op op, int64_t x)
 {
 	switch (op) {
-	case U_RELU: return x > 0 ? x : 0;
-	case U_ABS: return x < 0 ? wrap_sub(0, x) : x;
-	case U_NEG: return wrap_sub(0, x);
-	case U_SIGN: return x > 0 ? 1 : (x < 0 ? -1 : 0);
-	case U_NOT: return !x;
+	case REF_U_RELU: return x > 0 ? x : 0;
+	case REF_U_ABS: return x < 0 ? wrap_sub(0, x) : x;
+	case REF_U_NEG: return wrap_sub(0, x);
+	case REF_U_SIGN: return x > 0 ? 1 : (x < 0 ? -1 : 0);
+	case REF_U_NOT: return !x;
 	default: return x;
 	}
 }
 
-static int unary(struct ref_ctx *c, enum un_op op, float alpha, float beta, float gamma)
+void ref_unary(enum ref_un_op op, float alpha, float beta, float gamma,
+	       const struct npuc_value *x, struct npuc_value *y)
 {
-	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
-	struct npuc_value *y;
-	int int_ok = op == U_RELU || op == U_ABS || op == U_NEG || op == U_SIGN;
-
-	if (!x)
-		return -1;
-	if (op == U_NOT ? x->dtype != NPUC_DT_BOOL
-			: (x->dtype != NPUC_DT_F32 && !(int_ok && ref_is_int(x->dtype) &&
-							x->dtype != NPUC_DT_BOOL)))
-		return ref_unsupported(c, "input type %s", npuc_dtype_name(x->dtype));
-	y = ref_out(c, 0, x->dtype, x->rank, x->dims);
-	if (!y)
-		return -1;
 	if (x->dtype == NPUC_DT_F32) {
 		const float *xs = x->data;
 		float *ys = y->data;
@@ -438,57 +427,84 @@ static int unary(struct ref_ctx *c, enum un_op op, float alpha, float beta, floa
 		for (int64_t i = 0; i < x->numel; i++)
 			ref_set_i(y, i, un_i(op, ref_get_i(x, i)));
 	}
+}
+
+static int unary(struct ref_ctx *c, enum ref_un_op op, float alpha, float beta, float gamma)
+{
+	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
+	struct npuc_value *y;
+	int int_ok = op == REF_U_RELU || op == REF_U_ABS || op == REF_U_NEG || op == REF_U_SIGN;
+
+	if (!x)
+		return -1;
+	if (op == REF_U_NOT ? x->dtype != NPUC_DT_BOOL
+			: (x->dtype != NPUC_DT_F32 && !(int_ok && ref_is_int(x->dtype) &&
+							x->dtype != NPUC_DT_BOOL)))
+		return ref_unsupported(c, "input type %s", npuc_dtype_name(x->dtype));
+	y = ref_out(c, 0, x->dtype, x->rank, x->dims);
+	if (!y)
+		return -1;
+	ref_unary(op, alpha, beta, gamma, x, y);
 	return 0;
 }
 
 #define ATTR(name, def) npuc_attr_float(c->n, name, def)
 
-int ref_op_relu(struct ref_ctx *c) { return unary(c, U_RELU, 0, 0, 0); }
-int ref_op_leaky(struct ref_ctx *c) { return unary(c, U_LEAKY, ATTR("alpha", 0.01f), 0, 0); }
-int ref_op_sigmoid(struct ref_ctx *c) { return unary(c, U_SIGMOID, 0, 0, 0); }
-int ref_op_tanh(struct ref_ctx *c) { return unary(c, U_TANH, 0, 0, 0); }
+int ref_op_relu(struct ref_ctx *c) { return unary(c, REF_U_RELU, 0, 0, 0); }
+int ref_op_leaky(struct ref_ctx *c) { return unary(c, REF_U_LEAKY, ATTR("alpha", 0.01f), 0, 0); }
+int ref_op_sigmoid(struct ref_ctx *c) { return unary(c, REF_U_SIGMOID, 0, 0, 0); }
+int ref_op_tanh(struct ref_ctx *c) { return unary(c, REF_U_TANH, 0, 0, 0); }
 int ref_op_hsigmoid(struct ref_ctx *c)
 {
-	return unary(c, U_HSIGMOID, ATTR("alpha", 0.2f), ATTR("beta", 0.5f), 0);
+	return unary(c, REF_U_HSIGMOID, ATTR("alpha", 0.2f), ATTR("beta", 0.5f), 0);
 }
-int ref_op_hswish(struct ref_ctx *c) { return unary(c, U_HSWISH, 0, 0, 0); }
-int ref_op_elu(struct ref_ctx *c) { return unary(c, U_ELU, ATTR("alpha", 1.0f), 0, 0); }
+int ref_op_hswish(struct ref_ctx *c) { return unary(c, REF_U_HSWISH, 0, 0, 0); }
+int ref_op_elu(struct ref_ctx *c) { return unary(c, REF_U_ELU, ATTR("alpha", 1.0f), 0, 0); }
 int ref_op_selu(struct ref_ctx *c)
 {
-	return unary(c, U_SELU, ATTR("alpha", 1.67326319217681884765625f), 0,
+	return unary(c, REF_U_SELU, ATTR("alpha", 1.67326319217681884765625f), 0,
 		     ATTR("gamma", 1.05070102214813232421875f));
 }
-int ref_op_celu(struct ref_ctx *c) { return unary(c, U_CELU, ATTR("alpha", 1.0f), 0, 0); }
-int ref_op_softplus(struct ref_ctx *c) { return unary(c, U_SOFTPLUS, 0, 0, 0); }
-int ref_op_softsign(struct ref_ctx *c) { return unary(c, U_SOFTSIGN, 0, 0, 0); }
-int ref_op_threlu(struct ref_ctx *c) { return unary(c, U_THRELU, ATTR("alpha", 1.0f), 0, 0); }
-int ref_op_exp(struct ref_ctx *c) { return unary(c, U_EXP, 0, 0, 0); }
-int ref_op_log(struct ref_ctx *c) { return unary(c, U_LOG, 0, 0, 0); }
-int ref_op_sqrt(struct ref_ctx *c) { return unary(c, U_SQRT, 0, 0, 0); }
-int ref_op_abs(struct ref_ctx *c) { return unary(c, U_ABS, 0, 0, 0); }
-int ref_op_neg(struct ref_ctx *c) { return unary(c, U_NEG, 0, 0, 0); }
-int ref_op_recip(struct ref_ctx *c) { return unary(c, U_RECIP, 0, 0, 0); }
-int ref_op_floor(struct ref_ctx *c) { return unary(c, U_FLOOR, 0, 0, 0); }
-int ref_op_ceil(struct ref_ctx *c) { return unary(c, U_CEIL, 0, 0, 0); }
-int ref_op_round(struct ref_ctx *c) { return unary(c, U_ROUND, 0, 0, 0); }
-int ref_op_erf(struct ref_ctx *c) { return unary(c, U_ERF, 0, 0, 0); }
-int ref_op_sin(struct ref_ctx *c) { return unary(c, U_SIN, 0, 0, 0); }
-int ref_op_cos(struct ref_ctx *c) { return unary(c, U_COS, 0, 0, 0); }
-int ref_op_sign(struct ref_ctx *c) { return unary(c, U_SIGN, 0, 0, 0); }
-int ref_op_not(struct ref_ctx *c) { return unary(c, U_NOT, 0, 0, 0); }
-int ref_op_tan(struct ref_ctx *c) { return unary(c, U_TAN, 0, 0, 0); }
-int ref_op_asin(struct ref_ctx *c) { return unary(c, U_ASIN, 0, 0, 0); }
-int ref_op_acos(struct ref_ctx *c) { return unary(c, U_ACOS, 0, 0, 0); }
-int ref_op_atan(struct ref_ctx *c) { return unary(c, U_ATAN, 0, 0, 0); }
-int ref_op_sinh(struct ref_ctx *c) { return unary(c, U_SINH, 0, 0, 0); }
-int ref_op_cosh(struct ref_ctx *c) { return unary(c, U_COSH, 0, 0, 0); }
-int ref_op_asinh(struct ref_ctx *c) { return unary(c, U_ASINH, 0, 0, 0); }
-int ref_op_acosh(struct ref_ctx *c) { return unary(c, U_ACOSH, 0, 0, 0); }
-int ref_op_atanh(struct ref_ctx *c) { return unary(c, U_ATANH, 0, 0, 0); }
-int ref_op_mish(struct ref_ctx *c) { return unary(c, U_MISH, 0, 0, 0); }
+int ref_op_celu(struct ref_ctx *c) { return unary(c, REF_U_CELU, ATTR("alpha", 1.0f), 0, 0); }
+int ref_op_softplus(struct ref_ctx *c) { return unary(c, REF_U_SOFTPLUS, 0, 0, 0); }
+int ref_op_softsign(struct ref_ctx *c) { return unary(c, REF_U_SOFTSIGN, 0, 0, 0); }
+int ref_op_threlu(struct ref_ctx *c) { return unary(c, REF_U_THRELU, ATTR("alpha", 1.0f), 0, 0); }
+int ref_op_exp(struct ref_ctx *c) { return unary(c, REF_U_EXP, 0, 0, 0); }
+int ref_op_log(struct ref_ctx *c) { return unary(c, REF_U_LOG, 0, 0, 0); }
+int ref_op_sqrt(struct ref_ctx *c) { return unary(c, REF_U_SQRT, 0, 0, 0); }
+int ref_op_abs(struct ref_ctx *c) { return unary(c, REF_U_ABS, 0, 0, 0); }
+int ref_op_neg(struct ref_ctx *c) { return unary(c, REF_U_NEG, 0, 0, 0); }
+int ref_op_recip(struct ref_ctx *c) { return unary(c, REF_U_RECIP, 0, 0, 0); }
+int ref_op_floor(struct ref_ctx *c) { return unary(c, REF_U_FLOOR, 0, 0, 0); }
+int ref_op_ceil(struct ref_ctx *c) { return unary(c, REF_U_CEIL, 0, 0, 0); }
+int ref_op_round(struct ref_ctx *c) { return unary(c, REF_U_ROUND, 0, 0, 0); }
+int ref_op_erf(struct ref_ctx *c) { return unary(c, REF_U_ERF, 0, 0, 0); }
+int ref_op_sin(struct ref_ctx *c) { return unary(c, REF_U_SIN, 0, 0, 0); }
+int ref_op_cos(struct ref_ctx *c) { return unary(c, REF_U_COS, 0, 0, 0); }
+int ref_op_sign(struct ref_ctx *c) { return unary(c, REF_U_SIGN, 0, 0, 0); }
+int ref_op_not(struct ref_ctx *c) { return unary(c, REF_U_NOT, 0, 0, 0); }
+int ref_op_tan(struct ref_ctx *c) { return unary(c, REF_U_TAN, 0, 0, 0); }
+int ref_op_asin(struct ref_ctx *c) { return unary(c, REF_U_ASIN, 0, 0, 0); }
+int ref_op_acos(struct ref_ctx *c) { return unary(c, REF_U_ACOS, 0, 0, 0); }
+int ref_op_atan(struct ref_ctx *c) { return unary(c, REF_U_ATAN, 0, 0, 0); }
+int ref_op_sinh(struct ref_ctx *c) { return unary(c, REF_U_SINH, 0, 0, 0); }
+int ref_op_cosh(struct ref_ctx *c) { return unary(c, REF_U_COSH, 0, 0, 0); }
+int ref_op_asinh(struct ref_ctx *c) { return unary(c, REF_U_ASINH, 0, 0, 0); }
+int ref_op_acosh(struct ref_ctx *c) { return unary(c, REF_U_ACOSH, 0, 0, 0); }
+int ref_op_atanh(struct ref_ctx *c) { return unary(c, REF_U_ATANH, 0, 0, 0); }
+int ref_op_mish(struct ref_ctx *c) { return unary(c, REF_U_MISH, 0, 0, 0); }
 int ref_op_shrink(struct ref_ctx *c)
 {
-	return unary(c, U_SHRINK, ATTR("lambd", 0.5f), ATTR("bias", 0.0f), 0);
+	return unary(c, REF_U_SHRINK, ATTR("lambd", 0.5f), ATTR("bias", 0.0f), 0);
+}
+
+void ref_float_class(int inf, int pos, int neg, const float *x, uint8_t *y, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++) {
+		float v = x[i];
+
+		y[i] = inf ? (isinf(v) && (v > 0 ? pos : neg)) : isnan(v) != 0;
+	}
 }
 
 /* IsNaN / IsInf: float in, bool out. */
@@ -504,11 +520,7 @@ static int float_class(struct ref_ctx *c, int inf)
 	y = ref_out(c, 0, NPUC_DT_BOOL, x->rank, x->dims);
 	if (!y)
 		return -1;
-	for (int64_t i = 0; i < x->numel; i++) {
-		float v = ((const float *)x->data)[i];
-
-		((uint8_t *)y->data)[i] = inf ? (isinf(v) && (v > 0 ? pos : neg)) : isnan(v) != 0;
-	}
+	ref_float_class(inf, pos, neg, x->data, y->data, x->numel);
 	return 0;
 }
 
@@ -535,6 +547,31 @@ static int clip_bound(struct ref_ctx *c, int i, const char *attr, double def, do
 	return 0;
 }
 
+void ref_clip(const struct npuc_value *x, double lo, double hi, struct npuc_value *y)
+{
+	if (x->dtype == NPUC_DT_F32) {
+		const float *xs = x->data;
+		float *ys = y->data, flo = (float)lo, fhi = (float)hi;
+
+		/* numpy.clip order: min first, then max (max wins if min > max) */
+		for (int64_t i = 0; i < x->numel; i++) {
+			float v = xs[i] < flo ? flo : xs[i];
+
+			ys[i] = v > fhi ? fhi : v;
+		}
+		return;
+	}
+	for (int64_t i = 0; i < x->numel; i++) {
+		int64_t v = ref_get_i(x, i);
+
+		if ((double)v < lo)
+			v = (int64_t)lo;
+		if ((double)v > hi)
+			v = (int64_t)hi;
+		ref_set_i(y, i, v);
+	}
+}
+
 int ref_op_clip(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
@@ -550,26 +587,6 @@ int ref_op_clip(struct ref_ctx *c)
 	y = ref_out(c, 0, x->dtype, x->rank, x->dims);
 	if (!y)
 		return -1;
-	if (x->dtype == NPUC_DT_F32) {
-		const float *xs = x->data;
-		float *ys = y->data, flo = (float)lo, fhi = (float)hi;
-
-		/* numpy.clip order: min first, then max (max wins if min > max) */
-		for (int64_t i = 0; i < x->numel; i++) {
-			float v = xs[i] < flo ? flo : xs[i];
-
-			ys[i] = v > fhi ? fhi : v;
-		}
-		return 0;
-	}
-	for (int64_t i = 0; i < x->numel; i++) {
-		int64_t v = ref_get_i(x, i);
-
-		if ((double)v < lo)
-			v = (int64_t)lo;
-		if ((double)v > hi)
-			v = (int64_t)hi;
-		ref_set_i(y, i, v);
-	}
+	ref_clip(x, lo, hi, y);
 	return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "ir.h"
 #include "ref_float.h"
+#include "ref_kernels.h"
 
 /* Refuse values above this many elements (hostile shapes, not real models). */
 #define REF_MAX_NUMEL (INT64_C(1) << 31)
@@ -88,14 +89,6 @@ int ref_broadcast(struct ref_ctx *c, const struct npuc_value *const *v, int n, i
 void ref_bcast_strides(const struct npuc_value *v, int rank, const int64_t *dims,
 		       int64_t *strides);
 
-/* Shared by Conv/ConvTranspose/pools/QLinearConv: up to 3 spatial dims. */
-#define REF_SPATIAL 3
-struct ref_geom {
-	int nsp;			/* spatial dims in the tensor (1..3) */
-	int64_t in[REF_SPATIAL], out[REF_SPATIAL], k[REF_SPATIAL];
-	int64_t stride[REF_SPATIAL], dil[REF_SPATIAL];
-	int64_t pad0[REF_SPATIAL], pad1[REF_SPATIAL];	/* begin, end */
-};
 /*
  * Reads kernel_shape (or k from the weight), strides, dilations, pads and
  * auto_pad and computes the output size for a conv/pool window op over
@@ -103,41 +96,10 @@ struct ref_geom {
  */
 int ref_window_geom(struct ref_ctx *c, const struct npuc_value *x, const int64_t *kshape,
 		    int ceil_mode, struct ref_geom *g);
-/* Output dims (n, ch, spatial out...) of g; returns the rank (2 + nsp). */
-int ref_geom_dims(const struct ref_geom *g, int64_t n, int64_t ch, int64_t *dims);
-/* Spatial element counts of one input / output / kernel plane. */
-int64_t ref_geom_isz(const struct ref_geom *g);
-int64_t ref_geom_osz(const struct ref_geom *g);
-int64_t ref_geom_ksz(const struct ref_geom *g);
 
-/*
- * Direct convolution on float or int32 data (zero points already removed),
- * shared with the quantised ops. x: N x cin x in, w: m x cin/group x k,
- * y: N x m x out (spatial sizes from g). bias may be NULL.
- */
-void ref_conv_f32(const struct ref_geom *g, int64_t n, int64_t cin, int64_t m, int64_t group,
-		  const float *x, const float *w, const float *bias, float *y);
-void ref_conv_i64(const struct ref_geom *g, int64_t n, int64_t cin, int64_t m, int64_t group,
-		  const int32_t *x, const int32_t *w, int64_t *y);
-
-/*
- * numpy matmul shapes: 1-D operands are promoted (and the added dim
- * dropped from the output), batch dims broadcast. Strides are in matrices.
- */
-struct ref_mm {
-	int rank;			/* output */
-	int64_t dims[NPUC_MAX_RANK];
-	int64_t m, k, n, batch;
-	int nb;				/* batch dims (output) */
-	int64_t bdims[NPUC_MAX_RANK];
-	int64_t a_bst[NPUC_MAX_RANK], b_bst[NPUC_MAX_RANK];
-};
+/* numpy matmul shapes of a and b into mm (ref_kernels.h). */
 int ref_matmul_shape(struct ref_ctx *c, const struct npuc_value *a, const struct npuc_value *b,
 		     struct ref_mm *mm);
-/* Matrix index into a (which = 0) or b (1) for output batch bi. */
-int64_t ref_mm_index(const struct ref_mm *mm, int which, int64_t bi);
 
-/* Round half to even, as rintf() in the default rounding mode. */
-float ref_rint(float x);
 
 #endif /* NPUC_REF_OPS_INTERNAL_H */

@@ -29,6 +29,22 @@ static void split3(const struct npuc_value *x, int a0, int a1, int64_t *outer, i
 
 /* ---- BatchNormalization ---- */
 
+void ref_batchnorm_f32(int64_t outer, int64_t ch, int64_t inner, float eps, const float *x,
+		       const float *scale, const float *bias, const float *mean,
+		       const float *var, float *y)
+{
+	for (int64_t o = 0; o < outer; o++) {
+		for (int64_t k = 0; k < ch; k++) {
+			const float *xs = x + (o * ch + k) * inner;
+			float *ys = y + (o * ch + k) * inner;
+			float s = scale[k], b = bias[k], m = mean[k], den = sqrtf(var[k] + eps);
+
+			for (int64_t i = 0; i < inner; i++)
+				ys[i] = (xs[i] - m) / den * s + b;
+		}
+	}
+}
+
 int ref_op_batchnorm(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_F32), *p[4];
@@ -56,21 +72,34 @@ int ref_op_batchnorm(struct ref_ctx *c)
 	y = ref_out(c, 0, NPUC_DT_F32, x->rank, x->dims);
 	if (!y)
 		return -1;
-	for (int64_t o = 0; o < outer; o++) {
-		for (int64_t k = 0; k < ch; k++) {
-			const float *xs = (const float *)x->data + (o * ch + k) * inner;
-			float *ys = (float *)y->data + (o * ch + k) * inner;
-			float s = ref_get_f(p[0], k), b = ref_get_f(p[1], k);
-			float m = ref_get_f(p[2], k), den = sqrtf(ref_get_f(p[3], k) + eps);
-
-			for (int64_t i = 0; i < inner; i++)
-				ys[i] = (xs[i] - m) / den * s + b;
-		}
-	}
+	ref_batchnorm_f32(outer, ch, inner, eps, x->data, p[0]->data, p[1]->data, p[2]->data,
+			  p[3]->data, y->data);
 	return 0;
 }
 
 /* ---- InstanceNormalization ---- */
+
+void ref_instnorm_f32(int64_t outer, int64_t ch, int64_t inner, float eps, const float *x,
+		      const float *scale, const float *bias, float *y)
+{
+	for (int64_t p = 0; p < outer * ch; p++) {
+		const float *xs = x + p * inner;
+		float *ys = y + p * inner;
+		double mean = 0, var = 0;
+		float den;
+
+		for (int64_t i = 0; i < inner; i++)
+			mean += xs[i];
+		mean = inner ? mean / (double)inner : 0;
+		for (int64_t i = 0; i < inner; i++)
+			var += (xs[i] - mean) * (xs[i] - mean);
+		var = inner ? var / (double)inner : 0;
+		den = (float)sqrt(var + eps);
+		for (int64_t i = 0; i < inner; i++)
+			ys[i] = scale[p % ch] * (float)(xs[i] - mean) / den +
+				bias[p % ch];
+	}
+}
 
 int ref_op_instnorm(struct ref_ctx *c)
 {
@@ -90,27 +119,47 @@ int ref_op_instnorm(struct ref_ctx *c)
 	y = ref_out(c, 0, NPUC_DT_F32, x->rank, x->dims);
 	if (!y)
 		return -1;
-	for (int64_t p = 0; p < outer * ch; p++) {
-		const float *xs = (const float *)x->data + p * inner;
-		float *ys = (float *)y->data + p * inner;
-		double mean = 0, var = 0;
-		float den;
-
-		for (int64_t i = 0; i < inner; i++)
-			mean += xs[i];
-		mean = inner ? mean / (double)inner : 0;
-		for (int64_t i = 0; i < inner; i++)
-			var += (xs[i] - mean) * (xs[i] - mean);
-		var = inner ? var / (double)inner : 0;
-		den = (float)sqrt(var + eps);
-		for (int64_t i = 0; i < inner; i++)
-			ys[i] = ((const float *)sc->data)[p % ch] * (float)(xs[i] - mean) / den +
-				((const float *)b->data)[p % ch];
-	}
+	ref_instnorm_f32(outer, ch, inner, eps, x->data, sc->data, b->data, y->data);
 	return 0;
 }
 
 /* ---- LayerNormalization (opset 17) ---- */
+
+void ref_layernorm_f32(const struct ref_layernorm *p, const float *x, const float *scale,
+		       const float *bias, float *y, float *mean_out, float *inv_std_out)
+{
+	int64_t n = p->n;
+
+	for (int64_t o = 0; o < p->outer; o++) {
+		const float *xs = x + o * n;
+		float *ys = y + o * n;
+		double mean = 0, var = 0;
+		float inv;
+
+		for (int64_t i = 0; i < n; i++)
+			mean += xs[i];
+		mean = n ? mean / (double)n : 0;
+		for (int64_t i = 0; i < n; i++)
+			var += (xs[i] - mean) * (xs[i] - mean);
+		var = n ? var / (double)n : 0;
+		inv = (float)(1.0 / sqrt(var + p->eps));
+		for (int64_t i = 0; i < n; i++) {
+			int64_t si = 0, bi = 0, r = i;
+
+			for (int k = p->nr - 1; k >= 0; k--) {
+				si += (r % p->sdims[k]) * p->sst[k];
+				bi += (r % p->sdims[k]) * p->bst[k];
+				r /= p->sdims[k];
+			}
+			ys[i] = (float)(xs[i] - mean) * inv * scale[si] +
+				(bias ? bias[bi] : 0.0f);
+		}
+		if (mean_out)
+			mean_out[o] = (float)mean;
+		if (inv_std_out)
+			inv_std_out[o] = inv;
+	}
+}
 
 int ref_op_layernorm(struct ref_ctx *c)
 {
@@ -120,6 +169,7 @@ int ref_op_layernorm(struct ref_ctx *c)
 	int64_t axis, outer, n, one, sst[NPUC_MAX_RANK], bst[NPUC_MAX_RANK] = { 0 };
 	int64_t sdims[NPUC_MAX_RANK], mdims[NPUC_MAX_RANK];
 	struct npuc_value *y, *mo = NULL, *io = NULL;
+	struct ref_layernorm lp;
 	int nr;
 
 	if (!x || !sc || ref_axis(c, npuc_attr_int(c->n, "axis", -1), x->rank, &axis))
@@ -148,59 +198,25 @@ int ref_op_layernorm(struct ref_ctx *c)
 	if (!y || (ref_has_out(c, 1) && !(mo = ref_out(c, 1, NPUC_DT_F32, x->rank, mdims))) ||
 	    (ref_has_out(c, 2) && !(io = ref_out(c, 2, NPUC_DT_F32, x->rank, mdims))))
 		return -1;
-	for (int64_t o = 0; o < outer; o++) {
-		const float *xs = (const float *)x->data + o * n;
-		float *ys = (float *)y->data + o * n;
-		double mean = 0, var = 0;
-		float inv;
-
-		for (int64_t i = 0; i < n; i++)
-			mean += xs[i];
-		mean = n ? mean / (double)n : 0;
-		for (int64_t i = 0; i < n; i++)
-			var += (xs[i] - mean) * (xs[i] - mean);
-		var = n ? var / (double)n : 0;
-		inv = (float)(1.0 / sqrt(var + eps));
-		for (int64_t i = 0; i < n; i++) {
-			int64_t si = 0, bi = 0, r = i;
-
-			for (int k = nr - 1; k >= 0; k--) {
-				si += (r % sdims[k]) * sst[k];
-				bi += (r % sdims[k]) * bst[k];
-				r /= sdims[k];
-			}
-			ys[i] = (float)(xs[i] - mean) * inv * ((const float *)sc->data)[si] +
-				(b ? ((const float *)b->data)[bi] : 0.0f);
-		}
-		if (mo)
-			((float *)mo->data)[o] = (float)mean;
-		if (io)
-			((float *)io->data)[o] = inv;
-	}
+	lp.outer = outer;
+	lp.n = n;
+	lp.nr = nr;
+	lp.eps = eps;
+	memcpy(lp.sdims, sdims, sizeof(sdims));
+	memcpy(lp.sst, sst, sizeof(sst));
+	memcpy(lp.bst, bst, sizeof(bst));
+	ref_layernorm_f32(&lp, x->data, sc->data, b ? b->data : NULL, y->data,
+			  mo ? mo->data : NULL, io ? io->data : NULL);
 	return 0;
 }
 
 /* ---- LRN ---- */
 
-int ref_op_lrn(struct ref_ctx *c)
+void ref_lrn_f32(int64_t outer, int64_t ch, int64_t inner, int64_t size, float alpha,
+		 float beta, float bias, const float *x, float *y)
 {
-	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_F32);
-	int64_t size = npuc_attr_int(c->n, "size", 0), outer, ch, inner, lo, hi;
-	float alpha = npuc_attr_float(c->n, "alpha", 1e-4f);
-	float beta = npuc_attr_float(c->n, "beta", 0.75f);
-	float bias = npuc_attr_float(c->n, "bias", 1.0f);
-	struct npuc_value *y;
-	const float *xs;
+	int64_t lo, hi;
 
-	if (!x)
-		return -1;
-	if (x->rank < 3 || size < 1 || size > REF_MAX_NUMEL)
-		return ref_fail(c, "bad input rank or size");
-	split3(x, 1, 2, &outer, &ch, &inner);
-	y = ref_out(c, 0, NPUC_DT_F32, x->rank, x->dims);
-	if (!y)
-		return -1;
-	xs = x->data;
 	lo = (size - 1) / 2;
 	hi = size - 1 - lo;	/* ceil((size - 1) / 2) */
 	for (int64_t o = 0; o < outer; o++)
@@ -212,22 +228,75 @@ int ref_op_lrn(struct ref_ctx *c)
 				int64_t j1 = k + hi >= ch ? ch - 1 : k + hi;
 
 				for (int64_t j = j0; j <= j1; j++) {
-					float v = xs[(o * ch + j) * inner + i];
+					float v = x[(o * ch + j) * inner + i];
 
 					sq += (double)v * v;
 				}
-				((float *)y->data)[(o * ch + k) * inner + i] =
-					xs[(o * ch + k) * inner + i] /
+				y[(o * ch + k) * inner + i] =
+					x[(o * ch + k) * inner + i] /
 					powf(bias + alpha / (float)size * (float)sq, beta);
 			}
+}
+
+int ref_op_lrn(struct ref_ctx *c)
+{
+	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_F32);
+	int64_t size = npuc_attr_int(c->n, "size", 0), outer, ch, inner;
+	float alpha = npuc_attr_float(c->n, "alpha", 1e-4f);
+	float beta = npuc_attr_float(c->n, "beta", 0.75f);
+	float bias = npuc_attr_float(c->n, "bias", 1.0f);
+	struct npuc_value *y;
+
+	if (!x)
+		return -1;
+	if (x->rank < 3 || size < 1 || size > REF_MAX_NUMEL)
+		return ref_fail(c, "bad input rank or size");
+	split3(x, 1, 2, &outer, &ch, &inner);
+	y = ref_out(c, 0, NPUC_DT_F32, x->rank, x->dims);
+	if (!y)
+		return -1;
+	ref_lrn_f32(outer, ch, inner, size, alpha, beta, bias, x->data, y->data);
 	return 0;
 }
 
 /* ---- Softmax family ---- */
 
-enum smax_kind { SM_SOFT, SM_LOG, SM_HARD };
+void ref_softmax_f32(enum ref_softmax_kind kind, int64_t outer, int64_t n, int64_t inner,
+		     const float *x, float *y)
+{
+	for (int64_t o = 0; o < outer; o++) {
+		for (int64_t in = 0; in < inner; in++) {
+			const float *xs = x + o * n * inner + in;
+			float *ys = y + o * n * inner + in;
+			float mx = -INFINITY;
+			int64_t arg = 0;
+			double sum = 0;
 
-static int softmax(struct ref_ctx *c, enum smax_kind kind)
+			for (int64_t i = 0; i < n; i++)
+				if (xs[i * inner] > mx) {
+					mx = xs[i * inner];
+					arg = i;
+				}
+			if (kind == REF_HARDMAX) {
+				for (int64_t i = 0; i < n; i++)
+					ys[i * inner] = i == arg ? 1.0f : 0.0f;
+				continue;
+			}
+			for (int64_t i = 0; i < n; i++) {
+				ys[i * inner] = expf(xs[i * inner] - mx);
+				sum += ys[i * inner];
+			}
+			for (int64_t i = 0; i < n; i++) {
+				if (kind == REF_SOFTMAX)
+					ys[i * inner] = (float)(ys[i * inner] / sum);
+				else
+					ys[i * inner] = xs[i * inner] - mx - (float)log(sum);
+			}
+		}
+	}
+}
+
+static int softmax(struct ref_ctx *c, enum ref_softmax_kind kind)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_F32);
 	int64_t axis, outer, n, inner;
@@ -245,46 +314,15 @@ static int softmax(struct ref_ctx *c, enum smax_kind kind)
 	y = ref_out(c, 0, NPUC_DT_F32, x->rank, x->dims);
 	if (!y)
 		return -1;
-	for (int64_t o = 0; o < outer; o++) {
-		for (int64_t in = 0; in < inner; in++) {
-			const float *xs = (const float *)x->data + o * n * inner + in;
-			float *ys = (float *)y->data + o * n * inner + in;
-			float mx = -INFINITY;
-			int64_t arg = 0;
-			double sum = 0;
-
-			for (int64_t i = 0; i < n; i++)
-				if (xs[i * inner] > mx) {
-					mx = xs[i * inner];
-					arg = i;
-				}
-			if (kind == SM_HARD) {
-				for (int64_t i = 0; i < n; i++)
-					ys[i * inner] = i == arg ? 1.0f : 0.0f;
-				continue;
-			}
-			for (int64_t i = 0; i < n; i++) {
-				ys[i * inner] = expf(xs[i * inner] - mx);
-				sum += ys[i * inner];
-			}
-			for (int64_t i = 0; i < n; i++) {
-				if (kind == SM_SOFT)
-					ys[i * inner] = (float)(ys[i * inner] / sum);
-				else
-					ys[i * inner] = xs[i * inner] - mx - (float)log(sum);
-			}
-		}
-	}
+	ref_softmax_f32(kind, outer, n, inner, x->data, y->data);
 	return 0;
 }
 
-int ref_op_softmax(struct ref_ctx *c) { return softmax(c, SM_SOFT); }
-int ref_op_logsoftmax(struct ref_ctx *c) { return softmax(c, SM_LOG); }
-int ref_op_hardmax(struct ref_ctx *c) { return softmax(c, SM_HARD); }
+int ref_op_softmax(struct ref_ctx *c) { return softmax(c, REF_SOFTMAX); }
+int ref_op_logsoftmax(struct ref_ctx *c) { return softmax(c, REF_LOGSOFTMAX); }
+int ref_op_hardmax(struct ref_ctx *c) { return softmax(c, REF_HARDMAX); }
 
 /* ---- Reduce* ---- */
-
-enum red_kind { R_SUM, R_MEAN, R_MAX, R_MIN, R_PROD, R_L1, R_L2, R_LSE, R_SUMSQ, R_LOGSUM };
 
 /* Reduced-axis mask from the axes input (sum >= 13, others >= 18) or attribute. */
 static int red_axes(struct ref_ctx *c, const struct npuc_value *x, int *mask, int *noop)
@@ -311,39 +349,68 @@ static int red_axes(struct ref_ctx *c, const struct npuc_value *x, int *mask, in
 	return 0;
 }
 
-static double red_init(enum red_kind k)
+static double red_init(enum ref_reduce_kind k)
 {
-	return k == R_MAX ? -INFINITY : k == R_MIN ? INFINITY : k == R_PROD ? 1.0 : 0.0;
+	return k == REF_R_MAX ? -INFINITY : k == REF_R_MIN ? INFINITY : k == REF_R_PROD ? 1.0 : 0.0;
 }
 
-static double red_step(enum red_kind k, double acc, double v)
+static double red_step(enum ref_reduce_kind k, double acc, double v)
 {
 	switch (k) {
-	case R_MAX: return v > acc || isnan(v) ? v : acc;
-	case R_MIN: return v < acc || isnan(v) ? v : acc;
-	case R_PROD: return acc * v;
-	case R_L1: return acc + fabs(v);
-	case R_L2: case R_SUMSQ: return acc + v * v;
-	case R_LSE: return acc + exp(v);
+	case REF_R_MAX: return v > acc || isnan(v) ? v : acc;
+	case REF_R_MIN: return v < acc || isnan(v) ? v : acc;
+	case REF_R_PROD: return acc * v;
+	case REF_R_L1: return acc + fabs(v);
+	case REF_R_L2: case REF_R_SUMSQ: return acc + v * v;
+	case REF_R_LSE: return acc + exp(v);
 	default: return acc + v;
 	}
 }
 
-static double red_final(enum red_kind k, double acc, int64_t cnt)
+static double red_final(enum ref_reduce_kind k, double acc, int64_t cnt)
 {
 	switch (k) {
-	case R_MEAN: return cnt ? acc / (double)cnt : NAN;
-	case R_L2: return sqrt(acc);
-	case R_LSE: case R_LOGSUM: return log(acc);
+	case REF_R_MEAN: return cnt ? acc / (double)cnt : NAN;
+	case REF_R_L2: return sqrt(acc);
+	case REF_R_LSE: case REF_R_LOGSUM: return log(acc);
 	default: return acc;
 	}
 }
 
-static int reduce(struct ref_ctx *c, enum red_kind kind)
+void ref_reduce(enum ref_reduce_kind kind, const struct npuc_value *x, const int64_t *ost,
+		struct npuc_value *y, double *acc)
+{
+	int64_t idx[NPUC_MAX_RANK] = { 0 }, oi = 0;
+
+	for (int64_t o = 0; o < y->numel; o++)
+		acc[o] = red_init(kind);
+	for (int64_t i = 0; i < x->numel; i++) {
+		double *a = acc + oi;
+
+		*a = red_step(kind, *a, ref_get_f(x, i));
+		for (int j = x->rank - 1; j >= 0; j--) {
+			oi += ost[j];
+			if (++idx[j] < x->dims[j])
+				break;
+			oi -= ost[j] * x->dims[j];
+			idx[j] = 0;
+		}
+	}
+	for (int64_t o = 0; o < y->numel; o++) {
+		double v = red_final(kind, acc[o], x->numel / y->numel);
+
+		if (y->dtype == NPUC_DT_F32)
+			((float *)y->data)[o] = (float)v;
+		else
+			ref_set_i(y, o, isfinite(v) && fabs(v) < 9.2e18 ? (int64_t)v : 0);
+	}
+}
+
+static int reduce(struct ref_ctx *c, enum ref_reduce_kind kind)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	int keep = npuc_attr_int(c->n, "keepdims", 1) != 0, mask[NPUC_MAX_RANK], noop, r = 0;
-	int64_t dims[NPUC_MAX_RANK], ost[NPUC_MAX_RANK], idx[NPUC_MAX_RANK] = { 0 }, s = 1, oi = 0;
+	int64_t dims[NPUC_MAX_RANK], ost[NPUC_MAX_RANK], s = 1;
 	struct npuc_value *y;
 	double *acc;
 
@@ -370,44 +437,44 @@ static int reduce(struct ref_ctx *c, enum red_kind kind)
 	acc = malloc((size_t)(y->numel ? y->numel : 1) * sizeof(*acc));
 	if (!acc)
 		return ref_fail(c, "out of memory");
-	for (int64_t o = 0; o < y->numel; o++)
-		acc[o] = red_init(kind);
-	for (int64_t i = 0; i < x->numel; i++) {
-		double *a = acc + oi;
-
-		*a = red_step(kind, *a, ref_get_f(x, i));
-		for (int j = x->rank - 1; j >= 0; j--) {
-			oi += ost[j];
-			if (++idx[j] < x->dims[j])
-				break;
-			oi -= ost[j] * x->dims[j];
-			idx[j] = 0;
-		}
-	}
-	for (int64_t o = 0; o < y->numel; o++) {
-		double v = red_final(kind, acc[o], x->numel / y->numel);
-
-		if (y->dtype == NPUC_DT_F32)
-			((float *)y->data)[o] = (float)v;
-		else
-			ref_set_i(y, o, isfinite(v) && fabs(v) < 9.2e18 ? (int64_t)v : 0);
-	}
+	ref_reduce(kind, x, ost, y, acc);
 	free(acc);
 	return 0;
 }
 
-int ref_op_rsum(struct ref_ctx *c) { return reduce(c, R_SUM); }
-int ref_op_rmean(struct ref_ctx *c) { return reduce(c, R_MEAN); }
-int ref_op_rmax(struct ref_ctx *c) { return reduce(c, R_MAX); }
-int ref_op_rmin(struct ref_ctx *c) { return reduce(c, R_MIN); }
-int ref_op_rprod(struct ref_ctx *c) { return reduce(c, R_PROD); }
-int ref_op_rl1(struct ref_ctx *c) { return reduce(c, R_L1); }
-int ref_op_rl2(struct ref_ctx *c) { return reduce(c, R_L2); }
-int ref_op_rlse(struct ref_ctx *c) { return reduce(c, R_LSE); }
-int ref_op_rsumsq(struct ref_ctx *c) { return reduce(c, R_SUMSQ); }
-int ref_op_rlogsum(struct ref_ctx *c) { return reduce(c, R_LOGSUM); }
+int ref_op_rsum(struct ref_ctx *c) { return reduce(c, REF_R_SUM); }
+int ref_op_rmean(struct ref_ctx *c) { return reduce(c, REF_R_MEAN); }
+int ref_op_rmax(struct ref_ctx *c) { return reduce(c, REF_R_MAX); }
+int ref_op_rmin(struct ref_ctx *c) { return reduce(c, REF_R_MIN); }
+int ref_op_rprod(struct ref_ctx *c) { return reduce(c, REF_R_PROD); }
+int ref_op_rl1(struct ref_ctx *c) { return reduce(c, REF_R_L1); }
+int ref_op_rl2(struct ref_ctx *c) { return reduce(c, REF_R_L2); }
+int ref_op_rlse(struct ref_ctx *c) { return reduce(c, REF_R_LSE); }
+int ref_op_rsumsq(struct ref_ctx *c) { return reduce(c, REF_R_SUMSQ); }
+int ref_op_rlogsum(struct ref_ctx *c) { return reduce(c, REF_R_LOGSUM); }
 
 /* ---- ArgMax / ArgMin ---- */
+
+void ref_arg_reduce(int is_max, int last, int64_t outer, int64_t n, int64_t inner,
+		    const struct npuc_value *x, int64_t *y)
+{
+	for (int64_t o = 0; o < outer; o++)
+		for (int64_t in = 0; in < inner; in++) {
+			int64_t best = 0, base = o * n * inner + in;
+			double bv = ref_get_f(x, base);
+
+			for (int64_t i = 1; i < n; i++) {
+				double v = ref_get_f(x, base + i * inner);
+
+				if (is_max ? (v > bv || (last && v == bv))
+					   : (v < bv || (last && v == bv))) {
+					bv = v;
+					best = i;
+				}
+			}
+			y[o * inner + in] = best;
+		}
+}
 
 static int arg_reduce(struct ref_ctx *c, int is_max)
 {
@@ -428,22 +495,7 @@ static int arg_reduce(struct ref_ctx *c, int is_max)
 	y = ref_out(c, 0, NPUC_DT_I64, r, dims);
 	if (!y)
 		return -1;
-	for (int64_t o = 0; o < outer; o++)
-		for (int64_t in = 0; in < inner; in++) {
-			int64_t best = 0, base = o * n * inner + in;
-			double bv = ref_get_f(x, base);
-
-			for (int64_t i = 1; i < n; i++) {
-				double v = ref_get_f(x, base + i * inner);
-
-				if (is_max ? (v > bv || (last && v == bv))
-					   : (v < bv || (last && v == bv))) {
-					bv = v;
-					best = i;
-				}
-			}
-			((int64_t *)y->data)[o * inner + in] = best;
-		}
+	ref_arg_reduce(is_max, last, outer, n, inner, x, y->data);
 	return 0;
 }
 

@@ -39,13 +39,9 @@ static void pool_window(const struct ref_geom *g, const int64_t *o, struct pool_
 	}
 }
 
-enum pool_kind { P_MAX, P_AVG };
-
 struct pool_job {
+	const struct ref_pool *p;
 	const struct ref_geom *g;
-	enum pool_kind kind;
-	int count_pad;
-	int storage_col;		/* Indices in column-major order (2-D only) */
 	const struct npuc_value *x;
 	struct npuc_value *y, *idx;
 };
@@ -69,15 +65,15 @@ static void pool_point(const struct pool_job *j, int64_t plane, const int64_t *o
 		double v = fl ? ((const float *)j->x->data)[xi] : ref_get_f(j->x, xi);
 
 		cnt++;
-		if (j->kind == P_AVG) {
+		if (j->p->avg) {
 			sum += v;
 		} else if (v > best || best_i < 0) {
 			best = v;
-			best_i = j->storage_col ? plane * isz + iw * g->in[1] + ih : xi;
+			best_i = j->p->storage_col ? plane * isz + iw * g->in[1] + ih : xi;
 		}
 	}
-	if (j->kind == P_AVG) {
-		int64_t div = j->count_pad ? w.padded : cnt;
+	if (j->p->avg) {
+		int64_t div = j->p->count_pad ? w.padded : cnt;
 
 		((float *)j->y->data)[plane * ref_geom_osz(g) + oi] = div ? (float)(sum / div) : 0;
 		return;
@@ -91,64 +87,82 @@ static void pool_point(const struct pool_job *j, int64_t plane, const int64_t *o
 		((int64_t *)j->idx->data)[oi] = best_i;
 }
 
-static void pool_run(const struct pool_job *j, int64_t planes)
+void ref_pool_nchw(const struct ref_pool *p, const struct npuc_value *x, struct npuc_value *y,
+		   struct npuc_value *idx)
 {
-	const struct ref_geom *g = j->g;
+	const struct ref_geom *g = &p->g;
+	const struct pool_job jb = { .p = p, .g = g, .x = x, .y = y, .idx = idx }, *j = &jb;
+	int64_t planes = x->dims[0] * x->dims[1];
 
-	for (int64_t p = 0; p < planes; p++) {
+	for (int64_t pl = 0; pl < planes; pl++) {
 		int64_t oi = 0, o[3];
 
 		for (o[0] = 0; o[0] < g->out[0]; o[0]++)
 			for (o[1] = 0; o[1] < g->out[1]; o[1]++)
 				for (o[2] = 0; o[2] < g->out[2]; o[2]++)
-					pool_point(j, p, o, oi++);
+					pool_point(j, pl, o, oi++);
 	}
 }
 
-static int pool(struct ref_ctx *c, enum pool_kind kind)
+static int pool(struct ref_ctx *c, int avg)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	int64_t dims[NPUC_MAX_RANK];
-	struct ref_geom g;
-	struct pool_job j = { .g = &g, .kind = kind, .x = x };
+	struct ref_pool p = { .avg = avg };
+	struct npuc_value *y, *idx = NULL;
 	int rank;
 
 	if (!x)
 		return -1;
 	if (x->dtype != NPUC_DT_F32 &&
-	    (kind == P_AVG || (x->dtype != NPUC_DT_U8 && x->dtype != NPUC_DT_I8)))
+	    (avg || (x->dtype != NPUC_DT_U8 && x->dtype != NPUC_DT_I8)))
 		return ref_unsupported(c, "input type %s", npuc_dtype_name(x->dtype));
-	if (ref_window_geom(c, x, NULL, npuc_attr_int(c->n, "ceil_mode", 0) != 0, &g) ||
-	    ref_check_work(c, (double)x->dims[0] * (double)x->dims[1] * (double)ref_geom_osz(&g) *
-				   (double)ref_geom_ksz(&g)))
+	if (ref_window_geom(c, x, NULL, npuc_attr_int(c->n, "ceil_mode", 0) != 0, &p.g) ||
+	    ref_check_work(c, (double)x->dims[0] * (double)x->dims[1] *
+				   (double)ref_geom_osz(&p.g) * (double)ref_geom_ksz(&p.g)))
 		return -1;
-	j.count_pad = npuc_attr_int(c->n, "count_include_pad", 0) != 0;
-	j.storage_col = npuc_attr_int(c->n, "storage_order", 0) != 0;
-	if (j.storage_col && g.nsp != 2)
+	p.count_pad = npuc_attr_int(c->n, "count_include_pad", 0) != 0;
+	p.storage_col = npuc_attr_int(c->n, "storage_order", 0) != 0;
+	if (p.storage_col && p.g.nsp != 2)
 		return ref_fail(c, "storage_order=1 needs 2-D pooling");
-	rank = ref_geom_dims(&g, x->dims[0], x->dims[1], dims);
-	j.y = ref_out(c, 0, x->dtype, rank, dims);
-	if (!j.y)
+	rank = ref_geom_dims(&p.g, x->dims[0], x->dims[1], dims);
+	y = ref_out(c, 0, x->dtype, rank, dims);
+	if (!y)
 		return -1;
-	if (kind == P_MAX && ref_has_out(c, 1)) {
-		j.idx = ref_out(c, 1, NPUC_DT_I64, rank, dims);
-		if (!j.idx)
+	if (!avg && ref_has_out(c, 1)) {
+		idx = ref_out(c, 1, NPUC_DT_I64, rank, dims);
+		if (!idx)
 			return -1;
 	}
-	pool_run(&j, x->dims[0] * x->dims[1]);
+	ref_pool_nchw(&p, x, y, idx);
 	return 0;
 }
 
-int ref_op_maxpool(struct ref_ctx *c) { return pool(c, P_MAX); }
-int ref_op_avgpool(struct ref_ctx *c) { return pool(c, P_AVG); }
+int ref_op_maxpool(struct ref_ctx *c) { return pool(c, 0); }
+int ref_op_avgpool(struct ref_ctx *c) { return pool(c, 1); }
 
-static int global_pool(struct ref_ctx *c, enum pool_kind kind)
+void ref_global_pool_f32(int avg, int64_t planes, int64_t size, const float *x, float *y)
+{
+	for (int64_t p = 0; p < planes; p++) {
+		double acc = avg ? 0 : -INFINITY;
+
+		for (int64_t i = 0; i < size; i++) {
+			float v = x[p * size + i];
+
+			if (avg)
+				acc += v;
+			else if (v > acc || isnan(v))
+				acc = v;
+		}
+		y[p] = avg ? (size ? (float)(acc / (double)size) : 0.0f) : (float)acc;
+	}
+}
+
+static int global_pool(struct ref_ctx *c, int avg)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_F32);
-	int64_t dims[NPUC_MAX_RANK], planes, sz;
+	int64_t dims[NPUC_MAX_RANK], planes;
 	struct npuc_value *y;
-	const float *xs;
-	float *ys;
 
 	if (!x)
 		return -1;
@@ -162,24 +176,9 @@ static int global_pool(struct ref_ctx *c, enum pool_kind kind)
 	if (!y)
 		return -1;
 	planes = x->dims[0] * x->dims[1];
-	sz = planes ? x->numel / planes : 0;
-	xs = x->data;
-	ys = y->data;
-	for (int64_t p = 0; p < planes; p++) {
-		double acc = kind == P_MAX ? -INFINITY : 0;
-
-		for (int64_t i = 0; i < sz; i++) {
-			float v = xs[p * sz + i];
-
-			if (kind == P_AVG)
-				acc += v;
-			else if (v > acc || isnan(v))
-				acc = v;
-		}
-		ys[p] = kind == P_AVG ? (sz ? (float)(acc / (double)sz) : 0.0f) : (float)acc;
-	}
+	ref_global_pool_f32(avg, planes, planes ? x->numel / planes : 0, x->data, y->data);
 	return 0;
 }
 
-int ref_op_global_max(struct ref_ctx *c) { return global_pool(c, P_MAX); }
-int ref_op_global_avg(struct ref_ctx *c) { return global_pool(c, P_AVG); }
+int ref_op_global_max(struct ref_ctx *c) { return global_pool(c, 0); }
+int ref_op_global_avg(struct ref_ctx *c) { return global_pool(c, 1); }

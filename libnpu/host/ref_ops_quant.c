@@ -90,6 +90,27 @@ static int q_axis(struct ref_ctx *c, const struct npuc_value *x, const struct np
 	return ref_axis(c, npuc_attr_int(c->n, "axis", 1), x->rank, axis);
 }
 
+void ref_quantize_linear(const struct npuc_value *x, const struct npuc_value *scale,
+			 const struct npuc_value *zp, int64_t inner, int64_t n, struct npuc_value *y)
+{
+	for (int64_t i = 0; i < x->numel; i++) {
+		int64_t k = (i / inner) % n;
+		float v = ref_rint((float)ref_get_f(x, i) / pf(scale, k)) + (float)pi(zp, k);
+
+		ref_set_i(y, i, q_sat(v, y->dtype));
+	}
+}
+
+void ref_dequantize_linear(const struct npuc_value *x, const struct npuc_value *scale,
+			   const struct npuc_value *zp, int64_t inner, int64_t n, float *y)
+{
+	for (int64_t i = 0; i < x->numel; i++) {
+		int64_t k = (i / inner) % n;
+
+		y[i] = ((float)ref_get_i(x, i) - (float)pi(zp, k)) * pf(scale, k);
+	}
+}
+
 int ref_op_quantize(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
@@ -112,12 +133,7 @@ int ref_op_quantize(struct ref_ctx *c)
 		return -1;
 	inner = axis >= 0 ? inner_of(x, axis) : 1;
 	n = axis >= 0 ? x->dims[axis] : 1;
-	for (int64_t i = 0; i < x->numel; i++) {
-		int64_t k = axis >= 0 ? (i / inner) % n : 0;
-		float v = ref_rint((float)ref_get_f(x, i) / pf(s, k)) + (float)pi(zp, k);
-
-		ref_set_i(y, i, q_sat(v, dt));
-	}
+	ref_quantize_linear(x, s, zp, inner, n, y);
 	return 0;
 }
 
@@ -140,20 +156,33 @@ int ref_op_dequantize(struct ref_ctx *c)
 		return -1;
 	inner = axis >= 0 ? inner_of(x, axis) : 1;
 	n = axis >= 0 ? x->dims[axis] : 1;
-	for (int64_t i = 0; i < x->numel; i++) {
-		int64_t k = axis >= 0 ? (i / inner) % n : 0;
-
-		((float *)y->data)[i] = ((float)ref_get_i(x, i) - (float)pi(zp, k)) * pf(s, k);
-	}
+	ref_dequantize_linear(x, s, zp, inner, n, y->data);
 	return 0;
+}
+
+void ref_dyn_quantize_u8(const float *x, int64_t n, uint8_t *y, float *scale_out,
+			 uint8_t *zp_out)
+{
+	float lo = 0.0f, hi = 0.0f, scale, zpf;
+
+	/* the range always includes 0 so that 0 is exactly representable */
+	for (int64_t i = 0; i < n; i++) {
+		lo = x[i] < lo ? x[i] : lo;
+		hi = x[i] > hi ? x[i] : hi;
+	}
+	scale = (hi - lo) / 255.0f;
+	zpf = scale > 0 ? (float)q_sat(ref_rint(0.0f - lo / scale), NPUC_DT_U8) : 0.0f;
+	*scale_out = scale;
+	*zp_out = (uint8_t)zpf;
+	for (int64_t i = 0; i < n; i++)
+		y[i] = (uint8_t)q_sat(
+			scale > 0 ? ref_rint(x[i] / scale) + zpf : zpf, NPUC_DT_U8);
 }
 
 int ref_op_dyn_quantize(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_F32);
 	struct npuc_value *y, *ys, *yz;
-	float lo = 0.0f, hi = 0.0f, scale, zpf;
-	const float *xs;
 
 	if (!x)
 		return -1;
@@ -162,19 +191,7 @@ int ref_op_dyn_quantize(struct ref_ctx *c)
 	yz = ref_out(c, 2, NPUC_DT_U8, 0, NULL);
 	if (!y || !ys || !yz)
 		return -1;
-	xs = x->data;
-	/* the range always includes 0 so that 0 is exactly representable */
-	for (int64_t i = 0; i < x->numel; i++) {
-		lo = xs[i] < lo ? xs[i] : lo;
-		hi = xs[i] > hi ? xs[i] : hi;
-	}
-	scale = (hi - lo) / 255.0f;
-	zpf = scale > 0 ? (float)q_sat(ref_rint(0.0f - lo / scale), NPUC_DT_U8) : 0.0f;
-	*(float *)ys->data = scale;
-	*(uint8_t *)yz->data = (uint8_t)zpf;
-	for (int64_t i = 0; i < x->numel; i++)
-		((uint8_t *)y->data)[i] = (uint8_t)q_sat(
-			scale > 0 ? ref_rint(xs[i] / scale) + zpf : zpf, NPUC_DT_U8);
+	ref_dyn_quantize_u8(x->data, x->numel, y->data, ys->data, yz->data);
 	return 0;
 }
 
@@ -275,6 +292,20 @@ int ref_op_conv_integer(struct ref_ctx *c)
 	return y ? 0 : -1;
 }
 
+void ref_qlinear_conv_out(const int64_t *acc, int64_t m, int64_t osz,
+			  const struct npuc_value *xs, const struct npuc_value *ws,
+			  const struct npuc_value *ys, const struct npuc_value *yz,
+			  const struct npuc_value *b, struct npuc_value *y)
+{
+	for (int64_t i = 0; i < y->numel; i++) {
+		int64_t mi = (i / osz) % m;
+		float mult = pf(xs, 0) * pf(ws, mi) / pf(ys, 0);
+		int64_t a = acc[i] + (b ? ref_get_i(b, mi) : 0);
+
+		ref_set_i(y, i, q_sat(ref_rint((float)a * mult) + (float)pi(yz, 0), y->dtype));
+	}
+}
+
 int ref_op_qlinear_conv(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
@@ -299,18 +330,29 @@ int ref_op_qlinear_conv(struct ref_ctx *c)
 	if (iconv_run(c, x, xz, w, wz, &ic))
 		return -1;
 	y = ref_out(c, 0, dt, ic.rank, ic.dims);
-	for (int64_t i = 0; y && i < y->numel; i++) {
-		int64_t m = (i / ic.osz) % ic.m;
-		float mult = pf(xs, 0) * pf(ws, m) / pf(ys, 0);
-		int64_t acc = ic.acc[i] + (b ? ref_get_i(b, m) : 0);
-
-		ref_set_i(y, i, q_sat(ref_rint((float)acc * mult) + (float)pi(yz, 0), dt));
-	}
+	if (y)
+		ref_qlinear_conv_out(ic.acc, ic.m, ic.osz, xs, ws, ys, yz, b, y);
 	free(ic.acc);
 	return y ? 0 : -1;
 }
 
 /* ---- integer matmul ---- */
+
+void ref_matmul_i64(const struct ref_mm *mm, const int32_t *a, const int32_t *b, int64_t *y)
+{
+	memset(y, 0, (size_t)(mm->batch * mm->m * mm->n) * sizeof(*y));
+	for (int64_t t = 0; t < mm->batch; t++) {
+		const int32_t *A = a + ref_mm_index(mm, 0, t) * mm->m * mm->k;
+		const int32_t *B = b + ref_mm_index(mm, 1, t) * mm->k * mm->n;
+		int64_t *Y = y + t * mm->m * mm->n;
+
+		for (int64_t i = 0; i < mm->m; i++)
+			for (int64_t k = 0; k < mm->k; k++)
+				for (int64_t j = 0; j < mm->n; j++)
+					Y[i * mm->n + j] += (int64_t)A[i * mm->k + k] *
+							    B[k * mm->n + j];
+	}
+}
 
 /* acc[batch][m][n] = sum_k (a - azp)(b - bzp); azp per row of a, bzp per column of b. */
 static int64_t *imm_run(struct ref_ctx *c, const struct npuc_value *a, const struct npuc_value *az,
@@ -327,17 +369,8 @@ static int64_t *imm_run(struct ref_ctx *c, const struct npuc_value *a, const str
 		acc = calloc((size_t)(mm->batch * mm->m * mm->n + 1), sizeof(*acc));
 	if (ai && bi && !acc)
 		ref_fail(c, "out of memory");
-	for (int64_t t = 0; acc && t < mm->batch; t++) {
-		const int32_t *A = ai + ref_mm_index(mm, 0, t) * mm->m * mm->k;
-		const int32_t *B = bi + ref_mm_index(mm, 1, t) * mm->k * mm->n;
-		int64_t *Y = acc + t * mm->m * mm->n;
-
-		for (int64_t i = 0; i < mm->m; i++)
-			for (int64_t k = 0; k < mm->k; k++)
-				for (int64_t j = 0; j < mm->n; j++)
-					Y[i * mm->n + j] += (int64_t)A[i * mm->k + k] *
-							    B[k * mm->n + j];
-	}
+	if (acc)
+		ref_matmul_i64(mm, ai, bi, acc);
 	free(ai);
 	free(bi);
 	return acc;
@@ -361,6 +394,20 @@ int ref_op_matmul_integer(struct ref_ctx *c)
 		ref_set_i(y, i, acc[i]);
 	free(acc);
 	return y ? 0 : -1;
+}
+
+void ref_qlinear_matmul_out(const int64_t *acc, const struct ref_mm *mm,
+			    const struct npuc_value *as, const struct npuc_value *bs,
+			    const struct npuc_value *ys, const struct npuc_value *yz,
+			    struct npuc_value *y)
+{
+	for (int64_t i = 0; i < y->numel; i++) {
+		int64_t row = (i / mm->n) % mm->m, col = i % mm->n;
+		float mult = pf(as, row) * pf(bs, col) / pf(ys, 0);
+
+		ref_set_i(y, i, q_sat(ref_rint((float)acc[i] * mult) + (float)pi(yz, 0),
+				      y->dtype));
+	}
 }
 
 int ref_op_qlinear_matmul(struct ref_ctx *c)
@@ -388,12 +435,8 @@ int ref_op_qlinear_matmul(struct ref_ctx *c)
 	if (!acc)
 		return -1;
 	y = ref_out(c, 0, dt, mm.rank, mm.dims);
-	for (int64_t i = 0; y && i < y->numel; i++) {
-		int64_t row = (i / mm.n) % mm.m, col = i % mm.n;
-		float mult = pf(as, row) * pf(bs, col) / pf(ys, 0);
-
-		ref_set_i(y, i, q_sat(ref_rint((float)acc[i] * mult) + (float)pi(yz, 0), dt));
-	}
+	if (y)
+		ref_qlinear_matmul_out(acc, &mm, as, bs, ys, yz, y);
 	free(acc);
 	return y ? 0 : -1;
 }

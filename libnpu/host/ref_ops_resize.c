@@ -14,8 +14,6 @@
 
 #include "ref_ops_internal.h"
 
-#define RS_TAPS 4	/* cubic */
-
 enum rs_mode { RS_NEAREST, RS_LINEAR, RS_CUBIC };
 enum rs_coord { RC_HALF, RC_PYTORCH, RC_ALIGN, RC_ASYM, RC_TF_NN, RC_CROP };
 enum rs_round { RR_PREFER_FLOOR, RR_PREFER_CEIL, RR_FLOOR, RR_CEIL };
@@ -27,13 +25,6 @@ struct rs_attrs {
 	double cubic_a;
 	int exclude_outside;
 	float extrapolation;
-};
-
-/* Taps of one output coordinate along one dimension. */
-struct rs_tap {
-	int n;				/* 0 = outside the crop: extrapolation value */
-	int64_t idx[RS_TAPS];
-	double w[RS_TAPS];
 };
 
 static int pick(const char *s, const char *const *names, int n)
@@ -155,9 +146,9 @@ static int rs_coord(const struct rs_attrs *a, double o, int64_t in, double scale
 
 /* Taps of output coordinate o: the n input indices nearest x (smaller on ties). */
 static void rs_taps(const struct rs_attrs *a, int64_t o, int64_t in, double scale,
-		    const double *roi, struct rs_tap *t)
+		    const double *roi, struct ref_resize_tap *t)
 {
-	double x, w[RS_TAPS], r, sum = 0;
+	double x, w[REF_RESIZE_TAPS], r, sum = 0;
 	int64_t f, pad, start;
 	int n, integral;
 
@@ -193,15 +184,8 @@ static void rs_taps(const struct rs_attrs *a, int64_t o, int64_t in, double scal
 			t->w[j] /= sum;
 }
 
-struct rs_plan {
-	int rank;
-	int64_t in[NPUC_MAX_RANK], out[NPUC_MAX_RANK];
-	double scale[NPUC_MAX_RANK], roi[NPUC_MAX_RANK][2];
-	struct rs_tap *tap[NPUC_MAX_RANK];	/* out[d] entries each */
-};
-
 static int rs_sizes(struct ref_ctx *c, const struct npuc_value *x, int upsample,
-		    struct rs_plan *p)
+		    struct ref_resize_plan *p)
 {
 	const struct npuc_value *sc, *sz = NULL, *roi = NULL;
 	int rank = x->rank;
@@ -262,14 +246,14 @@ static int rs_sizes(struct ref_ctx *c, const struct npuc_value *x, int upsample,
 	return 0;
 }
 
-static int rs_plan_taps(struct ref_ctx *c, const struct rs_attrs *a, struct rs_plan *p)
+static int rs_plan_taps(struct ref_ctx *c, const struct rs_attrs *a, struct ref_resize_plan *p)
 {
 	for (int d = 0; d < p->rank; d++) {
-		p->tap[d] = calloc((size_t)p->out[d] + 1, sizeof(struct rs_tap));
+		p->tap[d] = calloc((size_t)p->out[d] + 1, sizeof(struct ref_resize_tap));
 		if (!p->tap[d])
 			return ref_fail(c, "out of memory");
 		for (int64_t o = 0; o < p->out[d]; o++) {
-			struct rs_tap *t = &p->tap[d][o];
+			struct ref_resize_tap *t = &p->tap[d][o];
 			int k = 0;
 
 			rs_taps(a, o, p->in[d], p->scale[d], p->roi[d], t);
@@ -290,17 +274,17 @@ static int rs_plan_taps(struct ref_ctx *c, const struct rs_attrs *a, struct rs_p
 }
 
 /* One output element: weighted sum over the product of per-dim taps. */
-static float rs_point(const struct rs_plan *p, const struct rs_attrs *a, const float *x,
+static float rs_point(const struct ref_resize_plan *p, float extrapolation, const float *x,
 		      const int64_t *oidx, const int64_t *xs)
 {
-	const struct rs_tap *t[NPUC_MAX_RANK];
+	const struct ref_resize_tap *t[NPUC_MAX_RANK];
 	int j[NPUC_MAX_RANK] = { 0 };
 	double acc = 0;
 
 	for (int d = 0; d < p->rank; d++) {
 		t[d] = &p->tap[d][oidx[d]];
 		if (t[d]->n == 0)
-			return a->extrapolation;
+			return extrapolation;
 	}
 	for (;;) {
 		double w = 1;
@@ -323,11 +307,30 @@ static float rs_point(const struct rs_plan *p, const struct rs_attrs *a, const f
 	return (float)acc;
 }
 
+void ref_resize_f32(const struct ref_resize_plan *p, float extrapolation, const float *x,
+		    float *y)
+{
+	int64_t xs[NPUC_MAX_RANK], oidx[NPUC_MAX_RANK] = { 0 }, s = 1, total = 1;
+
+	for (int d = p->rank - 1; d >= 0; d--) {
+		xs[d] = s;
+		s *= p->in[d];
+		total *= p->out[d];
+	}
+	for (int64_t o = 0; o < total; o++) {
+		y[o] = rs_point(p, extrapolation, x, oidx, xs);
+		for (int d = p->rank - 1; d >= 0; d--) {
+			if (++oidx[d] < p->out[d])
+				break;
+			oidx[d] = 0;
+		}
+	}
+}
+
 static int resize(struct ref_ctx *c, int upsample)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_F32);
-	int64_t xs[NPUC_MAX_RANK], oidx[NPUC_MAX_RANK] = { 0 }, s = 1;
-	struct rs_plan p = { 0 };
+	struct ref_resize_plan p = { 0 };
 	struct rs_attrs a = { 0 };
 	struct npuc_value *y;
 	int rc;
@@ -349,18 +352,7 @@ static int resize(struct ref_ctx *c, int upsample)
 	rc = -1;
 	if (rs_plan_taps(c, &a, &p))
 		goto out;
-	for (int d = p.rank - 1; d >= 0; d--) {
-		xs[d] = s;
-		s *= x->dims[d];
-	}
-	for (int64_t o = 0; o < y->numel; o++) {
-		((float *)y->data)[o] = rs_point(&p, &a, x->data, oidx, xs);
-		for (int d = p.rank - 1; d >= 0; d--) {
-			if (++oidx[d] < p.out[d])
-				break;
-			oidx[d] = 0;
-		}
-	}
+	ref_resize_f32(&p, a.extrapolation, x->data, y->data);
 	rc = 0;
 out:
 	for (int d = 0; d < p.rank; d++)

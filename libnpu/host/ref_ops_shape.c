@@ -33,9 +33,8 @@ static void strides_of(int rank, const int64_t *dims, int64_t *st)
 	}
 }
 
-/* y[idx] = x[off + sum(idx[k] * st[k])] for every index of y (strided view copy). */
-static void copy_view(const struct npuc_value *x, int64_t off, const int64_t *st,
-		      struct npuc_value *y)
+void ref_copy_view(const struct npuc_value *x, int64_t off, const int64_t *st,
+		   struct npuc_value *y)
 {
 	int64_t idx[NPUC_MAX_RANK] = { 0 }, xi = off;
 	size_t es = esize(x);
@@ -242,16 +241,37 @@ int ref_op_transpose(struct ref_ctx *c)
 	y = ref_out(c, 0, x->dtype, n, dims);
 	if (!y)
 		return -1;
-	copy_view(x, 0, st, y);
+	ref_copy_view(x, 0, st, y);
 	return 0;
+}
+
+void ref_concat(const struct npuc_value *const *xs, int n, int axis, struct npuc_value *y)
+{
+	int64_t outer = 1, inner = 1, pos = 0;
+	size_t es = esize(y);
+
+	for (int i = 0; i < axis; i++)
+		outer *= y->dims[i];
+	for (int i = axis + 1; i < y->rank; i++)
+		inner *= y->dims[i];
+	for (int k = 0; k < n; k++) {
+		const struct npuc_value *v = xs[k];
+		size_t blk = (size_t)(v->dims[axis] * inner) * es;
+
+		for (int64_t o = 0; o < outer && blk; o++) {
+			size_t at = (size_t)(o * y->dims[axis] * inner + pos) * es;
+
+			memcpy((char *)y->data + at, (const char *)v->data + (size_t)o * blk, blk);
+		}
+		pos += v->dims[axis] * inner;
+	}
 }
 
 int ref_op_concat(struct ref_ctx *c)
 {
 	const struct npuc_value *x0 = ref_need(c, 0, NPUC_DT_UNDEF);
-	int64_t axis, dims[NPUC_MAX_RANK], outer = 1, inner = 1, pos = 0;
+	int64_t axis, dims[NPUC_MAX_RANK];
 	struct npuc_value *y;
-	size_t es;
 
 	if (!x0 || ref_axis(c, npuc_attr_int(c->n, "axis", 0), x0->rank, &axis))
 		return -1;
@@ -274,22 +294,7 @@ int ref_op_concat(struct ref_ctx *c)
 	y = ref_out(c, 0, x0->dtype, x0->rank, dims);
 	if (!y)
 		return -1;
-	for (int i = 0; i < axis; i++)
-		outer *= dims[i];
-	for (int i = (int)axis + 1; i < x0->rank; i++)
-		inner *= dims[i];
-	es = esize(x0);
-	for (int k = 0; k < c->n_in; k++) {
-		const struct npuc_value *v = c->in[k];
-		size_t blk = (size_t)(v->dims[axis] * inner) * es;
-
-		for (int64_t o = 0; o < outer && blk; o++) {
-			size_t at = (size_t)(o * dims[axis] * inner + pos) * es;
-
-			memcpy((char *)y->data + at, (const char *)v->data + (size_t)o * blk, blk);
-		}
-		pos += v->dims[axis] * inner;
-	}
+	ref_concat(c->in, c->n_in, (int)axis, y);
 	return 0;
 }
 
@@ -348,15 +353,40 @@ static int pad_params(struct ref_ctx *c, const struct npuc_value *x, int64_t *pa
 	return 0;
 }
 
+void ref_pad(const struct npuc_value *x, const int64_t *pads, int mode, const void *fill,
+	     struct npuc_value *y)
+{
+	int64_t idx[NPUC_MAX_RANK] = { 0 }, xs[NPUC_MAX_RANK];
+	size_t es = esize(x);
+
+	strides_of(x->rank, x->dims, xs);
+	for (int64_t o = 0; o < y->numel; o++) {
+		int64_t si = 0;
+
+		for (int j = 0; j < x->rank && si >= 0; j++) {
+			int64_t s = pad_src(idx[j], pads[j], x->dims[j], mode);
+
+			si = s < 0 ? -1 : si + s * xs[j];
+		}
+		if (si >= 0)
+			copy_elem(y->data, o, x->data, si, es);
+		else
+			copy_elem(y->data, o, fill, 0, es);
+		for (int j = x->rank - 1; j >= 0; j--) {
+			if (++idx[j] < y->dims[j])
+				break;
+			idx[j] = 0;
+		}
+	}
+}
+
 int ref_op_pad(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF), *cv;
 	const char *ms = npuc_attr_string(c->n, "mode", "constant");
-	int64_t pads[2 * NPUC_MAX_RANK], dims[NPUC_MAX_RANK], idx[NPUC_MAX_RANK] = { 0 };
-	int64_t xs[NPUC_MAX_RANK];
+	int64_t pads[2 * NPUC_MAX_RANK], dims[NPUC_MAX_RANK];
 	int mode = !strcmp(ms, "edge") ? 1 : !strcmp(ms, "reflect") ? 2 : 0;
 	struct npuc_value *y, fill;
-	size_t es;
 
 	if (!x || pad_params(c, x, pads, &cv))
 		return -1;
@@ -381,26 +411,7 @@ int ref_op_pad(struct ref_ctx *c)
 		memcpy(fill.data, cv->data, esize(x));
 	else if (x->dtype == NPUC_DT_F32)
 		*(float *)fill.data = npuc_attr_float(c->n, "value", 0.0f);
-	es = esize(x);
-	strides_of(x->rank, x->dims, xs);
-	for (int64_t o = 0; o < y->numel; o++) {
-		int64_t si = 0;
-
-		for (int j = 0; j < x->rank && si >= 0; j++) {
-			int64_t s = pad_src(idx[j], pads[j], x->dims[j], mode);
-
-			si = s < 0 ? -1 : si + s * xs[j];
-		}
-		if (si >= 0)
-			copy_elem(y->data, o, x->data, si, es);
-		else
-			copy_elem(y->data, o, fill.data, 0, es);
-		for (int j = x->rank - 1; j >= 0; j--) {
-			if (++idx[j] < dims[j])
-				break;
-			idx[j] = 0;
-		}
-	}
+	ref_pad(x, pads, mode, fill.data, y);
 	npuc_value_free(&fill);
 	return 0;
 }
@@ -444,13 +455,30 @@ int ref_op_size(struct ref_ctx *c)
 	return 0;
 }
 
+void ref_gather(const struct npuc_value *x, const struct npuc_value *ind, int axis,
+		int64_t outer, int64_t inner, struct npuc_value *y)
+{
+	size_t es = esize(x);
+
+	for (int64_t k = 0; k < ind->numel; k++) {
+		int64_t j = ref_get_i(ind, k);
+
+		if (j < 0)
+			j += x->dims[axis];
+		for (int64_t o = 0; o < outer && inner; o++)
+			memcpy((char *)y->data + (size_t)((o * ind->numel + k) * inner) * es,
+			       (const char *)x->data +
+				       (size_t)((o * x->dims[axis] + j) * inner) * es,
+			       (size_t)inner * es);
+	}
+}
+
 int ref_op_gather(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	const struct npuc_value *ind = ref_need(c, 1, NPUC_DT_UNDEF);
 	int64_t axis, dims[NPUC_MAX_RANK], outer = 1, inner = 1, r = 0;
 	struct npuc_value *y;
-	size_t es;
 
 	if (!x || !ind || ref_axis(c, npuc_attr_int(c->n, "axis", 0), x->rank, &axis))
 		return -1;
@@ -471,20 +499,13 @@ int ref_op_gather(struct ref_ctx *c)
 	y = ref_out(c, 0, x->dtype, (int)r, dims);
 	if (!y)
 		return -1;
-	es = esize(x);
 	for (int64_t k = 0; k < ind->numel; k++) {
 		int64_t j = ref_get_i(ind, k);
 
-		if (j < 0)
-			j += x->dims[axis];
-		if (j < 0 || j >= x->dims[axis])
-			return ref_fail(c, "index %lld out of range", (long long)ref_get_i(ind, k));
-		for (int64_t o = 0; o < outer && inner; o++)
-			memcpy((char *)y->data + (size_t)((o * ind->numel + k) * inner) * es,
-			       (const char *)x->data +
-				       (size_t)((o * x->dims[axis] + j) * inner) * es,
-			       (size_t)inner * es);
+		if (j < -x->dims[axis] || j >= x->dims[axis])
+			return ref_fail(c, "index %lld out of range", (long long)j);
 	}
+	ref_gather(x, ind, (int)axis, outer, inner, y);
 	return 0;
 }
 
@@ -502,6 +523,18 @@ static enum npuc_dtype onnx_type(int64_t t)
 	}
 }
 
+void ref_cast(const struct npuc_value *x, struct npuc_value *y)
+{
+	for (int64_t i = 0; i < x->numel; i++) {
+		if (y->dtype == NPUC_DT_F32)
+			((float *)y->data)[i] = (float)ref_get_f(x, i);
+		else if (y->dtype == NPUC_DT_BOOL)
+			((uint8_t *)y->data)[i] = ref_get_f(x, i) != 0;
+		else
+			ref_set_i(y, i, ref_get_i(x, i));	/* truncates, then wraps */
+	}
+}
+
 int ref_op_cast(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
@@ -516,14 +549,7 @@ int ref_op_cast(struct ref_ctx *c)
 	y = ref_out(c, 0, to, x->rank, x->dims);
 	if (!y)
 		return -1;
-	for (int64_t i = 0; i < x->numel; i++) {
-		if (to == NPUC_DT_F32)
-			((float *)y->data)[i] = (float)ref_get_f(x, i);
-		else if (to == NPUC_DT_BOOL)
-			((uint8_t *)y->data)[i] = ref_get_f(x, i) != 0;
-		else
-			ref_set_i(y, i, ref_get_i(x, i));	/* truncates, then wraps */
-	}
+	ref_cast(x, y);
 	return 0;
 }
 
@@ -614,7 +640,7 @@ int ref_op_slice(struct ref_ctx *c)
 		vst[i] = step[i] * xs[i];
 	}
 	if (y->numel)
-		copy_view(x, off, vst, y);
+		ref_copy_view(x, off, vst, y);
 	return 0;
 }
 
@@ -728,7 +754,7 @@ int ref_op_expand(struct ref_ctx *c)
 	if (!y)
 		return -1;
 	ref_bcast_strides(x, rank, dims, st);
-	copy_view(x, 0, st, y);
+	ref_copy_view(x, 0, st, y);
 	return 0;
 }
 
@@ -786,19 +812,38 @@ int ref_op_split(struct ref_ctx *c)
 			y = ref_out(c, k, x->dtype, x->rank, dims);
 			if (!y)
 				return -1;
-			copy_view(x, off * xs[axis], xs, y);
+			ref_copy_view(x, off * xs[axis], xs, y);
 		}
 		off += sz[k];
 	}
 	return 0;
 }
 
+void ref_tile(const struct npuc_value *x, struct npuc_value *y)
+{
+	int64_t xs[NPUC_MAX_RANK], idx[NPUC_MAX_RANK] = { 0 };
+	int n = x->rank;
+
+	strides_of(n, x->dims, xs);
+	for (int64_t o = 0; o < y->numel; o++) {
+		int64_t si = 0;
+
+		for (int j = 0; j < n; j++)
+			si += (idx[j] % x->dims[j]) * xs[j];
+		copy_elem(y->data, o, x->data, si, esize(x));
+		for (int j = n - 1; j >= 0; j--) {
+			if (++idx[j] < y->dims[j])
+				break;
+			idx[j] = 0;
+		}
+	}
+}
+
 int ref_op_tile(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	const struct npuc_value *rv = ref_need(c, 1, NPUC_DT_UNDEF);
-	int64_t rep[NPUC_MAX_RANK], dims[NPUC_MAX_RANK], xs[NPUC_MAX_RANK];
-	int64_t idx[NPUC_MAX_RANK] = { 0 };
+	int64_t rep[NPUC_MAX_RANK], dims[NPUC_MAX_RANK];
 	struct npuc_value *y;
 	int n;
 
@@ -817,19 +862,7 @@ int ref_op_tile(struct ref_ctx *c)
 	y = ref_out(c, 0, x->dtype, n, dims);
 	if (!y)
 		return -1;
-	strides_of(n, x->dims, xs);
-	for (int64_t o = 0; o < y->numel; o++) {
-		int64_t si = 0;
-
-		for (int j = 0; j < n; j++)
-			si += (idx[j] % x->dims[j]) * xs[j];
-		copy_elem(y->data, o, x->data, si, esize(x));
-		for (int j = n - 1; j >= 0; j--) {
-			if (++idx[j] < dims[j])
-				break;
-			idx[j] = 0;
-		}
-	}
+	ref_tile(x, y);
 	return 0;
 }
 
@@ -846,7 +879,7 @@ static void permute_copy(const struct npuc_value *x, int r, const int64_t *in, c
 		view.dims[i] = in[perm[i]];
 		st[i] = ist[perm[i]];
 	}
-	copy_view(x, 0, st, &view);
+	ref_copy_view(x, 0, st, &view);
 }
 
 int ref_op_depth_to_space(struct ref_ctx *c)
@@ -912,6 +945,18 @@ int ref_op_space_to_depth(struct ref_ctx *c)
 	return 0;
 }
 
+void ref_range(const struct npuc_value *start, const struct npuc_value *delta,
+	       struct npuc_value *y)
+{
+	for (int64_t i = 0; i < y->numel; i++) {
+		if (y->dtype == NPUC_DT_F32)
+			((float *)y->data)[i] = (float)(ref_get_f(start, 0) +
+							(double)i * ref_get_f(delta, 0));
+		else
+			ref_set_i(y, i, ref_get_i(start, 0) + i * ref_get_i(delta, 0));
+	}
+}
+
 int ref_op_range(struct ref_ctx *c)
 {
 	const struct npuc_value *v[3];
@@ -943,21 +988,37 @@ int ref_op_range(struct ref_ctx *c)
 	y = ref_out(c, 0, v[0]->dtype, 1, &cnt);
 	if (!y)
 		return -1;
-	for (int64_t i = 0; i < cnt; i++) {
-		if (y->dtype == NPUC_DT_F32)
-			((float *)y->data)[i] = (float)(ref_get_f(v[0], 0) +
-							(double)i * ref_get_f(v[2], 0));
-		else
-			ref_set_i(y, i, ref_get_i(v[0], 0) + i * ref_get_i(v[2], 0));
-	}
+	ref_range(v[0], v[2], y);
 	return 0;
+}
+
+void ref_gather_elements(const struct npuc_value *x, const struct npuc_value *ind, int axis,
+			 struct npuc_value *y)
+{
+	int64_t xs[NPUC_MAX_RANK], idx[NPUC_MAX_RANK] = { 0 };
+
+	strides_of(x->rank, x->dims, xs);
+	for (int64_t o = 0; o < y->numel; o++) {
+		int64_t j = ref_get_i(ind, o), si = 0;
+
+		if (j < 0)
+			j += x->dims[axis];
+		for (int k = 0; k < x->rank; k++)
+			si += (k == axis ? j : idx[k]) * xs[k];
+		copy_elem(y->data, o, x->data, si, esize(x));
+		for (int k = x->rank - 1; k >= 0; k--) {
+			if (++idx[k] < y->dims[k])
+				break;
+			idx[k] = 0;
+		}
+	}
 }
 
 int ref_op_gather_elements(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	const struct npuc_value *ind = ref_need(c, 1, NPUC_DT_UNDEF);
-	int64_t axis, xs[NPUC_MAX_RANK], idx[NPUC_MAX_RANK] = { 0 };
+	int64_t axis;
 	struct npuc_value *y;
 
 	if (!x || !ind || ref_axis(c, npuc_attr_int(c->n, "axis", 0), x->rank, &axis))
@@ -970,31 +1031,37 @@ int ref_op_gather_elements(struct ref_ctx *c)
 	y = ref_out(c, 0, x->dtype, ind->rank, ind->dims);
 	if (!y)
 		return -1;
-	strides_of(x->rank, x->dims, xs);
 	for (int64_t o = 0; o < y->numel; o++) {
-		int64_t j = ref_get_i(ind, o), si = 0;
+		int64_t j = ref_get_i(ind, o);
 
-		if (j < 0)
-			j += x->dims[axis];
-		if (j < 0 || j >= x->dims[axis])
-			return ref_fail(c, "index %lld out of range", (long long)ref_get_i(ind, o));
-		for (int k = 0; k < x->rank; k++)
-			si += (k == axis ? j : idx[k]) * xs[k];
-		copy_elem(y->data, o, x->data, si, esize(x));
-		for (int k = x->rank - 1; k >= 0; k--) {
-			if (++idx[k] < y->dims[k])
-				break;
-			idx[k] = 0;
-		}
+		if (j < -x->dims[axis] || j >= x->dims[axis])
+			return ref_fail(c, "index %lld out of range", (long long)j);
 	}
+	ref_gather_elements(x, ind, (int)axis, y);
 	return 0;
+}
+
+void ref_trilu(const struct npuc_value *x, int upper, int64_t k, struct npuc_value *y)
+{
+	int64_t rows = x->dims[x->rank - 2], cols = x->dims[x->rank - 1];
+	size_t es = esize(x);
+
+	for (int64_t i = 0; i < x->numel; i++) {
+		int64_t col = i % cols, row = (i / cols) % rows;
+		int keep = upper ? col - row >= k : col - row <= k;
+
+		if (keep)
+			copy_elem(y->data, i, x->data, i, es);
+		else
+			memset((char *)y->data + (size_t)i * es, 0, es);
+	}
 }
 
 int ref_op_trilu(struct ref_ctx *c)
 {
 	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF), *kv = ref_in(c, 1);
 	int upper = npuc_attr_int(c->n, "upper", 1) != 0;
-	int64_t k = 0, rows, cols;
+	int64_t k = 0;
 	struct npuc_value *y;
 
 	if (!x)
@@ -1010,16 +1077,26 @@ int ref_op_trilu(struct ref_ctx *c)
 	y = ref_out(c, 0, x->dtype, x->rank, x->dims);
 	if (!y)
 		return -1;
-	rows = x->dims[x->rank - 2];
-	cols = x->dims[x->rank - 1];
-	for (int64_t i = 0; i < x->numel; i++) {
-		int64_t col = i % cols, row = (i / cols) % rows;
-		int keep = upper ? col - row >= k : col - row <= k;
-
-		if (keep)
-			copy_elem(y->data, i, x->data, i, esize(x));
-	}
+	ref_trilu(x, upper, k, y);
 	return 0;
+}
+
+void ref_onehot(const struct npuc_value *ind, int64_t depth, int64_t outer, int64_t inner,
+		const struct npuc_value *vals, struct npuc_value *y)
+{
+	size_t es = esize(vals);
+
+	for (int64_t i = 0; i < y->numel; i++)
+		copy_elem(y->data, i, vals->data, 0, es);
+	for (int64_t o = 0; o < outer; o++)
+		for (int64_t in = 0; in < inner; in++) {
+			int64_t v = (int64_t)ref_get_f(ind, o * inner + in);
+
+			if (v < 0)
+				v += depth;
+			if (v >= 0 && v < depth)
+				copy_elem(y->data, (o * depth + v) * inner + in, vals->data, 1, es);
+		}
 }
 
 int ref_op_onehot(struct ref_ctx *c)
@@ -1029,7 +1106,6 @@ int ref_op_onehot(struct ref_ctx *c)
 	const struct npuc_value *vals = ref_need(c, 2, NPUC_DT_UNDEF);
 	int64_t axis, depth, dims[NPUC_MAX_RANK], outer = 1, inner = 1;
 	struct npuc_value *y;
-	size_t es;
 
 	if (!ind || !dv || !vals)
 		return -1;
@@ -1050,30 +1126,14 @@ int ref_op_onehot(struct ref_ctx *c)
 	y = ref_out(c, 0, vals->dtype, ind->rank + 1, dims);
 	if (!y)
 		return -1;
-	es = esize(vals);
-	for (int64_t i = 0; i < y->numel; i++)
-		copy_elem(y->data, i, vals->data, 0, es);
-	for (int64_t o = 0; o < outer; o++)
-		for (int64_t in = 0; in < inner; in++) {
-			int64_t v = (int64_t)ref_get_f(ind, o * inner + in);
-
-			if (v < 0)
-				v += depth;
-			if (v >= 0 && v < depth)
-				copy_elem(y->data, (o * depth + v) * inner + in, vals->data, 1, es);
-		}
+	ref_onehot(ind, depth, outer, inner, vals, y);
 	return 0;
 }
-
-struct topk_item {
-	double v;
-	int64_t i;
-};
 
 /* Larger first, ties by lower index (ONNX: stable on the index). */
 static int topk_desc(const void *a, const void *b)
 {
-	const struct topk_item *x = a, *y = b;
+	const struct ref_topk_item *x = a, *y = b;
 
 	if (x->v != y->v)
 		return x->v > y->v ? -1 : 1;
@@ -1082,11 +1142,31 @@ static int topk_desc(const void *a, const void *b)
 
 static int topk_asc(const void *a, const void *b)
 {
-	const struct topk_item *x = a, *y = b;
+	const struct ref_topk_item *x = a, *y = b;
 
 	if (x->v != y->v)
 		return x->v < y->v ? -1 : 1;
 	return x->i < y->i ? -1 : (x->i > y->i);
+}
+
+void ref_topk(const struct npuc_value *x, int largest, int64_t outer, int64_t n, int64_t inner,
+	      int64_t k, struct ref_topk_item *it, struct npuc_value *yv, int64_t *yi)
+{
+	for (int64_t o = 0; o < outer; o++)
+		for (int64_t in = 0; in < inner; in++) {
+			for (int64_t i = 0; i < n; i++) {
+				it[i].v = ref_get_f(x, (o * n + i) * inner + in);
+				it[i].i = i;
+			}
+			qsort(it, (size_t)n, sizeof(*it), largest ? topk_desc : topk_asc);
+			for (int64_t i = 0; i < k; i++) {
+				int64_t oi = (o * k + i) * inner + in;
+
+				copy_elem(yv->data, oi, x->data, (o * n + it[i].i) * inner + in,
+					  esize(x));
+				yi[oi] = it[i].i;
+			}
+		}
 }
 
 int ref_op_topk(struct ref_ctx *c)
@@ -1096,7 +1176,7 @@ int ref_op_topk(struct ref_ctx *c)
 	int largest = npuc_attr_int(c->n, "largest", 1) != 0;
 	int64_t axis, k, dims[NPUC_MAX_RANK], outer = 1, n, inner = 1;
 	struct npuc_value *yv, *yi;
-	struct topk_item *it;
+	struct ref_topk_item *it;
 
 	if (!x || !kv || ref_axis(c, npuc_attr_int(c->n, "axis", -1), x->rank, &axis))
 		return -1;
@@ -1121,21 +1201,7 @@ int ref_op_topk(struct ref_ctx *c)
 	it = malloc(sizeof(*it) * (size_t)(n + 1));
 	if (!it)
 		return ref_fail(c, "out of memory");
-	for (int64_t o = 0; o < outer; o++)
-		for (int64_t in = 0; in < inner; in++) {
-			for (int64_t i = 0; i < n; i++) {
-				it[i].v = ref_get_f(x, (o * n + i) * inner + in);
-				it[i].i = i;
-			}
-			qsort(it, (size_t)n, sizeof(*it), largest ? topk_desc : topk_asc);
-			for (int64_t i = 0; i < k; i++) {
-				int64_t oi = (o * k + i) * inner + in;
-
-				copy_elem(yv->data, oi, x->data, (o * n + it[i].i) * inner + in,
-					  esize(x));
-				((int64_t *)yi->data)[oi] = it[i].i;
-			}
-		}
+	ref_topk(x, largest, outer, n, inner, k, it, yv, yi->data);
 	free(it);
 	return 0;
 }
