@@ -584,20 +584,25 @@ int ref_op_matmul(struct ref_ctx *c)
 	return 0;
 }
 
-void ref_matmul_f32(const struct ref_mm *mm, const float *a, const float *b, float *y)
-{
-	memset(y, 0, (size_t)(mm->batch * mm->m * mm->n) * sizeof(*y));
-	for (int64_t bi = 0; bi < mm->batch; bi++) {
-		const float *A = a + ref_mm_index(mm, 0, bi) * mm->m * mm->k;
-		const float *B = b + ref_mm_index(mm, 1, bi) * mm->k * mm->n;
-		float *Y = y + bi * mm->m * mm->n;
-
-		for (int64_t i = 0; i < mm->m; i++)
-			for (int64_t kk = 0; kk < mm->k; kk++) {
-				float av = A[i * mm->k + kk];
-
-				for (int64_t j = 0; j < mm->n; j++)
-					Y[i * mm->n + j] += av * B[kk * mm->n + j];
-			}
-	}
+/* y (batch x m x n) = a x b per batch, accumulated in TY. */
+#define DEFINE_MATMUL(name, TX, TY)							\
+void name(const struct ref_mm *mm, const TX *a, const TX *b, TY *y)			\
+{											\
+	memset(y, 0, (size_t)(mm->batch * mm->m * mm->n) * sizeof(*y));		\
+	for (int64_t bi = 0; bi < mm->batch; bi++) {					\
+		const TX *A = a + ref_mm_index(mm, 0, bi) * mm->m * mm->k;		\
+		const TX *B = b + ref_mm_index(mm, 1, bi) * mm->k * mm->n;		\
+		TY *Y = y + bi * mm->m * mm->n;						\
+											\
+		for (int64_t i = 0; i < mm->m; i++)					\
+			for (int64_t kk = 0; kk < mm->k; kk++) {			\
+				TY av = (TY)A[i * mm->k + kk];				\
+											\
+				for (int64_t j = 0; j < mm->n; j++)			\
+					Y[i * mm->n + j] += av * (TY)B[kk * mm->n + j];	\
+			}								\
+	}										\
 }
+
+DEFINE_MATMUL(ref_matmul_f32, float, float)
+DEFINE_MATMUL(ref_matmul_i64, int32_t, int64_t)

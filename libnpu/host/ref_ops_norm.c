@@ -77,6 +77,20 @@ int ref_op_batchnorm(struct ref_ctx *c)
 	return 0;
 }
 
+/* Mean and (biased) variance of n floats, in double. */
+static void mean_var(const float *x, int64_t n, double *mean, double *var)
+{
+	double m = 0, v = 0;
+
+	for (int64_t i = 0; i < n; i++)
+		m += x[i];
+	m = n ? m / (double)n : 0;
+	for (int64_t i = 0; i < n; i++)
+		v += (x[i] - m) * (x[i] - m);
+	*mean = m;
+	*var = n ? v / (double)n : 0;
+}
+
 /* ---- InstanceNormalization ---- */
 
 void ref_instnorm_f32(int64_t outer, int64_t ch, int64_t inner, float eps, const float *x,
@@ -85,15 +99,10 @@ void ref_instnorm_f32(int64_t outer, int64_t ch, int64_t inner, float eps, const
 	for (int64_t p = 0; p < outer * ch; p++) {
 		const float *xs = x + p * inner;
 		float *ys = y + p * inner;
-		double mean = 0, var = 0;
+		double mean, var;
 		float den;
 
-		for (int64_t i = 0; i < inner; i++)
-			mean += xs[i];
-		mean = inner ? mean / (double)inner : 0;
-		for (int64_t i = 0; i < inner; i++)
-			var += (xs[i] - mean) * (xs[i] - mean);
-		var = inner ? var / (double)inner : 0;
+		mean_var(xs, inner, &mean, &var);
 		den = (float)sqrt(var + eps);
 		for (int64_t i = 0; i < inner; i++)
 			ys[i] = scale[p % ch] * (float)(xs[i] - mean) / den +
@@ -133,15 +142,10 @@ void ref_layernorm_f32(const struct ref_layernorm *p, const float *x, const floa
 	for (int64_t o = 0; o < p->outer; o++) {
 		const float *xs = x + o * n;
 		float *ys = y + o * n;
-		double mean = 0, var = 0;
+		double mean, var;
 		float inv;
 
-		for (int64_t i = 0; i < n; i++)
-			mean += xs[i];
-		mean = n ? mean / (double)n : 0;
-		for (int64_t i = 0; i < n; i++)
-			var += (xs[i] - mean) * (xs[i] - mean);
-		var = n ? var / (double)n : 0;
+		mean_var(xs, n, &mean, &var);
 		inv = (float)(1.0 / sqrt(var + p->eps));
 		for (int64_t i = 0; i < n; i++) {
 			int64_t si = 0, bi = 0, r = i;

@@ -338,22 +338,6 @@ int ref_op_qlinear_conv(struct ref_ctx *c)
 
 /* ---- integer matmul ---- */
 
-void ref_matmul_i64(const struct ref_mm *mm, const int32_t *a, const int32_t *b, int64_t *y)
-{
-	memset(y, 0, (size_t)(mm->batch * mm->m * mm->n) * sizeof(*y));
-	for (int64_t t = 0; t < mm->batch; t++) {
-		const int32_t *A = a + ref_mm_index(mm, 0, t) * mm->m * mm->k;
-		const int32_t *B = b + ref_mm_index(mm, 1, t) * mm->k * mm->n;
-		int64_t *Y = y + t * mm->m * mm->n;
-
-		for (int64_t i = 0; i < mm->m; i++)
-			for (int64_t k = 0; k < mm->k; k++)
-				for (int64_t j = 0; j < mm->n; j++)
-					Y[i * mm->n + j] += (int64_t)A[i * mm->k + k] *
-							    B[k * mm->n + j];
-	}
-}
-
 /* acc[batch][m][n] = sum_k (a - azp)(b - bzp); azp per row of a, bzp per column of b. */
 static int64_t *imm_run(struct ref_ctx *c, const struct npuc_value *a, const struct npuc_value *az,
 			const struct npuc_value *b, const struct npuc_value *bz, struct ref_mm *mm)
