@@ -630,7 +630,8 @@ static int cpu_operand_check(struct qrun *r, const struct npuq_node *n,
 
 	if (sd == NPUC_DT_F16 || sd == NPUC_DT_F64)
 		sd = NPUC_DT_F32;	/* the importer stores these as float32 */
-	if (sd == npuq_tensor_dtype(qt))
+	/* A type the model leaves open is the qgraph's (as ref_float and the runtime take it). */
+	if (sd == NPUC_DT_UNDEF || sd == npuq_tensor_dtype(qt))
 		return 0;
 	return node_fail(r, n, "operand '%s' is %s in the model but %s in the qgraph", st->name,
 			 npuc_dtype_name(st->dtype), npuc_dtype_name(npuq_tensor_dtype(qt)));
