@@ -158,6 +158,31 @@ out:
 	return ret;
 }
 
+/* Pruning as asked (prune.h), with its figures. */
+static int prune(const struct npuc_compile_opts *o, struct npuc_graph *g, FILE *log,
+		 struct npuc_diag *d)
+{
+	struct npuc_prune_stats ps;
+	int on = npuc_prune_enabled(&o->prune, d);
+
+	if (on <= 0)
+		return on;
+	if (npuc_prune(g, &o->prune, &ps, d))
+		return -1;
+	if (!ps.layers) {
+		npuc_diag_set(d, "pruning: the model has no Conv, Gemm or MatMul with constant "
+			      "weights to prune");
+		return -1;
+	}
+	if (log)
+		fprintf(log, "npuc: pruning: %lld of %lld weights zero in %d layers (%.1f%%, "
+			"%.1f%% before)%s\n", (long long)ps.zeros_after, (long long)ps.weights,
+			ps.layers, 100.0 * (double)ps.zeros_after / (double)ps.weights,
+			100.0 * (double)ps.zeros_before / (double)ps.weights,
+			ps.skipped ? "; weights with other uses left dense" : "");
+	return 0;
+}
+
 /*
  * Float model: passes, calibration, quantisation, bias correction, SQNR.
  * Once quantisation succeeds the qgraph owns the float graph: *gp is then
@@ -180,6 +205,8 @@ static struct npuq_graph *quantize_float(const struct npuc_compile_opts *o,
 	if (log)
 		fprintf(log, "npuc: passes: %d folded, %d BatchNorm folded, %d removed, "
 			"%d activations fused\n", st.folded, st.bn_folded, st.removed, st.fused);
+	if (prune(o, g, log, d))
+		return NULL;
 	sets = calloc(n_sets ? (size_t)n_sets : 1, sizeof(*sets));
 	if (!sets) {
 		npuc_diag_set(d, "out of memory");
@@ -286,6 +313,11 @@ int npuc_compile_mem(const struct npuc_compile_opts *o, const void *buf, size_t 
 
 	quantized = npuc_qdq_is_quantized(g);
 	logf_(log, "npuc: %s model\n", quantized ? "pre-quantised (QDQ / QOperator)" : "float");
+	if (quantized && npuc_prune_enabled(&o->prune, d)) {
+		npuc_diag_set(d, "pruning works on float models: this one is already quantised "
+			      "(prune before quantising it, or give npuc the float model)");
+		goto fail;
+	}
 	if (quantized) {
 		/* Folding leaves Q/DQ nodes alone; it resolves shape arithmetic. */
 		if (npuc_pass_fold(g, NULL, d) || npuc_qdq_import(g, &out->qgraph, d))

@@ -5,7 +5,7 @@
  *
  *   ONNX file -> import -> shape inference
  *     pre-quantised (QDQ / QOperator) model -> qdq_import
- *     float model -> passes (folding, BatchNorm, fusion) -> calibration ->
+ *     float model -> passes (folding, BatchNorm, fusion) -> pruning -> calibration ->
  *                    quantisation -> optional bias correction
  *   -> qgraph -> lowering -> .npub
  */
@@ -18,6 +18,7 @@
 #include "calib_observe.h"
 #include "npub.h"
 #include "npusim.h"
+#include "prune.h"
 #include "qir.h"
 
 #define NPUC_VERSION "0.1.0"
@@ -30,6 +31,8 @@ struct npuc_compile_opts {
 	int64_t calib_limit;		/* samples used; 0 = NPUC_DEFAULT_CALIB_LIMIT */
 	struct npuc_calib_opts pre;	/* preprocessing: scale, mean, std */
 	struct npuc_calib_cfg method;	/* minmax / percentile / entropy / mse */
+	/* Compression (float models only): pruning before calibration. */
+	struct npuc_prune_opts prune;
 	int per_tensor;			/* per-tensor weights instead of per-channel */
 	int bias_correction;
 	int sqnr;			/* print the per-layer SQNR table */

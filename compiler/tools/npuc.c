@@ -30,6 +30,12 @@ static void usage(FILE *f)
 		"  --calib-method NAME    minmax (default), percentile, entropy, mse\n"
 		"  --percentile P         for --calib-method percentile (default 99.99)\n"
 		"  --calib-random         calibrate on random data (warns: inaccurate)\n"
+		"compression (float models, before calibration):\n"
+		"  --prune R              zero the fraction R of Conv/Gemm/MatMul weights with\n"
+		"                         the smallest magnitude, one threshold for all layers\n"
+		"  --prune-per-layer      --prune R in each layer instead\n"
+		"  --prune-nm N:M         keep the N largest of every M weights along the\n"
+		"                         input channels (e.g. 2:4)\n"
 		"quantisation:\n"
 		"  --per-tensor           per-tensor weight scales (default per channel)\n"
 		"  --bias-correction      correct conv biases for the mean quantisation error\n"
@@ -49,7 +55,8 @@ static void usage(FILE *f)
 enum {
 	OPT_CALIB = 256, OPT_CALIB_LIMIT, OPT_CALIB_SCALE, OPT_CALIB_MEAN, OPT_CALIB_STD,
 	OPT_CALIB_METHOD, OPT_PERCENTILE, OPT_CALIB_RANDOM, OPT_PER_TENSOR, OPT_BIAS_CORR,
-	OPT_SQNR, OPT_SRAM_KIB, OPT_REPORT, OPT_DUMP_GRAPH, OPT_EXPORT_QDQ,
+	OPT_SQNR, OPT_SRAM_KIB, OPT_REPORT, OPT_DUMP_GRAPH, OPT_EXPORT_QDQ, OPT_PRUNE,
+	OPT_PRUNE_PER_LAYER, OPT_PRUNE_NM,
 };
 
 static const struct option long_opts[] = {
@@ -61,6 +68,9 @@ static const struct option long_opts[] = {
 	{ "calib-method", required_argument, NULL, OPT_CALIB_METHOD },
 	{ "percentile", required_argument, NULL, OPT_PERCENTILE },
 	{ "calib-random", no_argument, NULL, OPT_CALIB_RANDOM },
+	{ "prune", required_argument, NULL, OPT_PRUNE },
+	{ "prune-per-layer", no_argument, NULL, OPT_PRUNE_PER_LAYER },
+	{ "prune-nm", required_argument, NULL, OPT_PRUNE_NM },
 	{ "per-tensor", no_argument, NULL, OPT_PER_TENSOR },
 	{ "bias-correction", no_argument, NULL, OPT_BIAS_CORR },
 	{ "sqnr", no_argument, NULL, OPT_SQNR },
@@ -184,6 +194,18 @@ int main(int argc, char **argv)
 			if (parse_num("--percentile", optarg, 50.0001, 100, &v))
 				return 2;
 			o.method.percentile = v;
+			break;
+		case OPT_PRUNE:
+			if (parse_num("--prune", optarg, 0, 0.999999, &v))
+				return 2;
+			o.prune.ratio = (float)v;
+			break;
+		case OPT_PRUNE_PER_LAYER: o.prune.per_layer = 1; break;
+		case OPT_PRUNE_NM:
+			if (npuc_prune_parse_nm(optarg, &o.prune, &d)) {
+				fprintf(stderr, "npuc: --prune-nm: %s\n", d.msg);
+				return 2;
+			}
 			break;
 		case OPT_SRAM_KIB:
 			if (parse_num("--sram-kib", optarg, 4, 65536, &v))

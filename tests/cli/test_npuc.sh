@@ -46,6 +46,19 @@ grep -q 'bias correction changed' "$tmp/log" && ok || bad "bias correction not r
 if "$npuc" "$tmp/q.onnx" -o "$tmp/q.npub" 2>"$tmp/log2" &&
 	grep -q 'pre-quantised' "$tmp/log2"; then ok; else bad "QDQ export recompile"; cat "$tmp/log2"; fi
 
+# Pruning: the figures it prints, and the QDQ model it cannot prune.
+if "$npuc" "$model" -o "$tmp/p.npub" --calib-random --calib-limit 4 --prune 0.5 \
+	>/dev/null 2>"$tmp/plog" && grep -q 'pruning: 27272 of 54544 weights zero in 4 layers (50.0%' \
+	"$tmp/plog"; then ok; else bad "--prune 0.5"; cat "$tmp/plog"; fi
+if "$npuc" "$model" -o "$tmp/p.npub" --calib-random --calib-limit 4 --prune-nm 2:4 \
+	>/dev/null 2>"$tmp/plog" && grep -q 'pruning: 27200 of 54544 weights zero' \
+	"$tmp/plog"; then ok; else bad "--prune-nm 2:4"; cat "$tmp/plog"; fi
+expect_fail "prune ratio 1" "not a number in \[0" "$model" --calib-random --prune 1
+expect_fail "prune N >= M" "1 <= N < M <= 64" "$model" --calib-random --prune-nm 4:2
+expect_fail "prune N:M syntax" "expected N:M" "$model" --calib-random --prune-nm 2-4
+expect_fail "prune a QDQ model" "pruning works on float models" "$tmp/q.onnx" \
+	-o "$tmp/x.npub" --prune 0.5
+
 # Bad input: clear messages, no crash.
 expect_fail "missing model" "No such file" "$tmp/none.onnx" -o "$tmp/x.npub" --calib-random
 printf 'not a model' >"$tmp/junk.onnx"
