@@ -41,6 +41,7 @@ struct npul_options {
 	uint32_t sram_limit;		/* bytes the tiler may use; 0 = cfg.sram_bytes */
 	int estimate;			/* run the cycle model per layer (default 1) */
 	int single_buffer;		/* testing: never double-buffer */
+	int compress_weights;		/* ZMASK-encode CONV weight blocks that shrink (default 1) */
 	/* Metadata copied into the .npub (all optional). */
 	const char *model_name, *options, *compiler_version;
 	const uint8_t *source_sha256;	/* 32 bytes or NULL */
@@ -104,6 +105,9 @@ void em_wait(struct emit *e, uint32_t engine_mask, uint32_t max_outstanding);
 void em_dma(struct emit *e, uint32_t dir, uint32_t region, uint64_t addend, uint32_t sram,
 	    uint32_t inner, uint32_t count1, uint32_t count2, uint32_t dstride1,
 	    uint32_t dstride2, uint32_t sstride1, uint32_t sstride2);
+/* DMA_DECOMPRESS of src_bytes at region + addend into out_bytes at SRAM sram. */
+void em_dma_decompress(struct emit *e, uint32_t format, uint32_t region, uint64_t addend,
+		       uint32_t src_bytes, uint32_t sram, uint32_t out_bytes);
 void em_conv(struct emit *e, const struct npu_cmd_conv *c);
 void em_matmul(struct emit *e, const struct npu_cmd_matmul *c);
 void em_eltwise(struct emit *e, const struct npu_cmd_eltwise *c);
@@ -140,6 +144,9 @@ struct lw {
 void lnode_to_host(struct lnode *ln, const char *why);
 /* Appends bytes to WEIGHTS at a 64-byte aligned offset; returns it (sets lw->oom on failure). */
 uint64_t lw_weights_add(struct lw *l, const void *p, uint64_t n);
+/* lower_zmask.c: the ZMASK stream of n weight bytes: its size, and the stream. */
+uint64_t lw_zmask_size(const int8_t *p, uint64_t n);
+void lw_zmask_encode(const int8_t *p, uint64_t n, uint8_t *out);
 /* Appends bytes to the model's DATA blob at an 8-byte aligned offset (sets lw->oom). */
 uint64_t lw_data_add(struct lw *l, const void *p, uint64_t n);
 /* Appends n bytes at an align-aligned offset of a growable zero-padded blob; the offset. */

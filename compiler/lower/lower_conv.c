@@ -20,6 +20,12 @@
 
 #define U16_MAX 65535
 
+/* A block's weights in WEIGHTS: raw bytes, or a ZMASK stream of src bytes. */
+struct conv_wblk {
+	uint64_t off;
+	uint32_t src;			/* 0: raw */
+};
+
 struct conv_plan {
 	int R, n_bands;			/* output rows per band */
 	int unit_blk;			/* groups (grouped) or channels per block */
@@ -27,7 +33,8 @@ struct conv_plan {
 	int grouped;			/* blocks are group ranges (groups > 1) */
 	int nbuf, nwb;
 	uint32_t a_w[2], a_q[2], a_in[2], a_out[2];
-	uint64_t w_off, q_off;
+	uint64_t q_off;
+	struct conv_wblk wblk[];	/* n_blocks */
 };
 
 static uint64_t cdiv(uint64_t a, uint64_t b)
@@ -221,6 +228,69 @@ static uint32_t conv_layout(struct conv_plan *pl, const struct conv_geo *g)
 	return (uint32_t)a;
 }
 
+/* Output channels [*oc0, *oc0 + *ocb) of weight block b. */
+static void wblock_channels(const struct conv_geo *g, const struct conv_plan *pl, int b,
+			    int *oc0, int *ocb)
+{
+	int u0, uc;
+
+	block_range(g->units, pl->unit_blk, b, &u0, &uc);
+	*oc0 = pl->grouped ? u0 * g->ocg : u0;
+	*ocb = pl->grouped ? uc * g->ocg : uc;
+}
+
+/*
+ * Puts the weights in WEIGHTS: as one raw array, unless some block's ZMASK
+ * stream is smaller than its bytes (pruned weights); then block by block,
+ * each as the smaller of the two. Returns the bytes stored.
+ */
+static uint64_t conv_weights_place(struct lw *l, const struct conv_geo *g, struct conv_plan *pl)
+{
+	uint64_t wpc = (uint64_t)g->p->k_h * g->p->k_w * g->icg, stored = 0;
+	int any = 0, oc0, ocb;
+
+	for (int b = 0; l->o->compress_weights && b < pl->n_blocks; b++) {
+		wblock_channels(g, pl, b, &oc0, &ocb);
+		if (lw_zmask_size(g->p->w + oc0 * wpc, ocb * wpc) < ocb * wpc)
+			any = 1;
+	}
+	if (!any) {
+		uint64_t off = lw_weights_add(l, g->p->w, (uint64_t)g->y->c * wpc);
+
+		for (int b = 0; b < pl->n_blocks; b++) {
+			wblock_channels(g, pl, b, &oc0, &ocb);
+			pl->wblk[b].off = off + oc0 * wpc;
+		}
+		return (uint64_t)g->y->c * wpc;
+	}
+	for (int b = 0; b < pl->n_blocks; b++) {
+		const int8_t *w;
+		uint64_t raw, z;
+		uint8_t *buf;
+
+		wblock_channels(g, pl, b, &oc0, &ocb);
+		w = g->p->w + oc0 * wpc;
+		raw = ocb * wpc;
+		z = lw_zmask_size(w, raw);
+		if (z >= raw) {
+			pl->wblk[b].off = lw_weights_add(l, w, raw);
+			stored += raw;
+			continue;
+		}
+		buf = malloc((size_t)z);
+		if (!buf) {
+			l->oom = 1;
+			return 0;
+		}
+		lw_zmask_encode(w, raw, buf);
+		pl->wblk[b].off = lw_weights_add(l, buf, z);
+		pl->wblk[b].src = (uint32_t)z;
+		stored += z;
+		free(buf);
+	}
+	return stored;
+}
+
 int lower_plan_conv(struct lw *l, int ni)
 {
 	const struct npuq_node *n = &l->g->nodes[ni];
@@ -241,7 +311,8 @@ int lower_plan_conv(struct lw *l, int ni)
 		lnode_to_host(ln, why);
 		return 0;
 	}
-	pl = calloc(1, sizeof(*pl));
+	pl = calloc(1, sizeof(*pl) + sizeof(pl->wblk[0]) *
+			  (size_t)((g.units + best.blk - 1) / best.blk));
 	if (!pl)
 		return -1;
 	pl->R = best.R;
@@ -252,10 +323,9 @@ int lower_plan_conv(struct lw *l, int ni)
 	pl->nbuf = best.nbuf;
 	pl->nwb = pl->n_blocks > 1 ? best.nbuf : 1;
 	ln->sram_peak = conv_layout(pl, &g);
-	wbytes = (uint64_t)g.y->c * g.p->k_h * g.p->k_w * g.icg;
-	pl->w_off = lw_weights_add(l, g.p->w, wbytes);
+	wbytes = conv_weights_place(l, &g, pl);
 	pl->q_off = lw_weights_add(l, g.p->q, 12ull * g.y->c);
-	ln->w_off[0] = pl->w_off;
+	ln->w_off[0] = pl->wblk[0].off;
 	ln->w_bytes[0] = wbytes;
 	ln->w_off[1] = pl->q_off;
 	ln->w_bytes[1] = 12ull * g.y->c;
@@ -318,9 +388,14 @@ static void conv_load(struct lw *l, void *ctx, int i)
 	conv_tile(c, i, &t);
 	if (t.first_band) {
 		int wbuf = t.blk % pl->nwb;
+		const struct conv_wblk *wb = &pl->wblk[t.blk];
 
-		em_dma(&l->em, NPU_DMA_TO_SRAM, NPUB_REGION_WEIGHTS_ID, pl->w_off + t.oc0 * wpc,
-		       pl->a_w[wbuf], (uint32_t)(t.ocb * wpc), 1, 1, 0, 0, 0, 0);
+		if (wb->src)
+			em_dma_decompress(&l->em, NPU_COMPRESS_ZMASK, NPUB_REGION_WEIGHTS_ID,
+					  wb->off, wb->src, pl->a_w[wbuf], (uint32_t)(t.ocb * wpc));
+		else
+			em_dma(&l->em, NPU_DMA_TO_SRAM, NPUB_REGION_WEIGHTS_ID, wb->off,
+			       pl->a_w[wbuf], (uint32_t)(t.ocb * wpc), 1, 1, 0, 0, 0, 0);
 		em_dma(&l->em, NPU_DMA_TO_SRAM, NPUB_REGION_WEIGHTS_ID, pl->q_off + 12ull * t.oc0,
 		       pl->a_q[wbuf], 12u * (uint32_t)t.ocb, 1, 1, 0, 0, 0, 0);
 	}

@@ -160,6 +160,29 @@ static struct em_span span(uint64_t start, uint64_t len)
 	return s;
 }
 
+/* Records the relocation of the DRAM address of the command about to be put. */
+static void add_reloc(struct emit *e, uint32_t region, uint64_t addend)
+{
+	if (!e->oom && e->n_rel == e->cap_rel) {
+		uint32_t cap = e->cap_rel ? e->cap_rel * 2 : 256;
+		struct npub_reloc *p = realloc(e->rel, (size_t)cap * sizeof(*p));
+
+		if (!p)
+			e->oom = 1;
+		else {
+			e->rel = p;
+			e->cap_rel = cap;
+		}
+	}
+	if (e->oom)
+		return;
+	e->rel[e->n_rel].stream = 0;
+	e->rel[e->n_rel].offset = em_bytes(e) + 8;
+	e->rel[e->n_rel].region = region;
+	e->rel[e->n_rel].addend = (uint32_t)addend;
+	e->n_rel++;
+}
+
 void em_dma(struct emit *e, uint32_t dir, uint32_t region, uint64_t addend, uint32_t sram,
 	    uint32_t inner, uint32_t count1, uint32_t count2, uint32_t dstride1,
 	    uint32_t dstride2, uint32_t sstride1, uint32_t sstride2)
@@ -188,24 +211,26 @@ void em_dma(struct emit *e, uint32_t dir, uint32_t region, uint64_t addend, uint
 		h.nrd = 1;
 	}
 	issue(e, NPU_ENGINE_DMA, &h);
-	if (!e->oom && e->n_rel == e->cap_rel) {
-		uint32_t cap = e->cap_rel ? e->cap_rel * 2 : 256;
-		struct npub_reloc *p = realloc(e->rel, (size_t)cap * sizeof(*p));
+	add_reloc(e, region, addend);
+	put(e, &c, sizeof(c));
+}
 
-		if (!p)
-			e->oom = 1;
-		else {
-			e->rel = p;
-			e->cap_rel = cap;
-		}
-	}
-	if (e->oom)
-		return;
-	e->rel[e->n_rel].stream = 0;
-	e->rel[e->n_rel].offset = em_bytes(e) + 8;
-	e->rel[e->n_rel].region = region;
-	e->rel[e->n_rel].addend = (uint32_t)addend;
-	e->n_rel++;
+void em_dma_decompress(struct emit *e, uint32_t format, uint32_t region, uint64_t addend,
+		       uint32_t src_bytes, uint32_t sram, uint32_t out_bytes)
+{
+	struct npu_cmd_dma_decompress c;
+	struct em_cmd_hist h;
+
+	memset(&c, 0, sizeof(c));
+	memset(&h, 0, sizeof(h));
+	c.hdr = NPU_CMD_HDR(NPU_OP_DMA_DECOMPRESS, struct npu_cmd_dma_decompress);
+	c.format = format;
+	c.src_bytes = src_bytes;
+	c.sram = sram;
+	c.out_bytes = out_bytes;
+	h.wr = span(sram, out_bytes);
+	issue(e, NPU_ENGINE_DMA, &h);
+	add_reloc(e, region, addend);
 	put(e, &c, sizeof(c));
 }
 

@@ -2,7 +2,8 @@
 /*
  * Per-layer cycle estimates (lower.h): every NPU layer's commands are run
  * alone (BEGIN, the layer's commands, END) through libnpusim's core with a
- * scratch memory that reads zeros and discards writes. The figures are
+ * scratch memory that reads zeros and discards writes, except for the
+ * compressed weight streams DMA_DECOMPRESS reads (they must decode). The figures are
  * the cycle model's: cycles, MACs, DRAM bytes (command fetch excluded).
  * A stream's estimate is the sum of its layers' (layers overlap little:
  * a layer's first loads wait for the previous layer's last compute).
@@ -13,11 +14,27 @@
 #include "lower.h"
 
 #define EST_CMD_VA 0xf0000000ull
+/* Where WEIGHTS appears to DMA_DECOMPRESS (other reads see zeros, whatever they read). */
+#define EST_WEIGHTS_VA 0x80000000ull
 
 struct zmem {
 	const uint8_t *cmd;
 	uint32_t size;
+	const uint8_t *weights;
+	uint64_t weights_size;
 };
+
+/* Copies the part of [va, va + len) inside [base, base + size) from src. */
+static void serve(uint64_t va, void *dst, uint32_t len, uint64_t base, const uint8_t *src,
+		  uint64_t size)
+{
+	if (va + len > base && va < base + size) {
+		uint64_t a = va > base ? va : base;
+		uint64_t b = va + len < base + size ? va + len : base + size;
+
+		memcpy((uint8_t *)dst + (a - va), src + (a - base), (size_t)(b - a));
+	}
+}
 
 static int z_read(void *opaque, uint64_t va, void *dst, uint32_t len, uint64_t *fault_va)
 {
@@ -25,12 +42,8 @@ static int z_read(void *opaque, uint64_t va, void *dst, uint32_t len, uint64_t *
 
 	(void)fault_va;
 	memset(dst, 0, len);
-	if (va + len > EST_CMD_VA && va < EST_CMD_VA + z->size) {
-		uint64_t a = va > EST_CMD_VA ? va : EST_CMD_VA;
-		uint64_t b = va + len < EST_CMD_VA + z->size ? va + len : EST_CMD_VA + z->size;
-
-		memcpy((uint8_t *)dst + (a - va), z->cmd + (a - EST_CMD_VA), (size_t)(b - a));
-	}
+	serve(va, dst, len, EST_CMD_VA, z->cmd, z->size);
+	serve(va, dst, len, EST_WEIGHTS_VA, z->weights, z->weights_size);
 	return NPU_FAULT_NONE;
 }
 
@@ -42,6 +55,45 @@ static int z_write(void *opaque, uint64_t va, const void *src, uint32_t len, uin
 	(void)len;
 	(void)fault_va;
 	return NPU_FAULT_NONE;
+}
+
+/*
+ * Points the layer's DMA_DECOMPRESS sources (copied to cmd) at their
+ * streams: the address word gets EST_WEIGHTS_VA + the relocation's addend
+ * (relocations are sorted by offset within a stream).
+ */
+static void decompress_sources(const struct npub_model *m, const struct npub_layer *ly,
+			       uint8_t *cmd)
+{
+	const struct npub_stream *st = &m->streams[ly->stream];
+	const struct npub_reloc *r = m->relocs + st->reloc_first;
+
+	for (uint32_t at = 0; at + 8 <= ly->cmd_bytes;) {
+		uint32_t hdr, lo = 0, hi = st->reloc_count;
+		uint64_t va;
+
+		memcpy(&hdr, cmd + at, 4);
+		if (!NPU_CMD_WORDS(hdr))
+			return;
+		if (NPU_CMD_OPCODE(hdr) == NPU_OP_DMA_DECOMPRESS) {
+			uint32_t want = ly->cmd_offset + at + 8;
+
+			while (lo < hi) {
+				uint32_t mid = lo + (hi - lo) / 2;
+
+				if (r[mid].offset < want)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo < st->reloc_count && r[lo].offset == want &&
+			    r[lo].region == NPUB_REGION_WEIGHTS_ID) {
+				va = EST_WEIGHTS_VA + r[lo].addend;
+				memcpy(cmd + at + 8, &va, 8);
+			}
+		}
+		at += NPU_CMD_WORDS(hdr) * 4;
+	}
 }
 
 static int layer_run(struct npusim_core *core, const struct npub_model *m,
@@ -60,8 +112,11 @@ static int layer_run(struct npusim_core *core, const struct npub_model *m,
 	memcpy(buf, &b, sizeof(b));
 	memcpy(buf + sizeof(b), m->cmds + st->offset + ly->cmd_offset, ly->cmd_bytes);
 	memcpy(buf + sizeof(b) + ly->cmd_bytes, &e, sizeof(e));
+	decompress_sources(m, ly, buf + sizeof(b));
 	z.cmd = buf;
 	z.size = size;
+	z.weights = m->weights;
+	z.weights_size = m->weights_size;
 	memset(&job, 0, sizeof(job));
 	job.mem = &mem;
 	job.cmd_va = EST_CMD_VA;

@@ -23,6 +23,7 @@ void npul_options_default(struct npul_options *o)
 	memset(o, 0, sizeof(*o));
 	npusim_config_default(&o->cfg);
 	o->estimate = 1;
+	o->compress_weights = 1;
 }
 
 /* ------------------------------------------------------------------ */

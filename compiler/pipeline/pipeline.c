@@ -158,6 +158,34 @@ out:
 	return ret;
 }
 
+/* The int8 CONV weights, their zeros, and what WEIGHTS stores (ZMASK shrinks sparse blocks). */
+static void weights_line(const struct npuc_compiled *c, FILE *log)
+{
+	const struct npuq_graph *q = c->qgraph;
+	uint64_t n = 0, z = 0;
+
+	for (int i = 0; log && i < q->n_nodes; i++) {
+		const struct npuq_node *nd = &q->nodes[i];
+		const struct npuq_tensor *x, *y;
+		uint64_t cnt;
+
+		if (nd->op != NPUQ_CONV || nd->n_in < 1 || nd->n_out < 1)
+			continue;
+		x = &q->t[nd->in[0]];
+		y = &q->t[nd->out[0]];
+		cnt = (uint64_t)y->c * nd->u.conv.k_h * nd->u.conv.k_w *
+		      (uint64_t)(x->c / nd->u.conv.groups);
+		n += cnt;
+		for (uint64_t k = 0; k < cnt; k++)
+			z += nd->u.conv.w[k] == nd->u.conv.w_zp;
+	}
+	if (log && n)
+		fprintf(log, "npuc: weights: %llu int8 (%.1f%% zero), %llu bytes stored with "
+			"quantisation parameters and tables\n", (unsigned long long)n,
+			100.0 * (double)z / (double)n,
+			(unsigned long long)c->model->meta.weights_bytes);
+}
+
 /* Pruning as asked (prune.h), with its figures. */
 static int prune(const struct npuc_compile_opts *o, struct npuc_graph *g, FILE *log,
 		 struct npuc_diag *d)
@@ -338,6 +366,7 @@ int npuc_compile_mem(const struct npuc_compile_opts *o, const void *buf, size_t 
 	lo.source_bytes = len;
 	if (npul_lower(out->qgraph, &lo, &out->model, d))
 		goto fail;
+	weights_line(out, log);
 	return 0;
 fail:
 	npuc_graph_free(g);

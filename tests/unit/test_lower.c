@@ -391,6 +391,92 @@ START_TEST(test_conv_fc_blocks)
 }
 END_TEST
 
+/* The spec's ZMASK worked example (npu-architecture.rst, Decompression). */
+START_TEST(test_zmask_encoding)
+{
+	const int8_t w[10] = { 0, 5, 0, 0, -3, 0, 0, 0, 7, 0 }, dense[3] = { 1, 2, 3 };
+	const uint8_t want[5] = { 0x12, 0x05, 0xfd, 0x01, 0x07 };
+	uint8_t out[16];
+
+	ck_assert_uint_eq(lw_zmask_size(w, 10), 5);
+	lw_zmask_encode(w, 10, out);
+	ck_assert(!memcmp(out, want, sizeof(want)));
+	/* dense bytes cost a mask byte per 8: never worth it */
+	ck_assert_uint_eq(lw_zmask_size(dense, 3), 4);
+}
+END_TEST
+
+/* Commands of opcode op in the model's streams. */
+static int count_op(const struct npub_model *m, uint32_t op)
+{
+	int n = 0;
+
+	for (uint32_t s = 0; s < m->n_streams; s++) {
+		const uint8_t *c = m->cmds + m->streams[s].offset;
+
+		for (uint32_t at = 0; at < m->streams[s].size;) {
+			uint32_t hdr;
+
+			memcpy(&hdr, c + at, 4);
+			n += NPU_CMD_OPCODE(hdr) == op;
+			if (!NPU_CMD_WORDS(hdr))
+				break;
+			at += NPU_CMD_WORDS(hdr) * 4;
+		}
+	}
+	return n;
+}
+
+/*
+ * Pruned weights are stored ZMASK-encoded, block by block, and decoded by
+ * DMA_DECOMPRESS: the same outputs as qref, fewer weight bytes in the
+ * model and over DRAM, and the estimate still agrees with the simulator.
+ */
+START_TEST(test_conv_compressed_weights)
+{
+	struct npuq_graph *g = npuq_graph_new();
+	struct npul_options o;
+	struct npub_run_stats st, st_raw;
+	struct npub_model *m, *m_raw;
+	const struct npub_layer *ly, *ly_raw;
+	struct npuq_conv *p;
+	uint64_t raw = 128ull * 9 * 64, zeros = 0;
+	int x, y;
+
+	rng_seed(4);
+	x = ti8(g, "x", 12, 12, 64, 0.05f, 2);
+	y = conv(g, "c", x, 128, &k3s1);
+	io_in(g, x);
+	io_out(g, y);
+	p = &g->nodes[g->n_nodes - 1].u.conv;
+	for (uint64_t i = 0; i < raw; i++) {
+		if (rnd() % 10 < 6)	/* 60 % pruned */
+			p->w[i] = 0;
+		zeros += !p->w[i];
+	}
+	opts(&o, 48 * 1024);		/* 72 KiB of weights: several blocks */
+	m = run_check(g, &o, &st);
+	o.compress_weights = 0;
+	m_raw = run_check(g, &o, &st_raw);
+	ly = layer_named(m, "c");
+	ly_raw = layer_named(m_raw, "c");
+	ck_assert_uint_gt(ly->tiles, 2);
+	ck_assert_int_gt(count_op(m, NPU_OP_DMA_DECOMPRESS), 1);
+	ck_assert_int_eq(count_op(m_raw, NPU_OP_DMA_DECOMPRESS), 0);
+	/* stored: a mask byte per 8 weights plus the nonzero ones (blocks are multiples of 8) */
+	ck_assert_uint_eq(ly_raw->weight_bytes, raw + 12 * 128);
+	ck_assert_uint_eq(ly->weight_bytes, raw / 8 + (raw - zeros) + 12 * 128);
+	ck_assert_uint_lt(st.dram_read, st_raw.dram_read);
+	ck_assert_uint_le(st.cycles, st_raw.cycles);
+	/* the per-layer estimate decodes the real streams: within 5 % of the run */
+	ck_assert_uint_le(ly->cycles, st.cycles * 105 / 100);
+	ck_assert_uint_ge(ly->cycles, st.cycles * 95 / 100);
+	npub_model_free(m_raw);
+	npub_model_free(m);
+	npuq_graph_free(g);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* VEC ops, CONCAT, MATMUL                                             */
 /* ------------------------------------------------------------------ */
@@ -980,6 +1066,8 @@ Suite *suite_lower(void)
 	tcase_add_test(tc, test_conv_small);
 	tcase_add_test(tc, test_conv_large_tiled);
 	tcase_add_test(tc, test_conv_variants);
+	tcase_add_test(tc, test_zmask_encoding);
+	tcase_add_test(tc, test_conv_compressed_weights);
 	tcase_add_test(tc, test_conv_fc_blocks);
 	tcase_add_test(tc, test_pool);
 	tcase_add_test(tc, test_eltwise_lut);
