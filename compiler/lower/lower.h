@@ -147,6 +147,9 @@ uint64_t lw_weights_add(struct lw *l, const void *p, uint64_t n);
 /* lower_zmask.c: the ZMASK stream of n weight bytes: its size, and the stream. */
 uint64_t lw_zmask_size(const int8_t *p, uint64_t n);
 void lw_zmask_encode(const int8_t *p, uint64_t n, uint8_t *out);
+/* The PALETTE4 stream: its size (UINT64_MAX for more than 16 values), and the stream. */
+uint64_t lw_palette4_size(const int8_t *p, uint64_t n);
+void lw_palette4_encode(const int8_t *p, uint64_t n, uint8_t *out);
 /* Appends bytes to the model's DATA blob at an 8-byte aligned offset (sets lw->oom). */
 uint64_t lw_data_add(struct lw *l, const void *p, uint64_t n);
 /* Appends n bytes at an align-aligned offset of a growable zero-padded blob; the offset. */

@@ -20,10 +20,11 @@
 
 #define U16_MAX 65535
 
-/* A block's weights in WEIGHTS: raw bytes, or a ZMASK stream of src bytes. */
+/* A block's weights in WEIGHTS: raw bytes, or a compressed stream of src bytes. */
 struct conv_wblk {
 	uint64_t off;
 	uint32_t src;			/* 0: raw */
+	uint32_t format;		/* NPU_COMPRESS_* when src */
 };
 
 struct conv_plan {
@@ -239,19 +240,30 @@ static void wblock_channels(const struct conv_geo *g, const struct conv_plan *pl
 	*ocb = pl->grouped ? uc * g->ocg : uc;
 }
 
+/* The smaller of a block's ZMASK and PALETTE4 streams: its size and format. */
+static uint64_t wblock_stream(const int8_t *w, uint64_t raw, uint32_t *format)
+{
+	uint64_t z = lw_zmask_size(w, raw), p = lw_palette4_size(w, raw);
+
+	*format = p < z ? NPU_COMPRESS_PALETTE4 : NPU_COMPRESS_ZMASK;
+	return p < z ? p : z;
+}
+
 /*
- * Puts the weights in WEIGHTS: as one raw array, unless some block's ZMASK
- * stream is smaller than its bytes (pruned weights); then block by block,
- * each as the smaller of the two. Returns the bytes stored.
+ * Puts the weights in WEIGHTS: as one raw array, unless some block has a
+ * compressed stream smaller than its bytes (pruned weights: ZMASK; shared
+ * weights: PALETTE4); then block by block, each as the smallest of the
+ * three. Returns the bytes stored.
  */
 static uint64_t conv_weights_place(struct lw *l, const struct conv_geo *g, struct conv_plan *pl)
 {
 	uint64_t wpc = (uint64_t)g->p->k_h * g->p->k_w * g->icg, stored = 0;
 	int any = 0, oc0, ocb;
+	uint32_t fmt;
 
 	for (int b = 0; l->o->compress_weights && b < pl->n_blocks; b++) {
 		wblock_channels(g, pl, b, &oc0, &ocb);
-		if (lw_zmask_size(g->p->w + oc0 * wpc, ocb * wpc) < ocb * wpc)
+		if (wblock_stream(g->p->w + oc0 * wpc, ocb * wpc, &fmt) < ocb * wpc)
 			any = 1;
 	}
 	if (!any) {
@@ -271,7 +283,7 @@ static uint64_t conv_weights_place(struct lw *l, const struct conv_geo *g, struc
 		wblock_channels(g, pl, b, &oc0, &ocb);
 		w = g->p->w + oc0 * wpc;
 		raw = ocb * wpc;
-		z = lw_zmask_size(w, raw);
+		z = wblock_stream(w, raw, &fmt);
 		if (z >= raw) {
 			pl->wblk[b].off = lw_weights_add(l, w, raw);
 			stored += raw;
@@ -282,9 +294,13 @@ static uint64_t conv_weights_place(struct lw *l, const struct conv_geo *g, struc
 			l->oom = 1;
 			return 0;
 		}
-		lw_zmask_encode(w, raw, buf);
+		if (fmt == NPU_COMPRESS_PALETTE4)
+			lw_palette4_encode(w, raw, buf);
+		else
+			lw_zmask_encode(w, raw, buf);
 		pl->wblk[b].off = lw_weights_add(l, buf, z);
 		pl->wblk[b].src = (uint32_t)z;
+		pl->wblk[b].format = fmt;
 		stored += z;
 		free(buf);
 	}
@@ -391,8 +407,8 @@ static void conv_load(struct lw *l, void *ctx, int i)
 		const struct conv_wblk *wb = &pl->wblk[t.blk];
 
 		if (wb->src)
-			em_dma_decompress(&l->em, NPU_COMPRESS_ZMASK, NPUB_REGION_WEIGHTS_ID,
-					  wb->off, wb->src, pl->a_w[wbuf], (uint32_t)(t.ocb * wpc));
+			em_dma_decompress(&l->em, wb->format, NPUB_REGION_WEIGHTS_ID, wb->off,
+					  wb->src, pl->a_w[wbuf], (uint32_t)(t.ocb * wpc));
 		else
 			em_dma(&l->em, NPU_DMA_TO_SRAM, NPUB_REGION_WEIGHTS_ID, wb->off,
 			       pl->a_w[wbuf], (uint32_t)(t.ocb * wpc), 1, 1, 0, 0, 0, 0);

@@ -186,6 +186,22 @@ static void weights_line(const struct npuc_compiled *c, FILE *log)
 			(unsigned long long)c->model->meta.weights_bytes);
 }
 
+/* Weight sharing as asked (cluster.h), with its figures. */
+static int cluster(const struct npuc_compile_opts *o, struct npuq_graph *q, FILE *log,
+		   struct npuc_diag *d)
+{
+	struct npuc_cluster_stats cs;
+
+	if (!o->cluster)
+		return 0;
+	if (npuc_cluster_weights(q, o->cluster, &cs, d))
+		return -1;
+	if (log)
+		fprintf(log, "npuc: weight sharing: %d layers, %lld weights, at most %d shared "
+			"values per layer\n", cs.layers, (long long)cs.weights, cs.max_values);
+	return 0;
+}
+
 /* Pruning as asked (prune.h), with its figures. */
 static int prune(const struct npuc_compile_opts *o, struct npuc_graph *g, FILE *log,
 		 struct npuc_diag *d)
@@ -261,6 +277,11 @@ static struct npuq_graph *quantize_float(const struct npuc_compile_opts *o,
 	if (!q)
 		goto out;
 	*gp = NULL;
+	if (cluster(o, q, log, d)) {
+		npuq_graph_free(q);
+		q = NULL;
+		goto out;
+	}
 	if (o->bias_correction) {
 		int changed = 0;
 
@@ -350,6 +371,10 @@ int npuc_compile_mem(const struct npuc_compile_opts *o, const void *buf, size_t 
 		/* Folding leaves Q/DQ nodes alone; it resolves shape arithmetic. */
 		if (npuc_pass_fold(g, NULL, d) || npuc_qdq_import(g, &out->qgraph, d))
 			goto fail;
+		if (cluster(o, out->qgraph, log, d)) {
+			g = NULL;	/* owned by the qgraph */
+			goto fail;
+		}
 	} else {
 		out->qgraph = quantize_float(o, &g, log, d);
 		if (!out->qgraph)

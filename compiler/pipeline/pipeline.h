@@ -6,7 +6,7 @@
  *   ONNX file -> import -> shape inference
  *     pre-quantised (QDQ / QOperator) model -> qdq_import
  *     float model -> passes (folding, BatchNorm, fusion) -> pruning -> calibration ->
- *                    quantisation -> optional bias correction
+ *                    quantisation -> weight sharing -> optional bias correction
  *   -> qgraph -> lowering -> .npub
  */
 #ifndef NPUC_PIPELINE_H
@@ -16,6 +16,7 @@
 
 #include "calib_data.h"
 #include "calib_observe.h"
+#include "cluster.h"
 #include "npub.h"
 #include "npusim.h"
 #include "prune.h"
@@ -33,6 +34,7 @@ struct npuc_compile_opts {
 	struct npuc_calib_cfg method;	/* minmax / percentile / entropy / mse */
 	/* Compression (float models only): pruning before calibration. */
 	struct npuc_prune_opts prune;
+	int cluster;			/* weight sharing: shared values per layer (0 = off) */
 	int per_tensor;			/* per-tensor weights instead of per-channel */
 	int bias_correction;
 	int sqnr;			/* print the per-layer SQNR table */

@@ -36,6 +36,8 @@ static void usage(FILE *f)
 		"  --prune-per-layer      --prune R in each layer instead\n"
 		"  --prune-nm N:M         keep the N largest of every M weights along the\n"
 		"                         input channels (e.g. 2:4)\n"
+		"  --cluster K            share at most K int8 values per layer (k-means, 2..256;\n"
+		"                         K <= 16 is stored as 4-bit indices the DMA decodes)\n"
 		"quantisation:\n"
 		"  --per-tensor           per-tensor weight scales (default per channel)\n"
 		"  --bias-correction      correct conv biases for the mean quantisation error\n"
@@ -56,7 +58,7 @@ enum {
 	OPT_CALIB = 256, OPT_CALIB_LIMIT, OPT_CALIB_SCALE, OPT_CALIB_MEAN, OPT_CALIB_STD,
 	OPT_CALIB_METHOD, OPT_PERCENTILE, OPT_CALIB_RANDOM, OPT_PER_TENSOR, OPT_BIAS_CORR,
 	OPT_SQNR, OPT_SRAM_KIB, OPT_REPORT, OPT_DUMP_GRAPH, OPT_EXPORT_QDQ, OPT_PRUNE,
-	OPT_PRUNE_PER_LAYER, OPT_PRUNE_NM,
+	OPT_PRUNE_PER_LAYER, OPT_PRUNE_NM, OPT_CLUSTER,
 };
 
 static const struct option long_opts[] = {
@@ -71,6 +73,7 @@ static const struct option long_opts[] = {
 	{ "prune", required_argument, NULL, OPT_PRUNE },
 	{ "prune-per-layer", no_argument, NULL, OPT_PRUNE_PER_LAYER },
 	{ "prune-nm", required_argument, NULL, OPT_PRUNE_NM },
+	{ "cluster", required_argument, NULL, OPT_CLUSTER },
 	{ "per-tensor", no_argument, NULL, OPT_PER_TENSOR },
 	{ "bias-correction", no_argument, NULL, OPT_BIAS_CORR },
 	{ "sqnr", no_argument, NULL, OPT_SQNR },
@@ -201,6 +204,15 @@ int main(int argc, char **argv)
 			o.prune.ratio = (float)v;
 			break;
 		case OPT_PRUNE_PER_LAYER: o.prune.per_layer = 1; break;
+		case OPT_CLUSTER:
+			if (parse_num("--cluster", optarg, 2, 256, &v))
+				return 2;
+			if (v != (int)v) {
+				fprintf(stderr, "npuc: --cluster: '%s' is not a whole number\n", optarg);
+				return 2;
+			}
+			o.cluster = (int)v;
+			break;
 		case OPT_PRUNE_NM:
 			if (npuc_prune_parse_nm(optarg, &o.prune, &d)) {
 				fprintf(stderr, "npuc: --prune-nm: %s\n", d.msg);

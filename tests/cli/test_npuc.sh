@@ -53,6 +53,11 @@ if "$npuc" "$model" -o "$tmp/p.npub" --calib-random --calib-limit 4 --prune 0.5 
 if "$npuc" "$model" -o "$tmp/p.npub" --calib-random --calib-limit 4 --prune-nm 2:4 \
 	>/dev/null 2>"$tmp/plog" && grep -q 'pruning: 27200 of 54544 weights zero' \
 	"$tmp/plog"; then ok; else bad "--prune-nm 2:4"; cat "$tmp/plog"; fi
+if "$npuc" "$model" -o "$tmp/p.npub" --calib-random --calib-limit 4 --cluster 16 \
+	>/dev/null 2>"$tmp/plog" && grep -q 'weight sharing: 4 layers, 54544 weights, at most 16' \
+	"$tmp/plog"; then ok; else bad "--cluster 16"; cat "$tmp/plog"; fi
+expect_fail "cluster 1" "not a number in \[2" "$model" --calib-random --cluster 1
+expect_fail "cluster 2.5" "not a whole number" "$model" --calib-random --cluster 2.5
 expect_fail "prune ratio 1" "not a number in \[0" "$model" --calib-random --prune 1
 expect_fail "prune N >= M" "1 <= N < M <= 64" "$model" --calib-random --prune-nm 4:2
 expect_fail "prune N:M syntax" "expected N:M" "$model" --calib-random --prune-nm 2-4

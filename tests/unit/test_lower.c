@@ -406,6 +406,25 @@ START_TEST(test_zmask_encoding)
 }
 END_TEST
 
+/* PALETTE4: an ascending codebook padded with zeros, two indices a byte, low first. */
+START_TEST(test_palette4_encoding)
+{
+	const int8_t w[5] = { 0, 1, -8, 7, 3 };
+	const uint8_t book[16] = { 0xf8, 0, 1, 3, 7 }, idx[3] = { 0x21, 0x40, 0x03 };
+	int8_t many[17];
+	uint8_t out[19];
+
+	ck_assert_uint_eq(lw_palette4_size(w, 5), 19);
+	lw_palette4_encode(w, 5, out);
+	ck_assert(!memcmp(out, book, 16));
+	ck_assert(!memcmp(out + 16, idx, 3));
+	for (int i = 0; i < 17; i++)
+		many[i] = (int8_t)(i * 3);
+	ck_assert_uint_eq(lw_palette4_size(many, 17), UINT64_MAX);
+	ck_assert_uint_eq(lw_palette4_size(many, 16), 16 + 8);
+}
+END_TEST
+
 /* Commands of opcode op in the model's streams. */
 static int count_op(const struct npub_model *m, uint32_t op)
 {
@@ -472,6 +491,37 @@ START_TEST(test_conv_compressed_weights)
 	ck_assert_uint_le(ly->cycles, st.cycles * 105 / 100);
 	ck_assert_uint_ge(ly->cycles, st.cycles * 95 / 100);
 	npub_model_free(m_raw);
+	npub_model_free(m);
+	npuq_graph_free(g);
+}
+END_TEST
+
+/* Shared weights (16 values) travel as PALETTE4 and decode to the same outputs. */
+START_TEST(test_conv_palette_weights)
+{
+	struct npuq_graph *g = npuq_graph_new();
+	struct npul_options o;
+	struct npub_model *m;
+	const struct npub_layer *ly;
+	struct npuq_conv *p;
+	uint64_t raw = 128ull * 9 * 64;
+	int x, y, blocks;
+
+	rng_seed(5);
+	x = ti8(g, "x", 12, 12, 64, 0.05f, 2);
+	y = conv(g, "c", x, 128, &k3s1);
+	io_in(g, x);
+	io_out(g, y);
+	p = &g->nodes[g->n_nodes - 1].u.conv;
+	for (uint64_t i = 0; i < raw; i++)
+		p->w[i] = (int8_t)(8 * (int)(rnd() % 16) - 60);
+	opts(&o, 48 * 1024);
+	m = run_check(g, &o, NULL);
+	ly = layer_named(m, "c");
+	blocks = count_op(m, NPU_OP_DMA_DECOMPRESS);
+	ck_assert_int_gt(blocks, 1);
+	/* each block: a 16-byte codebook and half a byte per weight */
+	ck_assert_uint_eq(ly->weight_bytes, 16ull * blocks + raw / 2 + 12 * 128);
 	npub_model_free(m);
 	npuq_graph_free(g);
 }
@@ -1068,6 +1118,8 @@ Suite *suite_lower(void)
 	tcase_add_test(tc, test_conv_variants);
 	tcase_add_test(tc, test_zmask_encoding);
 	tcase_add_test(tc, test_conv_compressed_weights);
+	tcase_add_test(tc, test_palette4_encoding);
+	tcase_add_test(tc, test_conv_palette_weights);
 	tcase_add_test(tc, test_conv_fc_blocks);
 	tcase_add_test(tc, test_pool);
 	tcase_add_test(tc, test_eltwise_lut);
