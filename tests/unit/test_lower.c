@@ -446,6 +446,19 @@ static int count_op(const struct npub_model *m, uint32_t op)
 	return n;
 }
 
+/* 12x12x64 -> 128 channels, 3x3 (72 KiB of weights): the CONV's parameters, to edit. */
+static struct npuq_conv *wide_conv(struct npuq_graph *g, uint64_t seed)
+{
+	int x, y;
+
+	rng_seed(seed);
+	x = ti8(g, "x", 12, 12, 64, 0.05f, 2);
+	y = conv(g, "c", x, 128, &k3s1);
+	io_in(g, x);
+	io_out(g, y);
+	return &g->nodes[g->n_nodes - 1].u.conv;
+}
+
 /*
  * Pruned weights are stored ZMASK-encoded, block by block, and decoded by
  * DMA_DECOMPRESS: the same outputs as qref, fewer weight bytes in the
@@ -458,16 +471,9 @@ START_TEST(test_conv_compressed_weights)
 	struct npub_run_stats st, st_raw;
 	struct npub_model *m, *m_raw;
 	const struct npub_layer *ly, *ly_raw;
-	struct npuq_conv *p;
+	struct npuq_conv *p = wide_conv(g, 4);
 	uint64_t raw = 128ull * 9 * 64, zeros = 0;
-	int x, y;
 
-	rng_seed(4);
-	x = ti8(g, "x", 12, 12, 64, 0.05f, 2);
-	y = conv(g, "c", x, 128, &k3s1);
-	io_in(g, x);
-	io_out(g, y);
-	p = &g->nodes[g->n_nodes - 1].u.conv;
 	for (uint64_t i = 0; i < raw; i++) {
 		if (rnd() % 10 < 6)	/* 60 % pruned */
 			p->w[i] = 0;
@@ -503,16 +509,10 @@ START_TEST(test_conv_palette_weights)
 	struct npul_options o;
 	struct npub_model *m;
 	const struct npub_layer *ly;
-	struct npuq_conv *p;
+	struct npuq_conv *p = wide_conv(g, 5);
 	uint64_t raw = 128ull * 9 * 64;
-	int x, y, blocks;
+	int blocks;
 
-	rng_seed(5);
-	x = ti8(g, "x", 12, 12, 64, 0.05f, 2);
-	y = conv(g, "c", x, 128, &k3s1);
-	io_in(g, x);
-	io_out(g, y);
-	p = &g->nodes[g->n_nodes - 1].u.conv;
 	for (uint64_t i = 0; i < raw; i++)
 		p->w[i] = (int8_t)(8 * (int)(rnd() % 16) - 60);
 	opts(&o, 48 * 1024);
