@@ -43,6 +43,7 @@ include tests/bench/bench_runtime.mk
 include tests/unit/unit.mk
 include tests/bench/bench.mk
 include tests/bench/bench_compiler.mk
+include tests/bench/bench_compress.mk
 include compiler/fuzz/fuzz.mk
 include tests/qemu/qemu.mk
 include tests/vm/vm.mk

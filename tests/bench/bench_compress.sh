@@ -1,0 +1,57 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# make bench, compression part (run by tests/bench/bench_compress.mk from
+# the repository root). Measured figures only: the Fashion-MNIST model
+# compiled as float-calibrated int8, then with npuc's compression options,
+# each evaluated by npuc-eval on the 10,000 test images: top-1, the .npub
+# size against the float ONNX file, NPU cycles and DRAM bytes per
+# inference (the simulator's device run).
+# Environment (set by the makefile): BUILD NPUC NPUC_EVAL FMNIST_ONNX
+set -euo pipefail
+
+BUILD=${BUILD:-build}
+NPUC=${NPUC:-$BUILD/opt/npuc}
+NPUC_EVAL=${NPUC_EVAL:-$BUILD/opt/npuc-eval}
+FMNIST_ONNX=${FMNIST_ONNX:-models/fmnist/fmnist.onnx}
+data=/usr/share/datasets/fashion-mnist
+scale=0.00392156862745098
+out=$BUILD/bench/compress
+mkdir -p "$out"
+
+variants=(
+	"int8|"
+	"int8 + 50% unstructured|--prune 0.5"
+	"int8 + 2:4|--prune-nm 2:4"
+	"int8, 16 shared values|--cluster 16"
+	"int8 + 50%, 16 shared|--prune 0.5 --cluster 16"
+)
+onnx_bytes=$(stat -c %s "$FMNIST_ONNX")
+float_top1=""
+printf '== compression on fmnist (%s, %d bytes float ONNX; 10,000 test images)\n' \
+	"$FMNIST_ONNX" "$onnx_bytes"
+printf '%-26s %8s %9s %10s %9s %11s %11s\n' variant top-1 "vs float" ".npub B" smaller \
+	"NPU cycles" "DRAM B/inf"
+for v in "${variants[@]}"; do
+	name=${v%%|*}
+	opts=${v#*|}
+	npub=$out/$(echo "$name" | tr -c 'a-z0-9' '_').npub
+	# shellcheck disable=SC2086
+	"$NPUC" "$FMNIST_ONNX" -o "$npub" --calib "$data/train-images-idx3-ubyte.gz" \
+		--calib-scale "$scale" $opts >"$npub.log" 2>&1 || { cat "$npub.log"; exit 1; }
+	"$NPUC_EVAL" "$FMNIST_ONNX" "$npub" "$data/t10k-images-idx3-ubyte.gz" \
+		"$data/t10k-labels-idx1-ubyte.gz" --scale "$scale" >"$npub.eval" 2>&1 ||
+		{ cat "$npub.eval"; exit 1; }
+	f=$(sed -n 's/^float top-1 *\([0-9.]*\)%.*/\1/p' "$npub.eval")
+	q=$(sed -n 's/^int8 top-1 *\([0-9.]*\)%.*/\1/p' "$npub.eval")
+	cyc=$(sed -n 's/^NPU cycles\/inference *\([0-9]*\).*/\1/p' "$npub.eval")
+	dram=$(sed -n 's/^DRAM bytes\/inference *\([0-9]*\).*/\1/p' "$npub.eval")
+	size=$(stat -c %s "$npub")
+	[ -n "$float_top1" ] || {
+		float_top1=$f
+		printf '%-26s %7s%% %9s %10s %9s %11s %11s\n' "float (reference)" "$f" - \
+			"$onnx_bytes" - - -
+	}
+	awk -v n="$name" -v q="$q" -v f="$f" -v s="$size" -v o="$onnx_bytes" -v c="$cyc" \
+		-v dr="$dram" 'BEGIN { printf "%-26s %7.2f%% %+8.2f %10d %8.1fx %11d %11d\n",
+		n, q, q - f, s, o / s, c, dr }'
+done
