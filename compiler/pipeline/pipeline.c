@@ -158,26 +158,65 @@ out:
 	return ret;
 }
 
+/* A CONV node's int8 weights: count, zeros, distinct values; 0 if nd is no CONV. */
+static uint64_t conv_weights(const struct npuq_graph *q, const struct npuq_node *nd,
+			     uint64_t *zeros, int *distinct)
+{
+	const struct npuq_tensor *x, *y;
+	uint8_t seen[256] = { 0 };
+	uint64_t cnt;
+
+	*zeros = 0;
+	*distinct = 0;
+	if (nd->op != NPUQ_CONV || nd->n_in < 1 || nd->n_out < 1 || nd->u.conv.groups < 1)
+		return 0;
+	x = &q->t[nd->in[0]];
+	y = &q->t[nd->out[0]];
+	cnt = (uint64_t)y->c * nd->u.conv.k_h * nd->u.conv.k_w *
+	      (uint64_t)(x->c / nd->u.conv.groups);
+	for (uint64_t k = 0; k < cnt; k++) {
+		*zeros += nd->u.conv.w[k] == nd->u.conv.w_zp;
+		*distinct += !seen[(uint8_t)nd->u.conv.w[k]];
+		seen[(uint8_t)nd->u.conv.w[k]] = 1;
+	}
+	return cnt;
+}
+
+void npuc_print_weight_report(FILE *f, const struct npuc_compiled *c)
+{
+	const struct npuq_graph *q = c->qgraph;
+	const struct npub_model *m = c->model;
+
+	fprintf(f, "%-24s %10s %7s %7s %12s %12s\n", "weights of layer", "int8", "zero",
+		"values", "stored bytes", "raw + qparams");
+	for (int i = 0; i < q->n_nodes; i++) {
+		const struct npuq_node *nd = &q->nodes[i];
+		uint64_t z, n, stored = 0;
+		int values;
+
+		n = conv_weights(q, nd, &z, &values);
+		if (!n)
+			continue;
+		for (uint32_t k = 0; k < m->n_layers; k++)
+			if (!strcmp(npub_str(m, m->layers[k].name), nd->name ? nd->name : ""))
+				stored = m->layers[k].weight_bytes;
+		fprintf(f, "%-24.24s %10llu %6.1f%% %7d %12llu %12llu\n",
+			nd->name ? nd->name : "", (unsigned long long)n, 100.0 * (double)z / (double)n,
+			values, (unsigned long long)stored,
+			(unsigned long long)(n + 12ull * q->t[nd->out[0]].c));
+	}
+}
+
 /* The int8 CONV weights, their zeros, and what WEIGHTS stores (ZMASK shrinks sparse blocks). */
 static void weights_line(const struct npuc_compiled *c, FILE *log)
 {
 	const struct npuq_graph *q = c->qgraph;
-	uint64_t n = 0, z = 0;
+	uint64_t n = 0, z = 0, zl;
+	int values;
 
 	for (int i = 0; log && i < q->n_nodes; i++) {
-		const struct npuq_node *nd = &q->nodes[i];
-		const struct npuq_tensor *x, *y;
-		uint64_t cnt;
-
-		if (nd->op != NPUQ_CONV || nd->n_in < 1 || nd->n_out < 1)
-			continue;
-		x = &q->t[nd->in[0]];
-		y = &q->t[nd->out[0]];
-		cnt = (uint64_t)y->c * nd->u.conv.k_h * nd->u.conv.k_w *
-		      (uint64_t)(x->c / nd->u.conv.groups);
-		n += cnt;
-		for (uint64_t k = 0; k < cnt; k++)
-			z += nd->u.conv.w[k] == nd->u.conv.w_zp;
+		n += conv_weights(q, &q->nodes[i], &zl, &values);
+		z += zl;
 	}
 	if (log && n)
 		fprintf(log, "npuc: weights: %llu int8 (%.1f%% zero), %llu bytes stored with "

@@ -66,5 +66,11 @@ int npuc_compile(const struct npuc_compile_opts *o, FILE *log, struct npuc_compi
 int npuc_compile_mem(const struct npuc_compile_opts *o, const void *buf, size_t len, FILE *log,
 		     struct npuc_compiled *out, struct npuc_diag *d);
 void npuc_compiled_free(struct npuc_compiled *c);
+/*
+ * Per CONV layer: int8 weights, share of zeros, distinct values, bytes
+ * stored in WEIGHTS (compressed blocks included) against raw int8 plus
+ * quantisation parameters.
+ */
+void npuc_print_weight_report(FILE *f, const struct npuc_compiled *c);
 
 #endif /* NPUC_PIPELINE_H */

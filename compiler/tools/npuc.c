@@ -286,8 +286,10 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 3; i++)
 		if (outs[i])
 			fprintf(stderr, "npuc: wrote %s\n", outs[i]);
-	if (report)
+	if (report) {
 		npub_print_report(stdout, c.model);
+		npuc_print_weight_report(stdout, &c);
+	}
 	ret = 0;
 discard:
 	for (int i = 0; i < 3; i++)
