@@ -41,6 +41,8 @@ if "$npuc" "$model" -o "$tmp/m.npub" --calib "$data/train-images-idx3-ubyte.gz" 
 grep -q '^digraph npuc' "$tmp/m.dot" && grep -q 'CONV' "$tmp/m.dot" && ok || bad "dot graph"
 grep -q '^total: .* NPU' "$tmp/report" && grep -q 'est.cycles' "$tmp/report" && ok ||
 	bad "report table"
+grep -q '^/conv2/Conv  *4608 ' "$tmp/report" && grep -q '^weights of layer' "$tmp/report" && ok ||
+	bad "report: weights table"
 grep -q 'bias correction changed' "$tmp/log" && ok || bad "bias correction not reported"
 # The exported QDQ model is itself a pre-quantised model npuc compiles.
 if "$npuc" "$tmp/q.onnx" -o "$tmp/q.npub" 2>"$tmp/log2" &&
