@@ -225,6 +225,23 @@ static void weights_line(const struct npuc_compiled *c, FILE *log)
 			(unsigned long long)c->model->meta.weights_bytes);
 }
 
+/*
+ * The float model as the passes leave it but unpruned: what bias correction
+ * and SQNR compare a pruned model with, so the bias absorbs the mean error
+ * pruning causes as well as quantisation's (tensor names match).
+ */
+static struct npuc_graph *load_teacher(const void *buf, size_t len, struct npuc_diag *d)
+{
+	struct npuc_graph *t = NULL;
+
+	if (npuc_onnx_load_mem(buf, len, &t, d) || npuc_shape_infer(t, d) ||
+	    npuc_passes_run(t, NULL, d)) {
+		npuc_graph_free(t);
+		return NULL;
+	}
+	return t;
+}
+
 /* Weight sharing as asked (cluster.h), with its figures. */
 static int cluster(const struct npuc_compile_opts *o, struct npuq_graph *q, FILE *log,
 		   struct npuc_diag *d)
@@ -272,8 +289,8 @@ static int prune(const struct npuc_compile_opts *o, struct npuc_graph *g, FILE *
  * cleared, whatever happens next.
  */
 static struct npuq_graph *quantize_float(const struct npuc_compile_opts *o,
-					 struct npuc_graph **gp, FILE *log,
-					 struct npuc_diag *d)
+					 struct npuc_graph **gp, const struct npuc_graph *teacher,
+					 FILE *log, struct npuc_diag *d)
 {
 	struct npuc_graph *g = *gp;
 	struct npuc_calib_set *sets;
@@ -324,18 +341,19 @@ static struct npuq_graph *quantize_float(const struct npuc_compile_opts *o,
 	if (o->bias_correction) {
 		int changed = 0;
 
-		if (npuc_bias_correct(q, q->src, sets, n_sets, &changed, d)) {
+		if (npuc_bias_correct(q, teacher ? teacher : q->src, sets, n_sets, &changed, d)) {
 			npuq_graph_free(q);
 			q = NULL;
 			goto out;
 		}
 		if (log)
-			fprintf(log, "npuc: bias correction changed %d biases\n", changed);
+			fprintf(log, "npuc: bias correction changed %d biases%s\n", changed,
+				teacher ? " (against the unpruned model)" : "");
 	}
 	if (o->sqnr) {
 		struct npuc_sqnr_report rep = { 0 };
 
-		if (npuc_sqnr_measure(q, q->src, sets, n_sets, &rep, NULL, d)) {
+		if (npuc_sqnr_measure(q, teacher ? teacher : q->src, sets, n_sets, &rep, NULL, d)) {
 			npuq_graph_free(q);
 			q = NULL;
 			goto out;
@@ -415,7 +433,13 @@ int npuc_compile_mem(const struct npuc_compile_opts *o, const void *buf, size_t 
 			goto fail;
 		}
 	} else {
-		out->qgraph = quantize_float(o, &g, log, d);
+		struct npuc_graph *teacher = NULL;
+
+		if ((o->bias_correction || o->sqnr) && npuc_prune_enabled(&o->prune, d) > 0 &&
+		    !(teacher = load_teacher(buf, len, d)))
+			goto fail;
+		out->qgraph = quantize_float(o, &g, teacher, log, d);
+		npuc_graph_free(teacher);
 		if (!out->qgraph)
 			goto fail;
 	}

@@ -7,6 +7,7 @@
  *     pre-quantised (QDQ / QOperator) model -> qdq_import
  *     float model -> passes (folding, BatchNorm, fusion) -> pruning -> calibration ->
  *                    quantisation -> weight sharing -> optional bias correction
+ *                    (against the unpruned model when pruning: the teacher)
  *   -> qgraph -> lowering -> .npub
  */
 #ifndef NPUC_PIPELINE_H

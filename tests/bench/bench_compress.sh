@@ -18,18 +18,20 @@ scale=0.00392156862745098
 out=$BUILD/bench/compress
 mkdir -p "$out"
 
+# "+ bc": bias correction against the unpruned float model (the teacher).
 variants=(
 	"int8|"
 	"int8 + 50% unstructured|--prune 0.5"
-	"int8 + 2:4|--prune-nm 2:4"
-	"int8, 16 shared values|--cluster 16"
-	"int8 + 50%, 16 shared|--prune 0.5 --cluster 16"
+	"int8 + 50% unstructured, bc|--prune 0.5 --bias-correction"
+	"int8 + 2:4, bc|--prune-nm 2:4 --bias-correction"
+	"int8, 16 shared, bc|--cluster 16 --bias-correction"
+	"int8 + 50% + 16 shared, bc|--prune 0.5 --cluster 16 --bias-correction"
 )
 onnx_bytes=$(stat -c %s "$FMNIST_ONNX")
 float_top1=""
 printf '== compression on fmnist (%s, %d bytes float ONNX; 10,000 test images)\n' \
 	"$FMNIST_ONNX" "$onnx_bytes"
-printf '%-26s %8s %9s %10s %9s %11s %11s\n' variant top-1 "vs float" ".npub B" smaller \
+printf '%-32s %8s %9s %10s %9s %11s %11s\n' variant top-1 "vs float" ".npub B" smaller \
 	"NPU cycles" "DRAM B/inf"
 for v in "${variants[@]}"; do
 	name=${v%%|*}
@@ -48,10 +50,10 @@ for v in "${variants[@]}"; do
 	size=$(stat -c %s "$npub")
 	[ -n "$float_top1" ] || {
 		float_top1=$f
-		printf '%-26s %7s%% %9s %10s %9s %11s %11s\n' "float (reference)" "$f" - \
+		printf '%-32s %7s%% %9s %10s %9s %11s %11s\n' "float (reference)" "$f" - \
 			"$onnx_bytes" - - -
 	}
 	awk -v n="$name" -v q="$q" -v f="$f" -v s="$size" -v o="$onnx_bytes" -v c="$cyc" \
-		-v dr="$dram" 'BEGIN { printf "%-26s %7.2f%% %+8.2f %10d %8.1fx %11d %11d\n",
+		-v dr="$dram" 'BEGIN { printf "%-32s %7.2f%% %+8.2f %10d %8.1fx %11d %11d\n",
 		n, q, q - f, s, o / s, c, dr }'
 done

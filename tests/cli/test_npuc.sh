@@ -58,6 +58,10 @@ if "$npuc" "$model" -o "$tmp/p.npub" --calib-random --calib-limit 4 --prune-nm 2
 if "$npuc" "$model" -o "$tmp/p.npub" --calib-random --calib-limit 4 --cluster 16 \
 	>/dev/null 2>"$tmp/plog" && grep -q 'weight sharing: 4 layers, 54544 weights, at most 16' \
 	"$tmp/plog"; then ok; else bad "--cluster 16"; cat "$tmp/plog"; fi
+if "$npuc" "$model" -o "$tmp/p.npub" --calib-random --calib-limit 4 --prune 0.5 \
+	--bias-correction >/dev/null 2>"$tmp/plog" &&
+	grep -q 'bias correction changed .* (against the unpruned model)' "$tmp/plog"; then ok
+else bad "--prune with --bias-correction"; cat "$tmp/plog"; fi
 expect_fail "cluster 1" "not a number in \[2" "$model" --calib-random --cluster 1
 expect_fail "cluster 2.5" "not a whole number" "$model" --calib-random --cluster 2.5
 expect_fail "prune ratio 1" "not a number in \[0" "$model" --calib-random --prune 1
