@@ -18,6 +18,16 @@
 /* Round half to even, as rintf() in the default rounding mode. */
 float ref_rint(float x);
 
+/* Steps the row-major index idx (rank entries) to the next element of dims. */
+static inline void ref_next_index(int64_t *idx, const int64_t *dims, int rank)
+{
+	for (int j = rank - 1; j >= 0; j--) {
+		if (++idx[j] < dims[j])
+			return;
+		idx[j] = 0;
+	}
+}
+
 /* ---- convolution, matrix products (ref_ops_conv.c) ---- */
 
 /* Shared by Conv/ConvTranspose/pools/QLinearConv: up to 3 spatial dims. */

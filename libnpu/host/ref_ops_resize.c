@@ -319,11 +319,7 @@ void ref_resize_f32(const struct ref_resize_plan *p, float extrapolation, const 
 	}
 	for (int64_t o = 0; o < total; o++) {
 		y[o] = rs_point(p, extrapolation, x, oidx, xs);
-		for (int d = p->rank - 1; d >= 0; d--) {
-			if (++oidx[d] < p->out[d])
-				break;
-			oidx[d] = 0;
-		}
+		ref_next_index(oidx, p->out, p->rank);
 	}
 }
 

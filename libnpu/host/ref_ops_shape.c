@@ -372,11 +372,7 @@ void ref_pad(const struct npuc_value *x, const int64_t *pads, int mode, const vo
 			copy_elem(y->data, o, x->data, si, es);
 		else
 			copy_elem(y->data, o, fill, 0, es);
-		for (int j = x->rank - 1; j >= 0; j--) {
-			if (++idx[j] < y->dims[j])
-				break;
-			idx[j] = 0;
-		}
+		ref_next_index(idx, y->dims, x->rank);
 	}
 }
 
@@ -831,11 +827,7 @@ void ref_tile(const struct npuc_value *x, struct npuc_value *y)
 		for (int j = 0; j < n; j++)
 			si += (idx[j] % x->dims[j]) * xs[j];
 		copy_elem(y->data, o, x->data, si, esize(x));
-		for (int j = n - 1; j >= 0; j--) {
-			if (++idx[j] < y->dims[j])
-				break;
-			idx[j] = 0;
-		}
+		ref_next_index(idx, y->dims, n);
 	}
 }
 
@@ -1006,11 +998,7 @@ void ref_gather_elements(const struct npuc_value *x, const struct npuc_value *in
 		for (int k = 0; k < x->rank; k++)
 			si += (k == axis ? j : idx[k]) * xs[k];
 		copy_elem(y->data, o, x->data, si, esize(x));
-		for (int k = x->rank - 1; k >= 0; k--) {
-			if (++idx[k] < y->dims[k])
-				break;
-			idx[k] = 0;
-		}
+		ref_next_index(idx, y->dims, x->rank);
 	}
 }
 
