@@ -323,6 +323,13 @@ int ref_read_ints(struct ref_ctx *c, const struct npuc_value *v, int64_t *buf, i
 	return (int)v->numel;
 }
 
+int ref_ints_in_or_attr(struct ref_ctx *c, int i, const char *name, int64_t *buf, int max)
+{
+	const struct npuc_value *v = ref_in(c, i);
+
+	return v ? ref_read_ints(c, v, buf, max) : ref_attr_ints(c, name, buf, max);
+}
+
 int ref_broadcast(struct ref_ctx *c, const struct npuc_value *const *v, int n, int *rank,
 		  int64_t *dims)
 {

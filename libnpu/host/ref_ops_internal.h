@@ -74,6 +74,11 @@ int ref_axis(struct ref_ctx *c, int64_t axis, int rank, int64_t *out);
 int ref_attr_ints(struct ref_ctx *c, const char *name, int64_t *buf, int max);
 /* Integer values of an I64/I32 tensor into buf. Returns count or -1 (diag). */
 int ref_read_ints(struct ref_ctx *c, const struct npuc_value *v, int64_t *buf, int max);
+/*
+ * A list that later opsets pass as input i and earlier ones as attribute
+ * name (axes, shape, split): the input when present, else the attribute.
+ */
+int ref_ints_in_or_attr(struct ref_ctx *c, int i, const char *name, int64_t *buf, int max);
 
 /* Element access for any type (BOOL/integers as int64; F32 converted). */
 int64_t ref_get_i(const struct npuc_value *v, int64_t i);

@@ -331,10 +331,8 @@ int ref_op_hardmax(struct ref_ctx *c) { return softmax(c, REF_HARDMAX); }
 /* Reduced-axis mask from the axes input (sum >= 13, others >= 18) or attribute. */
 static int red_axes(struct ref_ctx *c, const struct npuc_value *x, int *mask, int *noop)
 {
-	const struct npuc_value *av = ref_in(c, 1);
 	int64_t axes[NPUC_MAX_RANK];
-	int n = av ? ref_read_ints(c, av, axes, NPUC_MAX_RANK)
-		   : ref_attr_ints(c, "axes", axes, NPUC_MAX_RANK);
+	int n = ref_ints_in_or_attr(c, 1, "axes", axes, NPUC_MAX_RANK);
 
 	*noop = 0;
 	if (n < 0)

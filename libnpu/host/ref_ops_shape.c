@@ -102,14 +102,13 @@ int ref_op_dropout(struct ref_ctx *c)
 
 int ref_op_reshape(struct ref_ctx *c)
 {
-	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF), *s = ref_in(c, 1);
+	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	int64_t dims[NPUC_MAX_RANK], known = 1;
 	int allowzero = npuc_attr_int(c->n, "allowzero", 0) != 0, n, neg = -1;
 
 	if (!x)
 		return -1;
-	n = s ? ref_read_ints(c, s, dims, NPUC_MAX_RANK)
-	      : ref_attr_ints(c, "shape", dims, NPUC_MAX_RANK);
+	n = ref_ints_in_or_attr(c, 1, "shape", dims, NPUC_MAX_RANK);
 	if (n < 0)
 		return -1;
 	for (int i = 0; i < n; i++) {
@@ -157,14 +156,13 @@ int ref_op_flatten(struct ref_ctx *c)
 
 int ref_op_squeeze(struct ref_ctx *c)
 {
-	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF), *ax = ref_in(c, 1);
+	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	int64_t axes[NPUC_MAX_RANK], dims[NPUC_MAX_RANK];
 	int drop[NPUC_MAX_RANK] = { 0 }, n, r = 0;
 
 	if (!x)
 		return -1;
-	n = ax ? ref_read_ints(c, ax, axes, NPUC_MAX_RANK)
-	       : ref_attr_ints(c, "axes", axes, NPUC_MAX_RANK);
+	n = ref_ints_in_or_attr(c, 1, "axes", axes, NPUC_MAX_RANK);
 	if (n < 0)
 		return -1;
 	for (int i = 0; i < n; i++) {
@@ -185,14 +183,13 @@ int ref_op_squeeze(struct ref_ctx *c)
 
 int ref_op_unsqueeze(struct ref_ctx *c)
 {
-	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF), *ax = ref_in(c, 1);
+	const struct npuc_value *x = ref_need(c, 0, NPUC_DT_UNDEF);
 	int64_t axes[NPUC_MAX_RANK], dims[NPUC_MAX_RANK];
 	int ins[NPUC_MAX_RANK] = { 0 }, n, r, j = 0;
 
 	if (!x)
 		return -1;
-	n = ax ? ref_read_ints(c, ax, axes, NPUC_MAX_RANK)
-	       : ref_attr_ints(c, "axes", axes, NPUC_MAX_RANK);
+	n = ref_ints_in_or_attr(c, 1, "axes", axes, NPUC_MAX_RANK);
 	if (n < 0)
 		return -1;
 	r = x->rank + n;
@@ -756,8 +753,7 @@ int ref_op_expand(struct ref_ctx *c)
 
 static int split_sizes(struct ref_ctx *c, int64_t dim, int64_t *sz, int nout)
 {
-	const struct npuc_value *sv = ref_in(c, 1);
-	int n = sv ? ref_read_ints(c, sv, sz, nout) : ref_attr_ints(c, "split", sz, nout);
+	int n = ref_ints_in_or_attr(c, 1, "split", sz, nout);
 	int64_t sum = 0;
 
 	if (n < 0)
