@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gptq.h"
 #include "lower.h"
 #include "onnx_import.h"
 #include "passes.h"
@@ -186,12 +187,13 @@ void npuc_print_weight_report(FILE *f, const struct npuc_compiled *c)
 {
 	const struct npuq_graph *q = c->qgraph;
 	const struct npub_model *m = c->model;
+	uint64_t tn = 0, tz = 0, ts = 0, traw = 0;
 
 	fprintf(f, "%-24s %10s %7s %7s %12s %12s\n", "weights of layer", "int8", "zero",
 		"values", "stored bytes", "raw + qparams");
 	for (int i = 0; i < q->n_nodes; i++) {
 		const struct npuq_node *nd = &q->nodes[i];
-		uint64_t z, n, stored = 0;
+		uint64_t z, n, stored = 0, raw;
 		int values;
 
 		n = conv_weights(q, nd, &z, &values);
@@ -200,11 +202,25 @@ void npuc_print_weight_report(FILE *f, const struct npuc_compiled *c)
 		for (uint32_t k = 0; k < m->n_layers; k++)
 			if (!strcmp(npub_str(m, m->layers[k].name), nd->name ? nd->name : ""))
 				stored = m->layers[k].weight_bytes;
+		raw = n + 12ull * q->t[nd->out[0]].c;
 		fprintf(f, "%-24.24s %10llu %6.1f%% %7d %12llu %12llu\n",
 			nd->name ? nd->name : "", (unsigned long long)n, 100.0 * (double)z / (double)n,
-			values, (unsigned long long)stored,
-			(unsigned long long)(n + 12ull * q->t[nd->out[0]].c));
+			values, (unsigned long long)stored, (unsigned long long)raw);
+		tn += n;
+		tz += z;
+		ts += stored;
+		traw += raw;
 	}
+	if (!tn)
+		return;
+	fprintf(f, "%-24s %10llu %6.1f%% %7s %12llu %12llu\n", "total", (unsigned long long)tn,
+		100.0 * (double)tz / (double)tn, "", (unsigned long long)ts,
+		(unsigned long long)traw);
+	/* against float32 weights, and the whole model against its ONNX file */
+	fprintf(f, "weights stored: %.1fx smaller than float32 (%llu bytes); model: ONNX %llu "
+		"bytes, WEIGHTS section %llu bytes\n", ts ? 4.0 * (double)tn / (double)ts : 0.0,
+		(unsigned long long)(4 * tn), (unsigned long long)m->meta.source_bytes,
+		(unsigned long long)m->meta.weights_bytes);
 }
 
 /* The int8 CONV weights, their zeros, and what WEIGHTS stores (ZMASK shrinks sparse blocks). */
@@ -284,19 +300,69 @@ static int prune(const struct npuc_compile_opts *o, struct npuc_graph *g, FILE *
 }
 
 /*
- * Float model: passes, calibration, quantisation, bias correction, SQNR.
- * Once quantisation succeeds the qgraph owns the float graph: *gp is then
- * cleared, whatever happens next.
+ * GPTQ / SparseGPT as asked (gptq.h), after weight sharing so the shared
+ * values are its grid. With pruning the unpruned model (*teacherp),
+ * quantised with the same ranges, supplies the targets: it then moves
+ * into *dense, whose ->src is the teacher from here on.
+ */
+static int gptq(const struct npuc_compile_opts *o, struct npuq_graph *q,
+		struct npuc_graph **teacherp, struct npuq_graph **dense,
+		const struct npuc_act_ranges *ranges, const struct npuc_quant_options *qo,
+		const struct npuc_calib_set *sets, int n_sets, FILE *log, struct npuc_diag *d)
+{
+	struct npuc_gptq_opts go = { .sparsegpt = o->sparsegpt, .samples = o->gptq_samples,
+				     .shared_grid = o->cluster > 0 };
+	struct npuc_gptq_stats st;
+	struct npuc_graph *t = *teacherp;
+
+	if (!o->gptq)
+		return 0;
+	if (o->sparsegpt) {
+		if (npuc_prune_enabled(&o->prune, d) <= 0) {
+			npuc_diag_set(d, "--sparsegpt chooses which weights to prune: give --prune R "
+				      "or --prune-nm N:M too");
+			return -1;
+		}
+		go.nm_n = o->prune.nm_n;
+		go.nm_m = o->prune.nm_m;
+	}
+	if (t) {
+		if (t->n_t != ranges->n || t->n_nodes != q->src->n_nodes) {
+			npuc_diag_set(d, "gptq: the unpruned model does not match the pruned one");
+			return -1;
+		}
+		if (refine_shapes(t, sets, n_sets, d) || !(*dense = npuc_quantize(t, ranges, qo, d)))
+			return -1;
+		*teacherp = NULL;
+	}
+	if (npuc_gptq(q, *dense, sets, n_sets, &go, &st, d))
+		return -1;
+	if (log)
+		fprintf(log, "npuc: %s: %d layers, Hessians from %lld samples, layer output error "
+			"%.4g -> %.4g (%.1f%% of rounding to nearest)%s\n",
+			o->sparsegpt ? "SparseGPT" : "GPTQ", st.layers, (long long)st.samples,
+			st.err_rtn, st.err_gptq,
+			st.err_rtn > 0 ? 100.0 * st.err_gptq / st.err_rtn : 100.0,
+			*dense ? ", against the unpruned weights" : "");
+	return 0;
+}
+
+/*
+ * Float model: passes, calibration, quantisation, GPTQ, bias correction,
+ * SQNR. Once quantisation succeeds the qgraph owns the float graph: *gp is
+ * then cleared, whatever happens next. *teacherp (the unpruned model, or
+ * NULL) may be taken over the same way (gptq()).
  */
 static struct npuq_graph *quantize_float(const struct npuc_compile_opts *o,
-					 struct npuc_graph **gp, const struct npuc_graph *teacher,
+					 struct npuc_graph **gp, struct npuc_graph **teacherp,
 					 FILE *log, struct npuc_diag *d)
 {
 	struct npuc_graph *g = *gp;
+	const struct npuc_graph *ref;
 	struct npuc_calib_set *sets;
 	struct npuc_act_ranges ranges = { 0 };
 	struct npuc_quant_options qo;
-	struct npuq_graph *q = NULL;
+	struct npuq_graph *q = NULL, *dense = NULL;
 	struct npuc_pass_stats st = { 0 };
 	int n_sets = g->n_inputs;
 
@@ -325,6 +391,7 @@ static struct npuq_graph *quantize_float(const struct npuc_compile_opts *o,
 	npuc_quant_options_default(&qo);
 	qo.per_channel = !o->per_tensor;
 	qo.bias_correction = o->bias_correction;
+	qo.keep_float_weights = o->gptq;
 	/*
 	 * npuc_quantize takes ownership of g on success; SQNR and bias
 	 * correction then read it back as q->src.
@@ -333,35 +400,33 @@ static struct npuq_graph *quantize_float(const struct npuc_compile_opts *o,
 	if (!q)
 		goto out;
 	*gp = NULL;
-	if (cluster(o, q, log, d)) {
-		npuq_graph_free(q);
-		q = NULL;
-		goto out;
-	}
+	if (cluster(o, q, log, d) ||
+	    gptq(o, q, teacherp, &dense, &ranges, &qo, sets, n_sets, log, d))
+		goto fail;
+	ref = dense ? dense->src : *teacherp ? *teacherp : q->src;
 	if (o->bias_correction) {
 		int changed = 0;
 
-		if (npuc_bias_correct(q, teacher ? teacher : q->src, sets, n_sets, &changed, d)) {
-			npuq_graph_free(q);
-			q = NULL;
-			goto out;
-		}
+		if (npuc_bias_correct(q, ref, sets, n_sets, &changed, d))
+			goto fail;
 		if (log)
 			fprintf(log, "npuc: bias correction changed %d biases%s\n", changed,
-				teacher ? " (against the unpruned model)" : "");
+				ref != q->src ? " (against the unpruned model)" : "");
 	}
 	if (o->sqnr) {
 		struct npuc_sqnr_report rep = { 0 };
 
-		if (npuc_sqnr_measure(q, teacher ? teacher : q->src, sets, n_sets, &rep, NULL, d)) {
-			npuq_graph_free(q);
-			q = NULL;
-			goto out;
-		}
+		if (npuc_sqnr_measure(q, ref, sets, n_sets, &rep, NULL, d))
+			goto fail;
 		npuc_sqnr_print(&rep, q, log ? log : stdout);
 		npuc_sqnr_report_free(&rep);
 	}
+	goto out;
+fail:
+	npuq_graph_free(q);
+	q = NULL;
 out:
+	npuq_graph_free(dense);
 	for (int i = 0; i < n_sets; i++)
 		npuc_calib_set_free(&sets[i]);
 	free(sets);
@@ -435,10 +500,10 @@ int npuc_compile_mem(const struct npuc_compile_opts *o, const void *buf, size_t 
 	} else {
 		struct npuc_graph *teacher = NULL;
 
-		if ((o->bias_correction || o->sqnr) && npuc_prune_enabled(&o->prune, d) > 0 &&
-		    !(teacher = load_teacher(buf, len, d)))
+		if ((o->bias_correction || o->sqnr || o->gptq) &&
+		    npuc_prune_enabled(&o->prune, d) > 0 && !(teacher = load_teacher(buf, len, d)))
 			goto fail;
-		out->qgraph = quantize_float(o, &g, teacher, log, d);
+		out->qgraph = quantize_float(o, &g, &teacher, log, d);
 		npuc_graph_free(teacher);
 		if (!out->qgraph)
 			goto fail;

@@ -36,6 +36,9 @@ struct npuc_compile_opts {
 	/* Compression (float models only): pruning before calibration. */
 	struct npuc_prune_opts prune;
 	int cluster;			/* weight sharing: shared values per layer (0 = off) */
+	int gptq;			/* GPTQ rounding after quantisation (gptq.h) */
+	int sparsegpt;			/* and SparseGPT's choice of the pruned weights */
+	int64_t gptq_samples;		/* 0 = NPUC_GPTQ_SAMPLES */
 	int per_tensor;			/* per-tensor weights instead of per-channel */
 	int bias_correction;
 	int sqnr;			/* print the per-layer SQNR table */

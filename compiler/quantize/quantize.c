@@ -654,6 +654,12 @@ static int quant_weights(struct qz *z, const float *wf, const float *bias, int o
 	}
 	cv->w_zp = 0;
 	free(ws);
+	if (z->opt.keep_float_weights) {
+		cv->w_f = malloc((size_t)(oc * per) * sizeof(float) + 1);
+		if (!cv->w_f)
+			return fail(z, "out of memory");
+		memcpy(cv->w_f, wf, (size_t)(oc * per) * sizeof(float));
+	}
 	return 0;
 }
 

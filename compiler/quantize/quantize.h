@@ -106,6 +106,8 @@ struct npuc_quant_options {
 	 * option; it needs no statistics.
 	 */
 	int bias_correction;
+	/* Keep each CONV's float weights in the qgraph (npuq_conv.w_f) for GPTQ. */
+	int keep_float_weights;
 };
 
 void npuc_quant_options_default(struct npuc_quant_options *o);

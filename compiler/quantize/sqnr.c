@@ -471,10 +471,9 @@ static int8_t quant8(float x, float scale, int32_t zp)
 	return q > 127 ? 127 : (int8_t)q;
 }
 
-/* The qgraph input values of sample s (int8 inputs quantised into bufs[i]). */
-static int q_inputs(const struct npuq_graph *qg, const struct npuc_calib_set *sets,
-		    int n_sets, int64_t s, int8_t **bufs, struct npuc_value *qin,
-		    struct npuc_diag *d)
+int npuc_q_sample_inputs(const struct npuq_graph *qg, const struct npuc_calib_set *sets,
+			 int n_sets, int64_t s, int8_t **bufs, struct npuc_value *qin,
+			 struct npuc_diag *d)
 {
 	int i;
 
@@ -529,7 +528,7 @@ static int run_sample(struct sq_run *r, const struct npuc_calib_set *sets, int n
 	free_values(outs, r->fg->n_outputs);
 	if (rc)
 		return -1;
-	if (q_inputs(r->qg, sets, n_sets, s, bufs, qin, d))
+	if (npuc_q_sample_inputs(r->qg, sets, n_sets, s, bufs, qin, d))
 		return -1;
 	rc = npuq_ref_run(r->qg, qin, outs, &qo, d);
 	free_values(outs, r->qg->n_outputs);

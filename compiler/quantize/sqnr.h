@@ -113,4 +113,13 @@ int npuc_bias_correct(struct npuq_graph *qg, const struct npuc_graph *fg,
 		      const struct npuc_calib_set *sets, int n_sets, int *n_changed,
 		      struct npuc_diag *d);
 
+/*
+ * The qgraph input values of sample s of the sets: float inputs wrap the
+ * sample, int8 ones get it quantised into bufs[i] (sample_numel bytes
+ * each). qin[i] borrow their data. 0 or -1 (diag).
+ */
+int npuc_q_sample_inputs(const struct npuq_graph *qg, const struct npuc_calib_set *sets,
+			 int n_sets, int64_t s, int8_t **bufs, struct npuc_value *qin,
+			 struct npuc_diag *d);
+
 #endif /* NPUC_SQNR_H */

@@ -12,6 +12,7 @@
 #include "lower.h"
 #include "onnx_export.h"
 #include "outfile.h"
+#include "gptq.h"
 #include "pipeline.h"
 
 static void usage(FILE *f)
@@ -38,6 +39,13 @@ static void usage(FILE *f)
 		"                         input channels (e.g. 2:4)\n"
 		"  --cluster K            share at most K int8 values per layer (k-means, 2..256;\n"
 		"                         K <= 16 is stored as 4-bit indices the DMA decodes)\n"
+		"  --gptq                 error-compensated weight rounding (GPTQ) against the\n"
+		"                         float model on calibration data; with pruning the\n"
+		"                         unpruned weights are the target\n"
+		"  --sparsegpt            with --prune / --prune-nm: choose the pruned weights by\n"
+		"                         their effect on each layer's output (SparseGPT; implies\n"
+		"                         --gptq)\n"
+		"  --gptq-samples N       calibration samples for GPTQ's Hessians (default %d)\n"
 		"quantisation:\n"
 		"  --per-tensor           per-tensor weight scales (default per channel)\n"
 		"  --bias-correction      correct conv biases for the mean quantisation error\n"
@@ -51,13 +59,13 @@ static void usage(FILE *f)
 		"  --export-qdq FILE.onnx the quantised model as a QDQ ONNX model (runs on ONNX\n"
 		"                         Runtime: scripts/ort_crosscheck.sh)\n"
 		"  -h, --help\n",
-		NPUC_DEFAULT_CALIB_LIMIT);
+		NPUC_DEFAULT_CALIB_LIMIT, NPUC_GPTQ_SAMPLES);
 }
 
 enum {
 	OPT_CALIB = 256, OPT_CALIB_LIMIT, OPT_CALIB_SCALE, OPT_CALIB_MEAN, OPT_CALIB_STD,
 	OPT_CALIB_METHOD, OPT_PERCENTILE, OPT_CALIB_RANDOM, OPT_PER_TENSOR, OPT_BIAS_CORR,
-	OPT_SQNR, OPT_SRAM_KIB, OPT_REPORT, OPT_DUMP_GRAPH, OPT_EXPORT_QDQ, OPT_PRUNE,
+	OPT_SQNR, OPT_SRAM_KIB, OPT_REPORT, OPT_DUMP_GRAPH, OPT_EXPORT_QDQ, OPT_PRUNE, OPT_GPTQ, OPT_SPARSEGPT, OPT_GPTQ_SAMPLES,
 	OPT_PRUNE_PER_LAYER, OPT_PRUNE_NM, OPT_CLUSTER,
 };
 
@@ -74,6 +82,9 @@ static const struct option long_opts[] = {
 	{ "prune-per-layer", no_argument, NULL, OPT_PRUNE_PER_LAYER },
 	{ "prune-nm", required_argument, NULL, OPT_PRUNE_NM },
 	{ "cluster", required_argument, NULL, OPT_CLUSTER },
+	{ "gptq", no_argument, NULL, OPT_GPTQ },
+	{ "sparsegpt", no_argument, NULL, OPT_SPARSEGPT },
+	{ "gptq-samples", required_argument, NULL, OPT_GPTQ_SAMPLES },
 	{ "per-tensor", no_argument, NULL, OPT_PER_TENSOR },
 	{ "bias-correction", no_argument, NULL, OPT_BIAS_CORR },
 	{ "sqnr", no_argument, NULL, OPT_SQNR },
@@ -212,6 +223,13 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			o.cluster = (int)v;
+			break;
+		case OPT_GPTQ: o.gptq = 1; break;
+		case OPT_SPARSEGPT: o.gptq = o.sparsegpt = 1; break;
+		case OPT_GPTQ_SAMPLES:
+			if (parse_num("--gptq-samples", optarg, 1, 1e9, &v))
+				return 2;
+			o.gptq_samples = (int64_t)v;
 			break;
 		case OPT_PRUNE_NM:
 			if (npuc_prune_parse_nm(optarg, &o.prune, &d)) {

@@ -25,6 +25,7 @@ static void node_params_free(enum npuq_op op, void *u)
 		free(c->w);
 		free(c->q);
 		free(c->w_scale);
+		free(c->w_f);
 		break;
 	}
 	case NPUQ_ELTWISE:
@@ -414,7 +415,9 @@ void npuq_conv_free(struct npuq_conv *cv)
 	free(cv->w);
 	free(cv->q);
 	free(cv->w_scale);
+	free(cv->w_f);
 	cv->w = NULL;
 	cv->q = NULL;
 	cv->w_scale = NULL;
+	cv->w_f = NULL;
 }

@@ -86,6 +86,12 @@ struct npuq_conv {
 	int8_t *w;			/* [out_c][k_h][k_w][in_c/groups] */
 	struct npu_qparam *q;		/* [out_c]: bias, mult, shift */
 	float *w_scale;			/* [out_c], for reports / export */
+	/*
+	 * The float weights w was quantised from, in w's layout: kept by
+	 * npuc_quantize only when asked (the compiler's compression passes
+	 * rework w against them); NULL otherwise.
+	 */
+	float *w_f;
 	int8_t w_zp;
 	int8_t act_min, act_max;	/* fused ReLU / ReLU6 / clip */
 };

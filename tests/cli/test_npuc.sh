@@ -62,6 +62,18 @@ if "$npuc" "$model" -o "$tmp/p.npub" --calib-random --calib-limit 4 --prune 0.5 
 	--bias-correction >/dev/null 2>"$tmp/plog" &&
 	grep -q 'bias correction changed .* (against the unpruned model)' "$tmp/plog"; then ok
 else bad "--prune with --bias-correction"; cat "$tmp/plog"; fi
+# GPTQ / SparseGPT: their figure line (less layer output error than rounding).
+if "$npuc" "$model" -o "$tmp/p.npub" --calib-random --calib-limit 8 --gptq 2>"$tmp/plog" &&
+	grep -Eq 'GPTQ: 4 layers, Hessians from 8 samples, .*\(([0-9]|[1-9][0-9])\.[0-9]% of' \
+	"$tmp/plog"; then ok; else bad "--gptq"; cat "$tmp/plog"; fi
+if "$npuc" "$model" -o "$tmp/p.npub" --calib-random --calib-limit 8 --prune-nm 2:4 \
+	--sparsegpt --gptq-samples 4 2>"$tmp/plog" &&
+	grep -q 'SparseGPT: 4 layers, Hessians from 4 samples, .* against the unpruned weights' \
+	"$tmp/plog" && grep -q 'weights: 54544 int8 ([5-9][0-9]\.[0-9]% zero)' "$tmp/plog"; then ok
+else bad "--sparsegpt"; cat "$tmp/plog"; fi
+expect_fail "sparsegpt without pruning" "give --prune R or --prune-nm N:M too" "$model" \
+	--calib-random --sparsegpt
+expect_fail "gptq samples 0" "not a number in \[1" "$model" --calib-random --gptq-samples 0
 expect_fail "cluster 1" "not a number in \[2" "$model" --calib-random --cluster 1
 expect_fail "cluster 2.5" "not a whole number" "$model" --calib-random --cluster 2.5
 expect_fail "prune ratio 1" "not a number in \[0" "$model" --calib-random --prune 1
