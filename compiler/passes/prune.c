@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Weight pruning: magnitude (global or per layer) and N:M (prune.h). */
 #include "prune.h"
+#include "prune_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -10,14 +11,6 @@
 #include "onnx_ops.h"
 #include "passes.h"
 
-/*
- * A weight tensor as (outer, R, inner): element (o, r, i) at (o * R + r) *
- * inner + i, r running along the reduction axis.
- */
-struct wlayout {
-	int t;
-	int64_t outer, R, inner;
-};
 
 int npuc_prune_enabled(const struct npuc_prune_opts *o, struct npuc_diag *d)
 {
@@ -84,8 +77,8 @@ static int weight_of(const struct npuc_graph *g, const struct npuc_node *n, stru
  * Gemm / MatMul nodes (a constant used otherwise too stays dense). -1 on
  * out of memory.
  */
-static int find_weights(const struct npuc_graph *g, struct wlayout **out, int *n_out,
-			int *skipped)
+int npuc_prune_find_weights(const struct npuc_graph *g, struct wlayout **out, int *n_out,
+			    int *skipped)
 {
 	int *uses = calloc((size_t)g->n_t + 1, sizeof(int));
 	int *wuses = calloc((size_t)g->n_t + 1, sizeof(int));
@@ -171,7 +164,7 @@ static void prune_nm(struct npuc_graph *g, const struct wlayout *wl, int n, int 
  * Zeroes the k smallest magnitudes among the tensors' elements: below the
  * k-th smallest magnitude all of them, at it in element order until k.
  */
-static int prune_smallest(struct npuc_graph *g, const struct wlayout *w, int n, int64_t k)
+int npuc_prune_smallest(struct npuc_graph *g, const struct wlayout *w, int n, int64_t k)
 {
 	int64_t total = 0, pos = 0, zeroed = 0;
 	float *mag, thr;
@@ -225,7 +218,48 @@ static int64_t count_zeros(const struct npuc_graph *g, const struct wlayout *w, 
 	return z;
 }
 
-int npuc_prune(struct npuc_graph *g, const struct npuc_prune_opts *o, struct npuc_prune_stats *st,
+void npuc_prune_stats_free(struct npuc_prune_stats *st)
+{
+	if (!st)
+		return;
+	free(st->layer);
+	st->layer = NULL;
+}
+
+/* Magnitude pruning with per-layer counts from the sensitivity analysis. */
+static int prune_by_sensitivity(struct npuc_graph *g, const struct wlayout *w, int n,
+				int64_t target, const struct npuc_prune_data *data,
+				struct npuc_prune_stats *s, struct npuc_diag *d)
+{
+	int64_t *k = calloc((size_t)n + 1, sizeof(int64_t));
+	double *err = calloc((size_t)n + 1, sizeof(double));
+	int rc = -1;
+
+	s->layer = calloc((size_t)n + 1, sizeof(*s->layer));
+	if (!k || !err || !s->layer) {
+		npuc_diag_set(d, "pruning: out of memory");
+		goto out;
+	}
+	if (npuc_prune_sensitivity(g, w, n, target, data, k, err, d))
+		goto out;
+	for (int j = 0; j < n; j++) {
+		if (npuc_prune_smallest(g, &w[j], 1, k[j])) {
+			npuc_diag_set(d, "pruning: out of memory");
+			goto out;
+		}
+		s->layer[j].name = g->t[w[j].t].name;
+		s->layer[j].ratio = (double)k[j] / (double)npuc_tensor_numel(&g->t[w[j].t]);
+		s->layer[j].err = err[j];
+	}
+	rc = 0;
+out:
+	free(k);
+	free(err);
+	return rc;
+}
+
+int npuc_prune(struct npuc_graph *g, const struct npuc_prune_opts *o,
+	       const struct npuc_prune_data *data, struct npuc_prune_stats *st,
 	       struct npuc_diag *d)
 {
 	struct npuc_prune_stats s = { 0 };
@@ -236,7 +270,7 @@ int npuc_prune(struct npuc_graph *g, const struct npuc_prune_opts *o, struct npu
 		*st = s;
 	if (rc <= 0)
 		return rc;
-	if (find_weights(g, &w, &n, &s.skipped)) {
+	if (npuc_prune_find_weights(g, &w, &n, &s.skipped)) {
 		npuc_diag_set(d, "pruning: out of memory");
 		return -1;
 	}
@@ -247,14 +281,21 @@ int npuc_prune(struct npuc_graph *g, const struct npuc_prune_opts *o, struct npu
 	s.zeros_before = count_zeros(g, w, n);
 	for (int j = 0; o->nm_m && j < n; j++)
 		prune_nm(g, &w[j], o->nm_n, o->nm_m);
-	if (o->ratio > 0.0f) {
+	if (o->ratio > 0.0f && o->sensitivity) {
+		if (prune_by_sensitivity(g, w, n, (int64_t)((double)o->ratio * (double)s.weights),
+					 data, &s, d)) {
+			free(w);
+			npuc_prune_stats_free(&s);
+			return -1;
+		}
+	} else if (o->ratio > 0.0f) {
 		if (o->per_layer) {
 			for (int j = 0; j < n && !rc; j++)
-				rc = prune_smallest(g, &w[j], 1,
-						    (int64_t)((double)o->ratio *
-							      (double)npuc_tensor_numel(&g->t[w[j].t])));
+				rc = npuc_prune_smallest(g, &w[j], 1,
+							 (int64_t)((double)o->ratio *
+								   (double)npuc_tensor_numel(&g->t[w[j].t])));
 		} else {
-			rc = prune_smallest(g, w, n, (int64_t)((double)o->ratio * (double)s.weights));
+			rc = npuc_prune_smallest(g, w, n, (int64_t)((double)o->ratio * (double)s.weights));
 		}
 	}
 	if (rc) {
@@ -266,5 +307,7 @@ int npuc_prune(struct npuc_graph *g, const struct npuc_prune_opts *o, struct npu
 	free(w);
 	if (st)
 		*st = s;
+	else
+		npuc_prune_stats_free(&s);
 	return 0;
 }

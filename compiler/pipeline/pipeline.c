@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "equalize.h"
 #include "gptq.h"
 #include "lower.h"
 #include "onnx_import.h"
@@ -246,12 +247,13 @@ static void weights_line(const struct npuc_compiled *c, FILE *log)
  * and SQNR compare a pruned model with, so the bias absorbs the mean error
  * pruning causes as well as quantisation's (tensor names match).
  */
-static struct npuc_graph *load_teacher(const void *buf, size_t len, struct npuc_diag *d)
+static struct npuc_graph *load_teacher(const struct npuc_compile_opts *o, const void *buf,
+				       size_t len, struct npuc_diag *d)
 {
 	struct npuc_graph *t = NULL;
 
 	if (npuc_onnx_load_mem(buf, len, &t, d) || npuc_shape_infer(t, d) ||
-	    npuc_passes_run(t, NULL, d)) {
+	    npuc_passes_run(t, NULL, d) || (o->equalize && npuc_equalize(t, NULL, d))) {
 		npuc_graph_free(t);
 		return NULL;
 	}
@@ -274,20 +276,80 @@ static int cluster(const struct npuc_compile_opts *o, struct npuq_graph *q, FILE
 	return 0;
 }
 
-/* Pruning as asked (prune.h), with its figures. */
-static int prune(const struct npuc_compile_opts *o, struct npuc_graph *g, FILE *log,
-		 struct npuc_diag *d)
-{
-	struct npuc_prune_stats ps;
-	int on = npuc_prune_enabled(&o->prune, d);
+#define FILTER_MEAN_SAMPLES 64	/* calibration samples the channel means use */
+#define SENSITIVITY_SAMPLES 32	/* and the pruning sensitivity analysis */
 
+struct sets_ref {
+	const struct npuc_calib_set *sets;
+	int n;
+};
+
+/* Sample s of the calibration sets as the graph's input values. */
+static int calib_sample(void *ctx, int64_t s, struct npuc_value *in, struct npuc_diag *d)
+{
+	const struct sets_ref *r = ctx;
+
+	for (int i = 0; i < r->n; i++)
+		if (npuc_value_wrap(&in[i], NPUC_DT_F32, r->sets[i].rank, r->sets[i].dims,
+				    npuc_calib_sample(&r->sets[i], s), d))
+			return -1;
+	return 0;
+}
+
+/* Filter pruning as asked (prune.h), with its figures. */
+static int prune_filters(const struct npuc_compile_opts *o, struct npuc_graph *g,
+			 const struct npuc_calib_set *sets, int n_sets, FILE *log,
+			 struct npuc_diag *d)
+{
+	struct sets_ref r = { sets, n_sets };
+	struct npuc_prune_data data = { .sample = calib_sample, .ctx = &r };
+	struct npuc_filter_stats fs;
+
+	if (!(o->prune_filters > 0))
+		return 0;
+	data.n_samples = n_sets ? sets[0].n : 0;
+	if (data.n_samples > FILTER_MEAN_SAMPLES)
+		data.n_samples = FILTER_MEAN_SAMPLES;
+	if (npuc_prune_filters(g, o->prune_filters, &data, &fs, d))
+		return -1;
+	if (!fs.layers) {
+		npuc_diag_set(d, "filter pruning: no Conv whose output channels reach only one "
+			      "Conv or Gemm (%d Convs feed graph outputs, residual adds, concats "
+			      "or several layers)", fs.skipped);
+		return -1;
+	}
+	if (log)
+		fprintf(log, "npuc: filter pruning: %lld of %lld filters removed in %d Convs, "
+			"their mean outputs (%lld samples) moved into %d biases%s\n",
+			(long long)fs.removed, (long long)fs.filters, fs.layers,
+			(long long)data.n_samples, fs.compensated,
+			fs.skipped ? "; Convs whose channels go elsewhere left whole" : "");
+	return 0;
+}
+
+/* Pruning as asked (prune.h), with its figures. */
+static int prune(const struct npuc_compile_opts *o, struct npuc_graph *g,
+		 const struct npuc_calib_set *sets, int n_sets, FILE *log, struct npuc_diag *d)
+{
+	struct sets_ref r = { sets, n_sets };
+	struct npuc_prune_data data = { .sample = calib_sample, .ctx = &r };
+	struct npuc_prune_stats ps;
+	int on;
+
+	if (prune_filters(o, g, sets, n_sets, log, d))
+		return -1;
+	on = npuc_prune_enabled(&o->prune, d);
 	if (on <= 0)
 		return on;
-	if (npuc_prune(g, &o->prune, &ps, d))
+	data.n_samples = n_sets ? sets[0].n : 0;
+	if (data.n_samples > SENSITIVITY_SAMPLES)
+		data.n_samples = SENSITIVITY_SAMPLES;
+	if (npuc_prune(g, &o->prune, &data, &ps, d))
 		return -1;
 	if (!ps.layers) {
 		npuc_diag_set(d, "pruning: the model has no Conv, Gemm or MatMul with constant "
 			      "weights to prune");
+		npuc_prune_stats_free(&ps);
 		return -1;
 	}
 	if (log)
@@ -296,6 +358,13 @@ static int prune(const struct npuc_compile_opts *o, struct npuc_graph *g, FILE *
 			ps.layers, 100.0 * (double)ps.zeros_after / (double)ps.weights,
 			100.0 * (double)ps.zeros_before / (double)ps.weights,
 			ps.skipped ? "; weights with other uses left dense" : "");
+	for (int j = 0; log && ps.layer && j < ps.layers; j++)
+		fprintf(log, "npuc: sensitivity: %-24s %5.1f%% pruned (alone at %d%%: relative "
+			"output error %.2e over %lld samples)\n",
+			ps.layer[j].name ? ps.layer[j].name : "", 100.0 * ps.layer[j].ratio,
+			10 * (int)(ps.layer[j].ratio * 10 + 1e-9), ps.layer[j].err,
+			(long long)data.n_samples);
+	npuc_prune_stats_free(&ps);
 	return 0;
 }
 
@@ -371,8 +440,15 @@ static struct npuq_graph *quantize_float(const struct npuc_compile_opts *o,
 	if (log)
 		fprintf(log, "npuc: passes: %d folded, %d BatchNorm folded, %d removed, "
 			"%d activations fused\n", st.folded, st.bn_folded, st.removed, st.fused);
-	if (prune(o, g, log, d))
-		return NULL;
+	if (o->equalize) {
+		struct npuc_equalize_stats es;
+
+		if (npuc_equalize(g, &es, d))
+			return NULL;
+		if (log)
+			fprintf(log, "npuc: cross-layer equalisation: %d layer pairs, %d sweeps\n",
+				es.pairs, es.sweeps);
+	}
 	sets = calloc(n_sets ? (size_t)n_sets : 1, sizeof(*sets));
 	if (!sets) {
 		npuc_diag_set(d, "out of memory");
@@ -381,6 +457,8 @@ static struct npuq_graph *quantize_float(const struct npuc_compile_opts *o,
 	if (load_calibration(o, g, sets, log, d))
 		goto out;
 	if (refine_shapes(g, sets, n_sets, d))
+		goto out;
+	if (prune(o, g, sets, n_sets, log, d))
 		goto out;
 	if (npuc_act_ranges_init(&ranges, g->n_t, d))
 		goto out;
@@ -484,7 +562,7 @@ int npuc_compile_mem(const struct npuc_compile_opts *o, const void *buf, size_t 
 
 	quantized = npuc_qdq_is_quantized(g);
 	logf_(log, "npuc: %s model\n", quantized ? "pre-quantised (QDQ / QOperator)" : "float");
-	if (quantized && npuc_prune_enabled(&o->prune, d)) {
+	if (quantized && (npuc_prune_enabled(&o->prune, d) || o->prune_filters > 0)) {
 		npuc_diag_set(d, "pruning works on float models: this one is already quantised "
 			      "(prune before quantising it, or give npuc the float model)");
 		goto fail;
@@ -500,8 +578,9 @@ int npuc_compile_mem(const struct npuc_compile_opts *o, const void *buf, size_t 
 	} else {
 		struct npuc_graph *teacher = NULL;
 
-		if ((o->bias_correction || o->sqnr || o->gptq) &&
-		    npuc_prune_enabled(&o->prune, d) > 0 && !(teacher = load_teacher(buf, len, d)))
+		/* with filter pruning the shapes differ: the reference is the pruned model */
+		if ((o->bias_correction || o->sqnr || o->gptq) && !(o->prune_filters > 0) &&
+		    npuc_prune_enabled(&o->prune, d) > 0 && !(teacher = load_teacher(o, buf, len, d)))
 			goto fail;
 		out->qgraph = quantize_float(o, &g, &teacher, log, d);
 		npuc_graph_free(teacher);
@@ -512,6 +591,7 @@ int npuc_compile_mem(const struct npuc_compile_opts *o, const void *buf, size_t 
 
 	npul_options_default(&lo);
 	lo.cfg = o->hw;
+	lo.compress_weights = !o->no_compress;
 	lo.model_name = o->model_path ? base_name(o->model_path) : "model";
 	lo.options = o->cmdline ? o->cmdline : "";
 	lo.compiler_version = NPUC_VERSION;

@@ -35,10 +35,13 @@ struct npuc_compile_opts {
 	struct npuc_calib_cfg method;	/* minmax / percentile / entropy / mse */
 	/* Compression (float models only): pruning before calibration. */
 	struct npuc_prune_opts prune;
+	int equalize;			/* cross-layer equalisation (equalize.h) */
+	float prune_filters;		/* filter pruning: fraction of each Conv's filters (0 = off) */
 	int cluster;			/* weight sharing: shared values per layer (0 = off) */
 	int gptq;			/* GPTQ rounding after quantisation (gptq.h) */
 	int sparsegpt;			/* and SparseGPT's choice of the pruned weights */
 	int64_t gptq_samples;		/* 0 = NPUC_GPTQ_SAMPLES */
+	int no_compress;		/* store weights raw (a target without DMA_DECOMPRESS) */
 	int per_tensor;			/* per-tensor weights instead of per-channel */
 	int bias_correction;
 	int sqnr;			/* print the per-layer SQNR table */

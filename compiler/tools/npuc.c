@@ -35,8 +35,12 @@ static void usage(FILE *f)
 		"  --prune R              zero the fraction R of Conv/Gemm/MatMul weights with\n"
 		"                         the smallest magnitude, one threshold for all layers\n"
 		"  --prune-per-layer      --prune R in each layer instead\n"
+		"  --prune-sensitivity    --prune R overall, each layer's share chosen by how\n"
+		"                         much pruning it alone changes the outputs\n"
 		"  --prune-nm N:M         keep the N largest of every M weights along the\n"
 		"                         input channels (e.g. 2:4)\n"
+		"  --prune-filters R      remove the fraction R of each Conv's filters (smallest\n"
+		"                         L1 norm) and the inputs reading them: a smaller graph\n"
 		"  --cluster K            share at most K int8 values per layer (k-means, 2..256;\n"
 		"                         K <= 16 is stored as 4-bit indices the DMA decodes)\n"
 		"  --gptq                 error-compensated weight rounding (GPTQ) against the\n"
@@ -47,11 +51,15 @@ static void usage(FILE *f)
 		"                         --gptq)\n"
 		"  --gptq-samples N       calibration samples for GPTQ's Hessians (default %d)\n"
 		"quantisation:\n"
+		"  --equalize             cross-layer equalisation of Conv -> Conv / Gemm pairs\n"
+		"                         (depthwise too) before calibration\n"
 		"  --per-tensor           per-tensor weight scales (default per channel)\n"
 		"  --bias-correction      correct conv biases for the mean quantisation error\n"
 		"  --sqnr                 print the per-layer SQNR against the float model\n"
 		"target:\n"
 		"  --sram-kib N           SRAM size of the target (default 1024)\n"
+		"  --no-compress          store weights raw, never for DMA_DECOMPRESS (a target\n"
+		"                         without the ZMASK / PALETTE4 capabilities)\n"
 		"output:\n"
 		"  -o, --output FILE      the .npub (default: MODEL with .npub extension)\n"
 		"  --report               per-layer table: MACs, cycles, DRAM bytes, utilisation\n"
@@ -65,7 +73,7 @@ static void usage(FILE *f)
 enum {
 	OPT_CALIB = 256, OPT_CALIB_LIMIT, OPT_CALIB_SCALE, OPT_CALIB_MEAN, OPT_CALIB_STD,
 	OPT_CALIB_METHOD, OPT_PERCENTILE, OPT_CALIB_RANDOM, OPT_PER_TENSOR, OPT_BIAS_CORR,
-	OPT_SQNR, OPT_SRAM_KIB, OPT_REPORT, OPT_DUMP_GRAPH, OPT_EXPORT_QDQ, OPT_PRUNE, OPT_GPTQ, OPT_SPARSEGPT, OPT_GPTQ_SAMPLES,
+	OPT_SQNR, OPT_SRAM_KIB, OPT_REPORT, OPT_DUMP_GRAPH, OPT_EXPORT_QDQ, OPT_PRUNE, OPT_GPTQ, OPT_SPARSEGPT, OPT_GPTQ_SAMPLES, OPT_PRUNE_FILTERS, OPT_PRUNE_SENS, OPT_EQUALIZE, OPT_NO_COMPRESS,
 	OPT_PRUNE_PER_LAYER, OPT_PRUNE_NM, OPT_CLUSTER,
 };
 
@@ -82,6 +90,10 @@ static const struct option long_opts[] = {
 	{ "prune-per-layer", no_argument, NULL, OPT_PRUNE_PER_LAYER },
 	{ "prune-nm", required_argument, NULL, OPT_PRUNE_NM },
 	{ "cluster", required_argument, NULL, OPT_CLUSTER },
+	{ "prune-filters", required_argument, NULL, OPT_PRUNE_FILTERS },
+	{ "prune-sensitivity", no_argument, NULL, OPT_PRUNE_SENS },
+	{ "equalize", no_argument, NULL, OPT_EQUALIZE },
+	{ "no-compress", no_argument, NULL, OPT_NO_COMPRESS },
 	{ "gptq", no_argument, NULL, OPT_GPTQ },
 	{ "sparsegpt", no_argument, NULL, OPT_SPARSEGPT },
 	{ "gptq-samples", required_argument, NULL, OPT_GPTQ_SAMPLES },
@@ -215,6 +227,9 @@ int main(int argc, char **argv)
 			o.prune.ratio = (float)v;
 			break;
 		case OPT_PRUNE_PER_LAYER: o.prune.per_layer = 1; break;
+		case OPT_PRUNE_SENS: o.prune.sensitivity = 1; break;
+		case OPT_EQUALIZE: o.equalize = 1; break;
+		case OPT_NO_COMPRESS: o.no_compress = 1; break;
 		case OPT_CLUSTER:
 			if (parse_num("--cluster", optarg, 2, 256, &v))
 				return 2;
@@ -223,6 +238,11 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			o.cluster = (int)v;
+			break;
+		case OPT_PRUNE_FILTERS:
+			if (parse_num("--prune-filters", optarg, 0.000001, 0.999999, &v))
+				return 2;
+			o.prune_filters = (float)v;
 			break;
 		case OPT_GPTQ: o.gptq = 1; break;
 		case OPT_SPARSEGPT: o.gptq = o.sparsegpt = 1; break;

@@ -62,6 +62,27 @@ if "$npuc" "$model" -o "$tmp/p.npub" --calib-random --calib-limit 4 --prune 0.5 
 	--bias-correction >/dev/null 2>"$tmp/plog" &&
 	grep -q 'bias correction changed .* (against the unpruned model)' "$tmp/plog"; then ok
 else bad "--prune with --bias-correction"; cat "$tmp/plog"; fi
+# Filter pruning: a smaller graph (the Gemm reads 48 of 64 channels).
+if "$npuc" "$model" -o "$tmp/p.npub" --calib-random --calib-limit 4 --prune-filters 0.25 \
+	--report >"$tmp/prep" 2>"$tmp/plog" &&
+	grep -q 'filter pruning: 28 of 112 filters removed in 3 Convs, their mean outputs (4 samples) moved into 3 biases' \
+	"$tmp/plog" && grep -q 'fc/Gemm .* 1x1x2352 ' "$tmp/prep"; then ok
+else bad "--prune-filters"; cat "$tmp/plog"; fi
+if "$npuc" "$model" -o "$tmp/p.npub" --calib-random --calib-limit 4 --prune 0.5 \
+	--prune-sensitivity 2>"$tmp/plog" &&
+	grep -q 'pruning: 27272 of 54544 weights zero in 4 layers' "$tmp/plog" &&
+	[ "$(grep -c 'sensitivity: .* pruned (alone at [0-9]*%: relative output error .* over 4 samples)' \
+	"$tmp/plog")" = 4 ]; then ok
+else bad "--prune-sensitivity"; cat "$tmp/plog"; fi
+if "$npuc" "$model" -o "$tmp/p.npub" --calib-random --calib-limit 4 --equalize \
+	2>"$tmp/plog" && grep -q 'cross-layer equalisation: 3 layer pairs' "$tmp/plog"; then ok
+else bad "--equalize"; cat "$tmp/plog"; fi
+# --no-compress: the same pruned model, weights stored raw (56,056 bytes as unpruned).
+if "$npuc" "$model" -o "$tmp/p.npub" --calib-random --calib-limit 4 --prune 0.5 \
+	--no-compress 2>"$tmp/plog" &&
+	grep -q 'weights: 54544 int8 (50.0% zero), 56056 bytes stored' "$tmp/plog"; then ok
+else bad "--no-compress"; cat "$tmp/plog"; fi
+expect_fail "prune-filters 1" "not a number in" "$model" --calib-random --prune-filters 1
 # GPTQ / SparseGPT: their figure line (less layer output error than rounding).
 if "$npuc" "$model" -o "$tmp/p.npub" --calib-random --calib-limit 8 --gptq 2>"$tmp/plog" &&
 	grep -Eq 'GPTQ: 4 layers, Hessians from 8 samples, .*\(([0-9]|[1-9][0-9])\.[0-9]% of' \

@@ -11,6 +11,7 @@
 
 #include "util/graph_build.h"
 #include "prune.h"
+#include "shape_infer.h"
 
 static struct npuc_graph *g;
 static struct npuc_diag d;
@@ -72,7 +73,7 @@ START_TEST(test_magnitude_global_and_per_layer)
 	for (int i = 0; i < 36; i++)
 		w2v[i] = (float)(i + 1) * (i % 3 ? 1.0f : -1.0f);		/* 1..36 */
 	two_convs(4, 2, w1v, w2v, &w1, &w2);
-	ck_assert_int_eq(npuc_prune(g, &o, &st, &d), 0);
+	ck_assert_int_eq(npuc_prune(g, &o, NULL, &st, &d), 0);
 	ck_assert_int_eq(st.layers, 2);
 	ck_assert_int_eq(st.weights, 44);
 	ck_assert_int_eq(st.zeros_before, 0);
@@ -88,7 +89,7 @@ START_TEST(test_magnitude_global_and_per_layer)
 	setup();
 	two_convs(4, 2, w1v, w2v, &w1, &w2);
 	o.per_layer = 1;
-	ck_assert_int_eq(npuc_prune(g, &o, &st, &d), 0);
+	ck_assert_int_eq(npuc_prune(g, &o, NULL, &st, &d), 0);
 	ck_assert_int_eq(zeros(w1), 4);
 	ck_assert_int_eq(zeros(w2), 18);
 	for (int i = 0; i < 8; i++)
@@ -107,7 +108,7 @@ START_TEST(test_magnitude_ties_and_existing_zeros)
 	for (int i = 0; i < 36; i++)
 		w2v[i] = i < 20 ? 0.0f : 2.0f;		/* already 55.6 % zero */
 	two_convs(4, 2, w1v, w2v, &w1, &w2);
-	ck_assert_int_eq(npuc_prune(g, &o, &st, &d), 0);
+	ck_assert_int_eq(npuc_prune(g, &o, NULL, &st, &d), 0);
 	/* w1: two of eight equal magnitudes, the first two */
 	ck_assert(data(w1)[0] == 0 && data(w1)[1] == 0 && data(w1)[2] == 1 && data(w1)[7] == -1);
 	/* w2: more than 25 % were zero already: nothing else goes */
@@ -134,7 +135,7 @@ START_TEST(test_nm_conv_input_channels)
 	gb_fill(w2v, 8 * 8 * 9, 7);
 	two_convs(8, 2, w1v, w2v, &w1, &w2);
 	/* w2 = [2, 2, 3, 3] here: 2 input channels, a group shorter than 4 keeps both */
-	ck_assert_int_eq(npuc_prune(g, &o, NULL, &d), 0);
+	ck_assert_int_eq(npuc_prune(g, &o, NULL, NULL, &d), 0);
 	for (int i = 0; i < 16; i++)
 		ck_assert_msg(data(w1)[i] == want[i], "w1[%d] = %g, expected %g", i, data(w1)[i],
 			      want[i]);
@@ -166,7 +167,7 @@ START_TEST(test_nm_gemm_both_layouts)
 	n = gb_node1(g, "Gemm", in, 2, y2);
 	gb_attr_i(g, n, "transB", 1);
 	gb_io(g, &x, 1, outs, 2);
-	ck_assert_int_eq(npuc_prune(g, &o, NULL, &d), 0);
+	ck_assert_int_eq(npuc_prune(g, &o, NULL, NULL, &d), 0);
 	ck_assert(!memcmp(data(tb), want_b, sizeof(want_b)));
 	ck_assert(!memcmp(data(tbt), want_bt, sizeof(want_bt)));
 }
@@ -191,7 +192,7 @@ START_TEST(test_shared_constant_stays_dense)
 	gb_node1(g, "Relu", in, 1, s);
 	gb_io(g, &x, 1, outs, 2);
 	/* nothing prunable: refused by the pipeline, zero layers here */
-	ck_assert_int_eq(npuc_prune(g, &o, &st, &d), 0);
+	ck_assert_int_eq(npuc_prune(g, &o, NULL, &st, &d), 0);
 	ck_assert_int_eq(st.layers, 0);
 	ck_assert_int_eq(st.skipped, 1);
 	ck_assert(!memcmp(data(tb), b, sizeof(b)));
@@ -221,6 +222,93 @@ START_TEST(test_options_checked)
 }
 END_TEST
 
+static float sens_x[4 * 16];
+
+static int sens_sample(void *ctx, int64_t s, struct npuc_value *in, struct npuc_diag *dg)
+{
+	const int64_t xd[] = { 1, 4, 4, 4 };
+
+	(void)ctx;
+	gb_fill(sens_x, 64, 11 + (unsigned int)s);
+	return npuc_value_wrap(&in[0], NPUC_DT_F32, 4, xd, sens_x, dg);
+}
+
+/* Squared output difference against the dense outputs dense[8][32] over 8 samples. */
+static double out_diff(const float (*dense)[32])
+{
+	struct npuc_value x, y;
+	double e = 0;
+
+	for (int s = 0; s < 8; s++) {
+		ck_assert_int_eq(sens_sample(NULL, s, &x, &d), 0);
+		ck_assert_msg(npuc_ref_run(g, &x, &y, NULL, &d) == 0, "%s", d.msg);
+		ck_assert_int_eq(y.numel, 8);
+		for (int i = 0; i < 8; i++)
+			e += ((double)((const float *)y.data)[i] - dense[s][i]) *
+			     ((double)((const float *)y.data)[i] - dense[s][i]);
+		npuc_value_free(&y);
+	}
+	return e;
+}
+
+/*
+ * Sensitivity: w1 (8 small weights) carries every path, w2 has 18 tiny
+ * weights and 18 large ones. Global magnitude takes the tiny ones and half of w1;
+ * the analysis sees that w1 matters and takes w2's tiny weights: the same
+ * zero count, a much smaller output change.
+ */
+START_TEST(test_sensitivity_spares_the_sensitive_layer)
+{
+	float w1v[8], w2v[36], dense[8][32];
+	struct npuc_prune_opts o = { .ratio = 0.5f, .sensitivity = 1 };
+	struct npuc_prune_data data = { .n_samples = 8, .sample = sens_sample };
+	struct npuc_prune_stats st;
+	struct npuc_value x, y;
+	double e_sens, e_glob;
+	int w1, w2;
+
+	for (int i = 0; i < 8; i++)
+		w1v[i] = 0.05f + 0.001f * (float)i;
+	for (int i = 0; i < 36; i++)
+		w2v[i] = i % 2 ? 1e-4f * (float)(i + 1) : 0.5f + 0.01f * (float)i;
+	two_convs(4, 2, w1v, w2v, &w1, &w2);
+	ck_assert_int_eq(npuc_shape_infer(g, &d), 0);
+	for (int s = 0; s < 8; s++) {
+		ck_assert_int_eq(sens_sample(NULL, s, &x, &d), 0);
+		ck_assert_int_eq(npuc_ref_run(g, &x, &y, NULL, &d), 0);
+		memcpy(dense[s], y.data, 8 * sizeof(float));
+		npuc_value_free(&y);
+	}
+	ck_assert_int_eq(npuc_prune(g, &o, &data, &st, &d), 0);
+	ck_assert_int_eq(st.zeros_after, 22);
+	ck_assert_ptr_nonnull(st.layer);
+	ck_assert_str_eq(st.layer[0].name, "w1");
+	ck_assert(st.layer[0].ratio < st.layer[1].ratio);
+	ck_assert_int_ge(zeros(w2), 18);	/* all the tiny ones */
+	e_sens = out_diff(dense);
+	npuc_prune_stats_free(&st);
+	ck_assert_ptr_null(st.layer);
+
+	teardown();
+	setup();
+	two_convs(4, 2, w1v, w2v, &w1, &w2);
+	ck_assert_int_eq(npuc_shape_infer(g, &d), 0);
+	o.sensitivity = 0;
+	ck_assert_int_eq(npuc_prune(g, &o, NULL, &st, &d), 0);
+	ck_assert_int_eq(zeros(w1), 4);		/* magnitude: half of w1 goes */
+	e_glob = out_diff(dense);
+	ck_assert_msg(e_sens < 0.5 * e_glob, "sensitivity %g, global %g", e_sens, e_glob);
+
+	/* no samples: refused */
+	teardown();
+	setup();
+	two_convs(4, 2, w1v, w2v, &w1, &w2);
+	o.sensitivity = 1;
+	ck_assert_int_eq(npuc_prune(g, &o, NULL, &st, &d), -1);
+	ck_assert(strstr(d.msg, "needs calibration samples"));
+}
+END_TEST
+
 Suite *suite_prune(void);
 Suite *suite_prune(void)
 {
@@ -234,6 +322,7 @@ Suite *suite_prune(void)
 	tcase_add_test(tc, test_nm_gemm_both_layouts);
 	tcase_add_test(tc, test_shared_constant_stays_dense);
 	tcase_add_test(tc, test_options_checked);
+	tcase_add_test(tc, test_sensitivity_spares_the_sensitive_layer);
 	suite_add_tcase(s, tc);
 	return s;
 }
