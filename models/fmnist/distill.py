@@ -26,7 +26,6 @@ import os
 import sys
 import time
 
-import numpy as np
 import onnx
 import torch
 import torch.nn as nn
@@ -36,7 +35,7 @@ from onnx import numpy_helper
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from train import (DEFAULT_DATA, FmnistNet, augment, evaluate, export_onnx,  # noqa: E402
-                   load_split, preprocess)
+                   optimiser, setup)
 
 
 class Student(nn.Module):
@@ -96,15 +95,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
 
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
-    torch.use_deterministic_algorithms(True)
-
-    xtr_u8, ytr_u8 = load_split(args.data, "train")
-    xte_u8, yte_u8 = load_split(args.data, "t10k")
-    xtr, ytr = preprocess(xtr_u8), torch.from_numpy(ytr_u8.astype(np.int64))
-    xte, yte = preprocess(xte_u8), torch.from_numpy(yte_u8.astype(np.int64))
+    xtr, ytr, xte, yte = setup(args)
 
     teacher = load_onnx_weights(FmnistNet(), args.teacher).eval()
     teacher_acc = evaluate(teacher, xte, yte)
@@ -113,10 +104,7 @@ def main():
           f"student {nparams(student)} parameters; alpha {args.alpha} T {args.temperature}",
           flush=True)
 
-    opt = torch.optim.AdamW(student.parameters(), lr=args.lr, weight_decay=args.wd)
-    steps = args.epochs * ((xtr.shape[0] + args.batch - 1) // args.batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps)
-    gen = torch.Generator().manual_seed(args.seed)
+    opt, sched, gen = optimiser(student, args, xtr.shape[0])
     T = args.temperature
 
     t0 = time.time()

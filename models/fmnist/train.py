@@ -111,6 +111,26 @@ def export_onnx(model, path):
                       do_constant_folding=False)
 
 
+def setup(args):
+    """Threads, seeds and determinism as args say; the data (train x, y, test x, y)."""
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    torch.use_deterministic_algorithms(True)
+    xtr_u8, ytr_u8 = load_split(args.data, "train")
+    xte_u8, yte_u8 = load_split(args.data, "t10k")
+    return (preprocess(xtr_u8), torch.from_numpy(ytr_u8.astype(np.int64)),
+            preprocess(xte_u8), torch.from_numpy(yte_u8.astype(np.int64)))
+
+
+def optimiser(model, args, n_train):
+    """AdamW with a one-cycle schedule over args.epochs, and the batch-order generator."""
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
+    steps = args.epochs * ((n_train + args.batch - 1) // args.batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps)
+    return opt, sched, torch.Generator().manual_seed(args.seed)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=DEFAULT_DATA)
@@ -126,21 +146,9 @@ def main():
                          "and results do not depend on the thread count)")
     args = ap.parse_args()
 
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
-    torch.use_deterministic_algorithms(True)
-
-    xtr_u8, ytr_u8 = load_split(args.data, "train")
-    xte_u8, yte_u8 = load_split(args.data, "t10k")
-    xtr, ytr = preprocess(xtr_u8), torch.from_numpy(ytr_u8.astype(np.int64))
-    xte, yte = preprocess(xte_u8), torch.from_numpy(yte_u8.astype(np.int64))
-
+    xtr, ytr, xte, yte = setup(args)
     model = FmnistNet().to(memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
-    steps = args.epochs * ((xtr.shape[0] + args.batch - 1) // args.batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps)
-    gen = torch.Generator().manual_seed(args.seed)
+    opt, sched, gen = optimiser(model, args, xtr.shape[0])
 
     t0 = time.time()
     for epoch in range(args.epochs):

@@ -44,6 +44,7 @@ variants=(
 	"int8 + 50% + 16 sh., sens., SparseGPT||--prune 0.5 --prune-sensitivity --cluster 16 --sparsegpt --bias-correction"
 	"int8, 12.5% filters removed, bc||--prune-filters 0.125 --bias-correction"
 	"75% pruned + fine-tuned, int8|models/fmnist/fmnist_pruned75.onnx|"
+	"50% filters + fine-tuned, int8|models/fmnist/fmnist_filters50.onnx|--prune-filters 0.5"
 	"distilled student, int8|models/fmnist/fmnist_student.onnx|"
 )
 onnx_bytes=$(stat -c %s "$FMNIST_ONNX")
