@@ -123,13 +123,6 @@ int npuc_prune_find_weights(const struct npuc_graph *g, struct wlayout **out, in
 	return 0;
 }
 
-static int cmp_float(const void *a, const void *b)
-{
-	float x = *(const float *)a, y = *(const float *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Keeps the n largest |w| of the group (stride apart), ties to the lower index. */
 static void nm_group(float *w, int64_t len, int64_t stride, int keep)
 {
@@ -158,50 +151,6 @@ static void prune_nm(struct npuc_graph *g, const struct wlayout *wl, int n, int 
 
 				nm_group(w + (o * wl->R + r0) * wl->inner + i, len, wl->inner, n);
 			}
-}
-
-/*
- * Zeroes the k smallest magnitudes among the tensors' elements: below the
- * k-th smallest magnitude all of them, at it in element order until k.
- */
-int npuc_prune_smallest(struct npuc_graph *g, const struct wlayout *w, int n, int64_t k)
-{
-	int64_t total = 0, pos = 0, zeroed = 0;
-	float *mag, thr;
-
-	for (int j = 0; j < n; j++)
-		total += npuc_tensor_numel(&g->t[w[j].t]);
-	if (k <= 0 || total == 0)
-		return 0;
-	mag = malloc((size_t)total * sizeof(*mag));
-	if (!mag)
-		return -1;
-	for (int j = 0; j < n; j++) {
-		const float *v = g->t[w[j].t].data;
-		int64_t cnt = npuc_tensor_numel(&g->t[w[j].t]);
-
-		for (int64_t e = 0; e < cnt; e++)
-			mag[pos++] = fabsf(v[e]);
-	}
-	qsort(mag, (size_t)total, sizeof(*mag), cmp_float);
-	thr = mag[k - 1];
-	free(mag);
-	/* Every magnitude below thr (fewer than k), then those equal to it up to k. */
-	for (int pass = 0; pass < 2; pass++)
-		for (int j = 0; j < n; j++) {
-			float *v = g->t[w[j].t].data;
-			int64_t cnt = npuc_tensor_numel(&g->t[w[j].t]);
-
-			for (int64_t e = 0; e < cnt && zeroed < k; e++) {
-				float a = fabsf(v[e]);
-
-				if (pass == 0 ? a < thr : a == thr) {
-					v[e] = 0.0f;
-					zeroed++;
-				}
-			}
-		}
-	return 0;
 }
 
 static int64_t count_zeros(const struct npuc_graph *g, const struct wlayout *w, int n)

@@ -3,9 +3,12 @@
  * npuc activation range observers: min/max, percentile, entropy (KL) and
  * MSE calibration (methods described in calib_observe.h).
  */
+#include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "calib_observe.h"
 #include "quantize.h"
@@ -387,6 +390,29 @@ int npuc_calib_obs_feed(struct npuc_calib_obs *o, int ti, const float *x, int64_
 		return -1;
 	t = &o->t[ti];
 	if (o->pass == 0) {
+		/*
+		 * Fast path, vectorisable: float min / max (a NaN never wins
+		 * a comparison) and a count of non-finite values; only when
+		 * there are some does the exact loop below run instead.
+		 */
+		float mn = INFINITY, mx = -INFINITY;
+		int64_t bad = 0;
+
+		for (i = 0; i < n; i++) {
+			float v = x[i];
+
+			mn = v < mn ? v : mn;
+			mx = v > mx ? v : mx;
+			bad += !(fabsf(v) <= FLT_MAX);
+		}
+		if (!bad) {
+			if (n) {
+				t->min = mn < t->min ? mn : t->min;
+				t->max = mx > t->max ? mx : t->max;
+			}
+			t->count += n;
+			return 0;
+		}
 		for (i = 0; i < n; i++) {
 			double v = x[i];
 
@@ -549,34 +575,165 @@ static int check_sets(const struct npuc_graph *g, const struct npuc_calib_set *s
 }
 
 /* One pass over the samples. */
-static int run_pass(struct npuc_calib_obs *o, const struct npuc_graph *g,
-		    const struct npuc_calib_set *sets, int n_sets, struct npuc_value *in,
-		    struct npuc_value *out, struct npuc_diag *d)
+/* Samples [s0, s1) through the graph into observer o. 0 or -1. */
+static int run_range(struct npuc_calib_obs *o, const struct npuc_graph *g,
+		     const struct npuc_calib_set *sets, int n_sets, int64_t s0, int64_t s1,
+		     struct npuc_diag *d)
 {
+	struct npuc_value *in = calloc((size_t)n_sets + 1, sizeof(*in));
+	struct npuc_value *out = calloc((size_t)g->n_outputs + 1, sizeof(*out));
 	struct npuc_ref_trace tr;
-	int64_t s;
-	int i, rc;
+	int rc = 0;
 
+	if (!in || !out) {
+		npuc_diag_set(d, "calibration: out of memory");
+		rc = -1;
+	}
 	npuc_calib_obs_trace(o, &tr);
-	for (s = 0; s < sets[0].n; s++) {
-		for (i = 0; i < n_sets; i++)
-			if (npuc_value_wrap(&in[i], NPUC_DT_F32, sets[i].rank, sets[i].dims,
-					    npuc_calib_sample(&sets[i], s), d))
-				return -1;
-		rc = npuc_ref_run(g, in, out, &tr, d);
-		for (i = 0; i < g->n_outputs; i++)
-			npuc_value_free(&out[i]);
+	for (int64_t s = s0; s < s1 && !rc; s++) {
+		for (int i = 0; i < n_sets && !rc; i++)
+			rc = npuc_value_wrap(&in[i], NPUC_DT_F32, sets[i].rank, sets[i].dims,
+					     npuc_calib_sample(&sets[i], s), d);
 		if (rc)
-			return rc;
+			break;
+		rc = npuc_ref_run(g, in, out, &tr, d);
+		for (int i = 0; i < g->n_outputs; i++)
+			npuc_value_free(&out[i]);
+	}
+	free(in);
+	free(out);
+	return rc;
+}
+
+/*
+ * A pass runs the samples on up to CALIB_THREADS threads, contiguous
+ * ranges each with a shadow observer, merged after: minima, maxima and
+ * counts (histogram bins hold whole numbers) do not depend on the order,
+ * so the ranges are the same bit for bit as one thread's.
+ */
+#define CALIB_THREADS 8
+#define CALIB_MIN_PER_THREAD 4	/* fewer samples than this per thread: fewer threads */
+
+struct calib_worker {
+	struct npuc_calib_obs obs;	/* shadow: own accumulators */
+	const struct npuc_graph *g;
+	const struct npuc_calib_set *sets;
+	int n_sets;
+	int64_t s0, s1;
+	struct npuc_diag d;
+	int rc;
+	int threaded;			/* th runs it (else it ran in the caller) */
+	pthread_t th;
+};
+
+static void *worker_main(void *p)
+{
+	struct calib_worker *w = p;
+
+	w->rc = run_range(&w->obs, w->g, w->sets, w->n_sets, w->s0, w->s1, &w->d);
+	return NULL;
+}
+
+/* A shadow of o for one worker: o's state with empty accumulators for this pass. */
+static int shadow_init(struct calib_worker *w, const struct npuc_calib_obs *o)
+{
+	w->obs = *o;
+	w->obs.t = calloc((size_t)o->n_t + 1, sizeof(*o->t));
+	if (!w->obs.t)
+		return -1;
+	for (int i = 0; i < o->n_t; i++) {
+		struct obs_tensor *t = &w->obs.t[i];
+
+		*t = o->t[i];
+		t->hist = NULL;
+		t->zeros = 0;
+		if (o->pass == 0) {
+			t->min = HUGE_VAL;
+			t->max = -HUGE_VAL;
+			t->count = t->nonfinite = 0;
+		} else if (o->t[i].hist &&
+			   !(t->hist = calloc((size_t)o->cfg.bins, sizeof(double)))) {
+			return -1;
+		}
 	}
 	return 0;
+}
+
+static void shadow_merge(struct npuc_calib_obs *o, const struct calib_worker *w)
+{
+	for (int i = 0; i < o->n_t; i++) {
+		struct obs_tensor *t = &o->t[i];
+		const struct obs_tensor *u = &w->obs.t[i];
+
+		if (o->pass == 0) {
+			t->min = u->min < t->min ? u->min : t->min;
+			t->max = u->max > t->max ? u->max : t->max;
+			t->count += u->count;
+			t->nonfinite += u->nonfinite;
+			continue;
+		}
+		t->zeros += u->zeros;
+		for (int b = 0; t->hist && u->hist && b < o->cfg.bins; b++)
+			t->hist[b] += u->hist[b];
+	}
+}
+
+static void shadow_free(struct calib_worker *w)
+{
+	for (int i = 0; w->obs.t && i < w->obs.n_t; i++)
+		free(w->obs.t[i].hist);
+	free(w->obs.t);
+}
+
+static int run_pass(struct npuc_calib_obs *o, const struct npuc_graph *g,
+		    const struct npuc_calib_set *sets, int n_sets, struct npuc_diag *d)
+{
+	struct calib_worker w[CALIB_THREADS];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int64_t n = sets[0].n;
+	int nt = (int)(cpus < 1 ? 1 : cpus > CALIB_THREADS ? CALIB_THREADS : cpus), started = 0;
+	int rc = 0;
+
+	if (n / CALIB_MIN_PER_THREAD < nt)
+		nt = (int)(n / CALIB_MIN_PER_THREAD);
+	if (nt <= 1)
+		return run_range(o, g, sets, n_sets, 0, n, d);
+	memset(w, 0, sizeof(w));
+	for (int k = 0; k < nt; k++) {
+		w[k].g = g;
+		w[k].sets = sets;
+		w[k].n_sets = n_sets;
+		w[k].s0 = n * k / nt;
+		w[k].s1 = n * (k + 1) / nt;
+		if (shadow_init(&w[k], o)) {
+			npuc_diag_set(d, "calibration: out of memory");
+			rc = -1;
+			break;
+		}
+		w[k].threaded = !pthread_create(&w[k].th, NULL, worker_main, &w[k]);
+		if (!w[k].threaded)		/* no thread: run it here */
+			worker_main(&w[k]);
+		started = k + 1;
+	}
+	for (int k = 0; k < started; k++) {
+		if (w[k].threaded)
+			pthread_join(w[k].th, NULL);
+		if (!rc && w[k].rc) {		/* the first failing range's message */
+			rc = w[k].rc;
+			*d = w[k].d;
+		}
+	}
+	for (int k = 0; !rc && k < started; k++)
+		shadow_merge(o, &w[k]);
+	for (int k = 0; k < nt; k++)
+		shadow_free(&w[k]);
+	return rc;
 }
 
 int npuc_calib_run(struct npuc_calib_obs *o, const struct npuc_graph *g,
 		   const struct npuc_calib_set *sets, int n_sets, struct npuc_diag *d)
 {
-	struct npuc_value *in, *out;
-	int rc = -1;
+	int rc;
 
 	if (o->g != g || o->pass != 0) {
 		npuc_diag_set(d, "calibration: observer not fresh for this graph");
@@ -584,23 +741,14 @@ int npuc_calib_run(struct npuc_calib_obs *o, const struct npuc_graph *g,
 	}
 	if (check_sets(g, sets, n_sets, d))
 		return -1;
-	in = calloc((size_t)n_sets, sizeof(*in));
-	out = calloc((size_t)g->n_outputs + 1, sizeof(*out));
-	if (!in || !out) {
-		npuc_diag_set(d, "calibration: out of memory");
-		goto done;
-	}
 	for (;;) {
-		rc = run_pass(o, g, sets, n_sets, in, out, d);
+		rc = run_pass(o, g, sets, n_sets, d);
 		if (rc || o->pass + 1 >= npuc_calib_obs_passes(o))
 			break;
 		rc = npuc_calib_obs_next_pass(o, d);
 		if (rc)
 			break;
 	}
-done:
-	free(in);
-	free(out);
 	return rc;
 }
 

@@ -56,6 +56,7 @@ struct qz {
 	int *uses;
 	int *cstart, *cons;		/* consumers (node indices) per tensor, CSR */
 	unsigned char *skip;		/* per node: a fused activation already done */
+	int *gate;			/* per Mul node: the gate it absorbs (gated_act()), -1 */
 	struct forced *forced;
 	struct hwc *hwc;
 };
@@ -1556,6 +1557,77 @@ static int q_lut(struct qz *z, int ni, char *why)
 	return add_node(z, NPUQ_LUT, node_label(n), &qx, 1, &qy, 1, &l);
 }
 
+/*
+ * Gated activations x * f(x), f = Sigmoid (SiLU / swish) or HardSigmoid
+ * (hard-swish as opset 13 exports it): the gate node and the Mul become
+ * one LUT of the whole function, so the NPU makes one pass instead of a
+ * LUT pass and an element-wise multiply, and the result is rounded once.
+ * gated_pair() says at the gate whether its Mul qualifies (then the gate
+ * emits nothing and the Mul is quantised by q_gated()).
+ */
+static int float_io(const struct qz *z, const struct npuc_node *n);
+
+static int gated_pair(struct qz *z, int gi)
+{
+	const struct npuc_node *gn = &z->g->nodes[gi], *m;
+	enum npuc_op op = npuc_node_op(gn);
+	struct lay X, Y;
+	int s, x, mi;
+
+	if ((op != NPUC_OP_Sigmoid && op != NPUC_OP_HardSigmoid) || gn->n_in != 1 ||
+	    gn->n_out != 1 || (s = gn->out[0]) < 0 || (x = gn->in[0]) < 0 ||
+	    z->uses[s] != 1 || npuc_tensor_is_output(z->g, s) ||
+	    z->cstart[s + 1] - z->cstart[s] != 1)
+		return -1;
+	mi = z->cons[z->cstart[s]];
+	m = &z->g->nodes[mi];
+	if (npuc_node_op(m) != NPUC_OP_Mul || m->n_in != 2 || m->n_out != 1 || m->out[0] < 0 ||
+	    !((m->in[0] == x && m->in[1] == s) || (m->in[0] == s && m->in[1] == x)) ||
+	    !default_domain(m) || !default_domain(gn) || !float_io(z, m) || !float_io(z, gn) ||
+	    !act_in(z, x, &X) || tlay(z, m->out[0], &Y) || !same_dims(&X, &Y) ||
+	    z->hwc[x].set || z->g->t[m->out[0]].dtype != NPUC_DT_F32)
+		return -1;
+	return mi;
+}
+
+static int q_gated(struct qz *z, int mi, int gi)
+{
+	const struct npuc_node *m = &z->g->nodes[mi], *gn = &z->g->nodes[gi];
+	struct npuq_lut l;
+	float xs[256], fs[256], s_in, s_out;
+	int32_t zp_in, zp_out;
+	char why[WHY_LEN] = "";
+	int qx = get_i8(z, gn->in[0]), qy, rc;
+
+	if (qx < 0)
+		return -1;
+	s_in = z->q->t[qx].scale;
+	zp_in = z->q->t[qx].zp;
+	for (int k = 0; k < 256; k++)
+		xs[k] = (float)((double)s_in * ((k - 128) - zp_in));
+	rc = lut_eval(z, gn, 0, xs, fs, why);
+	if (rc)
+		return rc < 0 ? -1 : fail(z, "%s", why);
+	if (act_params(z, m->out[0], &s_out, &zp_out) < 0)
+		return -1;
+	memset(&l, 0, sizeof(l));
+	for (int k = 0; k < 256; k++) {
+		double y = (double)xs[k] * fs[k];
+
+		l.table[k] = isnan(y) ? (int8_t)zp_out : clamp8(round(y / (double)s_out) + zp_out);
+	}
+	l.fn = malloc(strlen(gn->op) + 3);
+	if (!l.fn)
+		return fail(z, "out of memory");
+	sprintf(l.fn, "x*%s", gn->op);
+	qy = out_i8(z, m->out[0], s_out, zp_out);
+	if (qy < 0) {
+		free(l.fn);
+		return -1;
+	}
+	return add_node(z, NPUQ_LUT, node_label(m), &qx, 1, &qy, 1, &l);
+}
+
 /* ---- Concat ---- */
 
 static int concat_plan(struct qz *z, int ni, char *why)
@@ -1886,6 +1958,13 @@ static int q_one(struct qz *z, int ni)
 
 	if (z->skip[ni])
 		return 0;
+	if (z->gate[ni] >= 0)
+		return q_gated(z, ni, z->gate[ni]);
+	rc = gated_pair(z, ni);
+	if (rc >= 0) {			/* the Mul will compute the whole function */
+		z->gate[rc] = ni;
+		return 0;
+	}
 	rc = q_dispatch(z, ni, why);
 	if (rc == 1)
 		rc = emit_cpu(z, ni, why);
@@ -1936,11 +2015,15 @@ static int qz_init(struct qz *z)
 	z->qf = malloc(nt * sizeof(int));
 	z->uses = malloc(nt * sizeof(int));
 	z->skip = calloc((size_t)z->g->n_nodes + 1, 1);
+	z->gate = malloc(((size_t)z->g->n_nodes + 1) * sizeof(int));
 	z->forced = calloc(nt, sizeof(*z->forced));
 	z->hwc = calloc(nt, sizeof(*z->hwc));
 	z->q = npuq_graph_new();
-	if (!z->qi8 || !z->qf || !z->uses || !z->skip || !z->forced || !z->hwc || !z->q)
+	if (!z->qi8 || !z->qf || !z->uses || !z->skip || !z->gate || !z->forced || !z->hwc ||
+	    !z->q)
 		return fail(z, "out of memory");
+	for (int i = 0; i < z->g->n_nodes; i++)
+		z->gate[i] = -1;
 	for (int t = 0; t < z->g->n_t; t++)
 		z->qi8[t] = z->qf[t] = -1;
 	npuc_tensor_uses(z->g, z->uses);
@@ -1953,6 +2036,7 @@ static void qz_free(struct qz *z)
 	free(z->qf);
 	free(z->uses);
 	free(z->skip);
+	free(z->gate);
 	free(z->forced);
 	free(z->hwc);
 	free(z->cstart);

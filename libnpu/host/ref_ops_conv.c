@@ -196,8 +196,63 @@ static void name(const struct ref_geom *g, const TX *xp, const TX *wp, TY *yp)	\
 	}									\
 }
 
-DEFINE_CONV_PLANE(conv_plane_f32, float, float)
 DEFINE_CONV_PLANE(conv_plane_i64, int32_t, int64_t)
+
+#define CONV_OC_BLOCK 4	/* output channels sharing each read of an input plane */
+
+/*
+ * conv_plane_f32 for nb (<= CONV_OC_BLOCK) output channels at once: kernel
+ * plane j at wp + j * wstride into yp + j * ystride. Each output element
+ * sees the same additions in the same order as with conv_plane_f32 (the
+ * channels only share the loads of x), so results are bit-identical.
+ */
+static void conv_plane_f32_block(const struct ref_geom *g, const float *xp, const float *wp,
+				 int64_t wstride, float *yp, int64_t ystride, int nb)
+{
+	int64_t lo[3], hi[3], off[3], t = 0;
+
+	for (int64_t kd = 0; kd < g->k[0]; kd++)
+	for (int64_t kh = 0; kh < g->k[1]; kh++)
+	for (int64_t kw = 0; kw < g->k[2]; kw++, t++) {
+		float wv[CONV_OC_BLOCK];
+		int64_t kk[3] = { kd, kh, kw };
+
+		for (int j = 0; j < nb; j++)
+			wv[j] = wp[j * wstride + t];
+		for (int i = 0; i < 3; i++) {
+			off[i] = kk[i] * g->dil[i] - g->pad0[i];
+			tap_range(g->out[i], g->in[i], g->stride[i], off[i], &lo[i], &hi[i]);
+		}
+		for (int64_t od = lo[0]; od < hi[0]; od++)
+		for (int64_t oh = lo[1]; oh < hi[1]; oh++) {
+			int64_t id = od * g->stride[0] + off[0];
+			int64_t ih = oh * g->stride[1] + off[1];
+			const float *xr = xp + (id * g->in[1] + ih) * g->in[2] + off[2];
+			int64_t yo = (od * g->out[1] + oh) * g->out[2], st = g->stride[2];
+
+			if (nb == CONV_OC_BLOCK) {
+				float *y0 = yp + yo, *y1 = y0 + ystride, *y2 = y1 + ystride;
+				float *y3 = y2 + ystride;
+
+				for (int64_t ow = lo[2]; ow < hi[2]; ow++) {
+					float xv = xr[ow * st];
+
+					y0[ow] += wv[0] * xv;
+					y1[ow] += wv[1] * xv;
+					y2[ow] += wv[2] * xv;
+					y3[ow] += wv[3] * xv;
+				}
+				continue;
+			}
+			for (int j = 0; j < nb; j++) {
+				float *yr = yp + j * ystride + yo;
+
+				for (int64_t ow = lo[2]; ow < hi[2]; ow++)
+					yr[ow] += wv[j] * xr[ow * st];
+			}
+		}
+	}
+}
 
 void ref_conv_f32(const struct ref_geom *g, int64_t n, int64_t cin, int64_t m, int64_t group,
 		  const float *x, const float *w, const float *bias, float *y)
@@ -206,15 +261,20 @@ void ref_conv_f32(const struct ref_geom *g, int64_t n, int64_t cin, int64_t m, i
 	int64_t isz = ref_geom_isz(g), osz = ref_geom_osz(g), ksz = ref_geom_ksz(g);
 
 	for (int64_t b = 0; b < n; b++) {
-		for (int64_t mi = 0; mi < m; mi++) {
+		for (int64_t mi = 0; mi < m;) {
+			/* a block of output channels of one group */
+			int64_t end = (mi / ocg + 1) * ocg, c0 = (mi / ocg) * icg;
+			int nb = (int)(end - mi < CONV_OC_BLOCK ? end - mi : CONV_OC_BLOCK);
 			float *yp = y + (b * m + mi) * osz;
-			int64_t c0 = (mi / ocg) * icg;
 
-			for (int64_t i = 0; i < osz; i++)
-				yp[i] = bias ? bias[mi] : 0.0f;
+			for (int j = 0; j < nb; j++)
+				for (int64_t i = 0; i < osz; i++)
+					yp[j * osz + i] = bias ? bias[mi + j] : 0.0f;
 			for (int64_t ic = 0; ic < icg; ic++)
-				conv_plane_f32(g, x + (b * cin + c0 + ic) * isz,
-					       w + (mi * icg + ic) * ksz, yp);
+				conv_plane_f32_block(g, x + (b * cin + c0 + ic) * isz,
+						     w + (mi * icg + ic) * ksz, icg * ksz, yp, osz,
+						     nb);
+			mi += nb;
 		}
 	}
 }

@@ -892,6 +892,47 @@ START_TEST(test_lut_functions)
 }
 END_TEST
 
+
+/*
+ * x * Sigmoid(x) (SiLU) and x * HardSigmoid(x) (hard-swish, opset 13):
+ * one LUT of the whole function each, no separate gate or multiply; the
+ * table is the function rounded once. A gate with another use stays apart.
+ */
+START_TEST(test_gated_activation_one_lut)
+{
+	const int64_t xd[] = { 1, 3, 4, 4 };
+	int x = gb_tensor(g, "x", 4, xd), s, y, h, z, s2, u, v;
+
+	s = op1("Sigmoid", x, "s");
+	y = op2("Mul", x, s, "y");		/* SiLU */
+	h = op1("HardSigmoid", y, "h");
+	z = op2("Mul", h, y, "z");		/* hard-swish, operands swapped */
+	s2 = op1("Sigmoid", z, "s2");
+	u = op2("Mul", z, s2, "u");
+	v = op1("Tanh", s2, "v");		/* s2 has a second use: not fused */
+	gb_io(g, &x, 1, (int[]){ u, v }, 2);
+	quantize_and_check(4.0f, 1.5);
+	ck_assert_int_eq(count_qop(NPUQ_LUT), 4);	/* x*Sigmoid, x*HardSigmoid, Sigmoid, Tanh */
+	ck_assert_int_eq(count_qop(NPUQ_ELTWISE), 1);	/* the unfused z * s2 */
+	ck_assert_str_eq(find_qop(NPUQ_LUT)->u.lut.fn, "x*Sigmoid");
+	for (int i = 0; i < q->n_nodes; i++) {
+		const struct npuq_node *lt = &q->nodes[i];
+		const struct npuq_tensor *ti = qt_in(lt, 0), *to = qt_out(lt);
+
+		if (lt->op != NPUQ_LUT || strcmp(lt->u.lut.fn, "x*Sigmoid"))
+			continue;
+		for (int k = 0; k < 256; k++) {
+			double xv = (double)ti->scale * ((k - 128) - ti->zp);
+			double yv = xv / (1 + exp(-xv)), e = round(yv / to->scale) + to->zp;
+
+			e = e < -128 ? -128 : e > 127 ? 127 : e;
+			ck_assert_msg(abs(lt->u.lut.table[k] - (int)e) <= 1, "entry %d: %d vs %g", k,
+				      lt->u.lut.table[k], e);
+		}
+	}
+}
+END_TEST
+
 /* ---- fusion ---- */
 
 START_TEST(test_fused_relu_relu6)
@@ -1348,6 +1389,7 @@ Suite *suite_quantize(void)
 	tcase_add_test(tc, test_pools);
 	tcase_add_test(tc, test_pool_cpu_cases);
 	tcase_add_test(tc, test_lut_functions);
+	tcase_add_test(tc, test_gated_activation_one_lut);
 	tcase_add_test(tc, test_fused_relu_relu6);
 	tcase_add_test(tc, test_concat_shares_quantisation);
 	tcase_add_test(tc, test_concat_other_axis_cpu);
