@@ -1515,14 +1515,49 @@ done:
 	return rc;
 }
 
+/* The 256 real values int8 tensor qx holds, in table order (q = k - 128). */
+static void lut_inputs(const struct qz *z, int qx, float *xs)
+{
+	float s_in = z->q->t[qx].scale;
+	int32_t zp_in = z->q->t[qx].zp;
+
+	for (int k = 0; k < 256; k++)
+		xs[k] = (float)((double)s_in * ((k - 128) - zp_in));
+}
+
+/* Emits LUT qx -> y (float tensor y's int8) with real results ys[256]; fn names it. */
+static int lut_emit(struct qz *z, const struct npuc_node *n, int qx, int y, const double *ys,
+		    const char *fn)
+{
+	struct npuq_lut l;
+	float s_out;
+	int32_t zp_out;
+	int qy;
+
+	if (act_params(z, y, &s_out, &zp_out) < 0)
+		return -1;
+	memset(&l, 0, sizeof(l));
+	for (int k = 0; k < 256; k++)
+		l.table[k] = isnan(ys[k]) ? (int8_t)zp_out :
+			     clamp8(round(ys[k] / (double)s_out) + zp_out);
+	l.fn = strdup(fn);
+	if (!l.fn)
+		return fail(z, "out of memory");
+	qy = out_i8(z, y, s_out, zp_out);
+	if (qy < 0) {
+		free(l.fn);
+		return -1;
+	}
+	return add_node(z, NPUQ_LUT, node_label(n), &qx, 1, &qy, 1, &l);
+}
+
 static int q_lut(struct qz *z, int ni, char *why)
 {
 	const struct npuc_node *n = &z->g->nodes[ni];
-	struct npuq_lut l;
 	struct lay X, Y;
-	float xs[256], ys[256], s_in, s_out;
-	int32_t zp_in, zp_out;
-	int xj = lut_input(z, n), qx, qy, rc;
+	float xs[256], ys[256];
+	double yd[256];
+	int xj = lut_input(z, n), qx, rc;
 
 	if (xj < 0 || n->n_out < 1 || n->out[0] < 0 || !act_in(z, n->in[xj], &X) ||
 	    tlay(z, n->out[0], &Y) || !same_dims(&X, &Y) ||
@@ -1533,28 +1568,13 @@ static int q_lut(struct qz *z, int ni, char *why)
 	qx = get_i8(z, n->in[xj]);
 	if (qx < 0)
 		return -1;
-	s_in = z->q->t[qx].scale;
-	zp_in = z->q->t[qx].zp;
-	for (int k = 0; k < 256; k++)
-		xs[k] = (float)((double)s_in * ((k - 128) - zp_in));
+	lut_inputs(z, qx, xs);
 	rc = lut_eval(z, n, xj, xs, ys, why);
 	if (rc)
 		return rc;
-	if (act_params(z, n->out[0], &s_out, &zp_out) < 0)
-		return -1;
-	memset(&l, 0, sizeof(l));
 	for (int k = 0; k < 256; k++)
-		l.table[k] = isnan(ys[k]) ? (int8_t)zp_out :
-			     clamp8(round(ys[k] / (double)s_out) + zp_out);
-	l.fn = strdup(n->op);
-	if (!l.fn)
-		return fail(z, "out of memory");
-	qy = out_i8(z, n->out[0], s_out, zp_out);
-	if (qy < 0) {
-		free(l.fn);
-		return -1;
-	}
-	return add_node(z, NPUQ_LUT, node_label(n), &qx, 1, &qy, 1, &l);
+		yd[k] = ys[k];
+	return lut_emit(z, n, qx, n->out[0], yd, n->op);
 }
 
 /*
@@ -1593,39 +1613,21 @@ static int gated_pair(struct qz *z, int gi)
 static int q_gated(struct qz *z, int mi, int gi)
 {
 	const struct npuc_node *m = &z->g->nodes[mi], *gn = &z->g->nodes[gi];
-	struct npuq_lut l;
-	float xs[256], fs[256], s_in, s_out;
-	int32_t zp_in, zp_out;
-	char why[WHY_LEN] = "";
-	int qx = get_i8(z, gn->in[0]), qy, rc;
+	float xs[256], fs[256];
+	double ys[256];
+	char why[WHY_LEN] = "", fn[64];
+	int qx = get_i8(z, gn->in[0]), rc;
 
 	if (qx < 0)
 		return -1;
-	s_in = z->q->t[qx].scale;
-	zp_in = z->q->t[qx].zp;
-	for (int k = 0; k < 256; k++)
-		xs[k] = (float)((double)s_in * ((k - 128) - zp_in));
+	lut_inputs(z, qx, xs);
 	rc = lut_eval(z, gn, 0, xs, fs, why);
 	if (rc)
 		return rc < 0 ? -1 : fail(z, "%s", why);
-	if (act_params(z, m->out[0], &s_out, &zp_out) < 0)
-		return -1;
-	memset(&l, 0, sizeof(l));
-	for (int k = 0; k < 256; k++) {
-		double y = (double)xs[k] * fs[k];
-
-		l.table[k] = isnan(y) ? (int8_t)zp_out : clamp8(round(y / (double)s_out) + zp_out);
-	}
-	l.fn = malloc(strlen(gn->op) + 3);
-	if (!l.fn)
-		return fail(z, "out of memory");
-	sprintf(l.fn, "x*%s", gn->op);
-	qy = out_i8(z, m->out[0], s_out, zp_out);
-	if (qy < 0) {
-		free(l.fn);
-		return -1;
-	}
-	return add_node(z, NPUQ_LUT, node_label(m), &qx, 1, &qy, 1, &l);
+	for (int k = 0; k < 256; k++)
+		ys[k] = (double)xs[k] * fs[k];
+	snprintf(fn, sizeof(fn), "x*%s", gn->op);
+	return lut_emit(z, m, qx, m->out[0], ys, fn);
 }
 
 /* ---- Concat ---- */
