@@ -132,13 +132,19 @@ static int load_calibration(const struct npuc_compile_opts *o, const struct npuc
 
 /*
  * Shape inference cannot finish every graph (shapes computed at run time):
- * one float run on the first calibration sample fills in the rest.
+ * one float run on the first calibration sample fills in the rest. Then
+ * fusion runs again: an activation whose producer's type was unknown
+ * could not fuse before (*fused: how many now did; may be NULL).
  */
 static int refine_shapes(struct npuc_graph *g, const struct npuc_calib_set *sets, int n_sets,
-			 struct npuc_diag *d)
+			 int *fused, struct npuc_diag *d)
 {
+	struct npuc_pass_stats st = { 0 };
 	struct npuc_value *in;
 	int ret = -1;
+
+	if (fused)
+		*fused = 0;
 
 	for (int t = 0; t < g->n_t; t++)
 		if (g->t[t].dtype == NPUC_DT_UNDEF || npuc_tensor_numel(&g->t[t]) < 0)
@@ -155,6 +161,10 @@ run:
 				    npuc_calib_sample(&sets[i], 0), d))
 			goto out;
 	ret = npuc_refine_shapes_by_run(g, in, d);
+	if (!ret)
+		ret = npuc_pass_fuse(g, &st, d);
+	if (!ret && fused)
+		*fused = st.fused;
 out:
 	free(in);
 	return ret;
@@ -400,7 +410,8 @@ static int gptq(const struct npuc_compile_opts *o, struct npuq_graph *q,
 			npuc_diag_set(d, "gptq: the unpruned model does not match the pruned one");
 			return -1;
 		}
-		if (refine_shapes(t, sets, n_sets, d) || !(*dense = npuc_quantize(t, ranges, qo, d)))
+		if (refine_shapes(t, sets, n_sets, NULL, d) ||
+		    !(*dense = npuc_quantize(t, ranges, qo, d)))
 			return -1;
 		*teacherp = NULL;
 	}
@@ -433,7 +444,7 @@ static struct npuq_graph *quantize_float(const struct npuc_compile_opts *o,
 	struct npuc_quant_options qo;
 	struct npuq_graph *q = NULL, *dense = NULL;
 	struct npuc_pass_stats st = { 0 };
-	int n_sets = g->n_inputs;
+	int n_sets = g->n_inputs, fused;
 
 	if (npuc_passes_run(g, &st, d))
 		return NULL;
@@ -456,8 +467,11 @@ static struct npuq_graph *quantize_float(const struct npuc_compile_opts *o,
 	}
 	if (load_calibration(o, g, sets, log, d))
 		goto out;
-	if (refine_shapes(g, sets, n_sets, d))
+	if (refine_shapes(g, sets, n_sets, &fused, d))
 		goto out;
+	if (log && fused)
+		fprintf(log, "npuc: passes: %d more activations fused once shapes were known\n",
+			fused);
 	if (prune(o, g, sets, n_sets, log, d))
 		goto out;
 	if (npuc_act_ranges_init(&ranges, g->n_t, d))
