@@ -169,12 +169,14 @@ int npuc_prune_sensitivity(struct npuc_graph *g, const struct wlayout *w, int n,
 	err = calloc((size_t)n + 1, sizeof(*err));
 	if (!s.in || !s.out || !err)
 		goto oom;
-	/* the output size from a first run (fixed shapes) */
-	if (data->sample(data->ctx, 0, s.in, d) || npuc_ref_run(g, s.in, s.out, NULL, d))
-		goto out;
-	for (int o = 0; o < g->n_outputs; o++) {
-		s.out_n += s.out[o].numel;
-		npuc_value_free(&s.out[o]);
+	for (int o = 0; o < g->n_outputs; o++) {	/* shapes are known by now */
+		int64_t e = npuc_tensor_numel(&g->t[g->outputs[o]]);
+
+		if (e < 0) {
+			npuc_diag_set(d, "pruning sensitivity: needs float outputs of a fixed size");
+			goto out;
+		}
+		s.out_n += e;
 	}
 	s.ref = malloc((size_t)(s.samples * s.out_n) * sizeof(float) + 1);
 	y = malloc((size_t)s.out_n * sizeof(float) + 1);

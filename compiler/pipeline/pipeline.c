@@ -308,18 +308,14 @@ static int calib_sample(void *ctx, int64_t s, struct npuc_value *in, struct npuc
 
 /* Filter pruning as asked (prune.h), with its figures. */
 static int prune_filters(const struct npuc_compile_opts *o, struct npuc_graph *g,
-			 const struct npuc_calib_set *sets, int n_sets, FILE *log,
+			 struct npuc_prune_data data, int64_t have, FILE *log,
 			 struct npuc_diag *d)
 {
-	struct sets_ref r = { sets, n_sets };
-	struct npuc_prune_data data = { .sample = calib_sample, .ctx = &r };
 	struct npuc_filter_stats fs;
 
 	if (!(o->prune_filters > 0))
 		return 0;
-	data.n_samples = n_sets ? sets[0].n : 0;
-	if (data.n_samples > FILTER_MEAN_SAMPLES)
-		data.n_samples = FILTER_MEAN_SAMPLES;
+	data.n_samples = have < FILTER_MEAN_SAMPLES ? have : FILTER_MEAN_SAMPLES;
 	if (npuc_prune_filters(g, o->prune_filters, &data, &fs, d))
 		return -1;
 	if (!fs.layers) {
@@ -343,17 +339,16 @@ static int prune(const struct npuc_compile_opts *o, struct npuc_graph *g,
 {
 	struct sets_ref r = { sets, n_sets };
 	struct npuc_prune_data data = { .sample = calib_sample, .ctx = &r };
+	int64_t have = n_sets ? sets[0].n : 0;
 	struct npuc_prune_stats ps;
 	int on;
 
-	if (prune_filters(o, g, sets, n_sets, log, d))
+	if (prune_filters(o, g, data, have, log, d))
 		return -1;
 	on = npuc_prune_enabled(&o->prune, d);
 	if (on <= 0)
 		return on;
-	data.n_samples = n_sets ? sets[0].n : 0;
-	if (data.n_samples > SENSITIVITY_SAMPLES)
-		data.n_samples = SENSITIVITY_SAMPLES;
+	data.n_samples = have < SENSITIVITY_SAMPLES ? have : SENSITIVITY_SAMPLES;
 	if (npuc_prune(g, &o->prune, &data, &ps, d))
 		return -1;
 	if (!ps.layers) {
